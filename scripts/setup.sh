@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs everything eventjournal needs to build and test, idempotently.
+# Every step checks the version already present and costs nothing when it matches.
+# Facts behind the pins: ../shared/TOOLCHAIN.md (see README "Toolchain").
+set -euo pipefail
+
+WASM_PACK_VERSION=0.15.1
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -n1)
+: "${WASM_BINDGEN_VERSION:?could not read the pinned wasm-bindgen version from Cargo.toml}"
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# 1. Rust target for wasm
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+for comp in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$comp"; then
+    log "adding rust component $comp"
+    rustup component add "$comp"
+  fi
+done
+
+# 2. wasm-bindgen-cli, equal to the crate pinned in Cargo.toml (to the patch)
+if ! { have wasm-bindgen && [ "$(wasm-bindgen --version | awk '{print $2}')" = "$WASM_BINDGEN_VERSION" ]; }; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+  # Not --locked: its lockfile pins a crate version the registry lacks (TOOLCHAIN.md).
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# 3. wasm-pack
+if ! { have wasm-pack && [ "$(wasm-pack --version | awk '{print $2}')" = "$WASM_PACK_VERSION" ]; }; then
+  log "installing wasm-pack $WASM_PACK_VERSION (a few minutes, once)"
+  cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --force
+fi
+
+# 4. Node dev tools (binaryen's wasm-opt, typescript, playwright-core, fast-check, ...)
+#    pinned in package-lock.json, installed into ./node_modules.
+have node || { echo "node (>= 20) is required" >&2; exit 1; }
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || { echo "node >= 20 is required, found $(node --version)" >&2; exit 1; }
+stamp=node_modules/.eventjournal-lock-hash
+want=$(sha256sum package-lock.json | awk '{print $1}')
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "installing node dev dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+opt_version=$(node_modules/.bin/wasm-opt --version 2>/dev/null | awk '{print $3}')
+[ "$opt_version" = "132" ] || { echo "expected binaryen wasm-opt 132 in node_modules, found '${opt_version}'" >&2; exit 1; }
+
+# 5. Chromium + chromedriver from Debian (never a downloaded browser)
+if [ "${SKIP_BROWSER:-0}" != 1 ]; then
+  if ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } ; then
+    log "installing chromium and chromium-driver from Debian"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver
+  fi
+  cv=$(/usr/bin/chromium --version | grep -o '[0-9]*\.' | head -n1)
+  dv=$(/usr/bin/chromedriver --version | grep -o '[0-9]*\.' | head -n1)
+  [ "$cv" = "$dv" ] || { echo "chromium ($cv) and chromedriver ($dv) major versions differ" >&2; exit 1; }
+fi
+log "toolchain ready"

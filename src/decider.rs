@@ -1,0 +1,327 @@
+//! Deciders: the pure domain logic of an aggregate type.
+//!
+//! A decider has an initial state, a `decide` that turns a command and the current state into
+//! new events (or refuses), and an `evolve` that folds one event into the state. Both are
+//! synchronous and pure; the engine does all I/O around them.
+//!
+//! Typed Rust deciders implement [`Decider`]; the registry holds them through the
+//! object-safe [`Aggregate`], which is also what the JavaScript binding implements for
+//! aggregates defined with `engine.defineAggregate(...)`.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::canonical::{kind_of, MAX_SAFE_INTEGER};
+use crate::error::{Rejection, ValidationError};
+use crate::event::{validate_name, NewEvent};
+use crate::log::EventView;
+
+/// A command: a JSON object with a string `type`, e.g. `{ type: 'deposit', amount: 5000 }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    kind: String,
+    fields: Map<String, Value>,
+}
+
+impl Command {
+    /// Checks that `value` is an object with a non-empty string `type`.
+    pub fn from_value(value: Value) -> Result<Command, ValidationError> {
+        let Value::Object(fields) = value else {
+            return Err(ValidationError::new(format!(
+                "command must be an object with a string 'type', got {}",
+                kind_of(&value)
+            )));
+        };
+        let kind = match fields.get("type") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => {
+                return Err(ValidationError::new(format!(
+                    "command.type must be a string, got {}",
+                    kind_of(other)
+                )))
+            }
+            None => return Err(ValidationError::new("command.type is missing")),
+        };
+        validate_name("command.type", &kind)?;
+        Ok(Command { kind, fields })
+    }
+
+    /// The command's `type`.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// A field of the command.
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.fields.get(field)
+    }
+
+    /// All fields (including `type`).
+    pub fn fields(&self) -> &Map<String, Value> {
+        &self.fields
+    }
+
+    /// The command as a JSON value.
+    pub fn to_value(&self) -> Value {
+        Value::Object(self.fields.clone())
+    }
+
+    /// A required non-empty string field.
+    pub fn string(&self, field: &str) -> Result<&str, Rejection> {
+        match self.fields.get(field) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
+            Some(Value::String(_)) => {
+                Err(Rejection::validation(format!("{field} must not be empty")))
+            }
+            Some(other) => Err(Rejection::validation(format!(
+                "{field} must be a string, got {}",
+                kind_of(other)
+            ))),
+            None => Err(Rejection::validation(format!("{field} is required"))),
+        }
+    }
+
+    /// An optional string field (default when missing or null).
+    pub fn string_or<'a>(&'a self, field: &str, default: &'a str) -> Result<&'a str, Rejection> {
+        match self.fields.get(field) {
+            None | Some(Value::Null) => Ok(default),
+            Some(Value::String(s)) => Ok(s),
+            Some(other) => Err(Rejection::validation(format!(
+                "{field} must be a string, got {}",
+                kind_of(other)
+            ))),
+        }
+    }
+
+    /// A required amount of money in minor units: see [`amount`].
+    pub fn amount(&self, field: &str, positive: bool) -> Result<u64, Rejection> {
+        amount(field, self.fields.get(field), positive)
+    }
+}
+
+/// Checks an amount of money (or a count) given in integer minor units: a non-negative
+/// (or, with `positive`, strictly positive) integer no larger than 2^53 - 1.
+pub fn amount(field: &str, value: Option<&Value>, positive: bool) -> Result<u64, Rejection> {
+    let what = if positive {
+        "a positive"
+    } else {
+        "a non-negative"
+    };
+    let err = |got: String| {
+        Rejection::validation(format!(
+            "{field} must be {what} integer in minor units (e.g. cents) no larger than 2^53-1, got {got}"
+        ))
+    };
+    let n = match value {
+        None => return Err(Rejection::validation(format!("{field} is required"))),
+        Some(Value::Number(n)) => n,
+        Some(other) => return Err(err(kind_of(other).to_owned())),
+    };
+    let v = if let Some(u) = n.as_u64() {
+        u
+    } else if n.as_i64().is_some() {
+        return Err(err(n.to_string()));
+    } else {
+        let f = n.as_f64().unwrap_or(f64::NAN);
+        if !(f.is_finite() && f.fract() == 0.0 && f >= 0.0 && f <= MAX_SAFE_INTEGER as f64) {
+            return Err(err(n.to_string()));
+        }
+        f as u64
+    };
+    if v > MAX_SAFE_INTEGER || (positive && v == 0) {
+        return Err(err(n.to_string()));
+    }
+    Ok(v)
+}
+
+/// A typed decider for an aggregate type written in Rust.
+///
+/// ```
+/// use eventjournal::decider::{Command, Decider};
+/// use eventjournal::error::Rejection;
+/// use eventjournal::event::NewEvent;
+/// use eventjournal::log::EventView;
+/// use serde_json::json;
+///
+/// struct Counter;
+/// impl Decider for Counter {
+///     type State = u64;
+///     fn initial_state(&self) -> u64 { 0 }
+///     fn decide(&self, _: &u64, c: &Command) -> Result<Vec<NewEvent>, Rejection> {
+///         match c.kind() {
+///             "increment" => Ok(vec![NewEvent::new("incremented", json!({}))]),
+///             other => Err(Rejection::validation(format!("unknown command {other}"))),
+///         }
+///     }
+///     fn evolve(&self, n: u64, _: &EventView<'_>) -> Result<u64, String> { Ok(n + 1) }
+/// }
+/// ```
+pub trait Decider: 'static {
+    /// The aggregate's state; plain data (it is snapshotted and returned as JSON).
+    type State: Clone + Serialize + DeserializeOwned + 'static;
+
+    /// The state of a stream without events.
+    fn initial_state(&self) -> Self::State;
+
+    /// Decides the events for `command` (pure).
+    fn decide(&self, state: &Self::State, command: &Command) -> Result<Vec<NewEvent>, Rejection>;
+
+    /// Folds one event into the state (pure). An error means the event cannot be applied
+    /// (e.g. its data does not have the expected shape).
+    fn evolve(&self, state: Self::State, event: &EventView<'_>) -> Result<Self::State, String>;
+}
+
+/// A type-erased aggregate state.
+pub struct AnyState(Box<dyn Any>);
+
+impl AnyState {
+    pub fn new<T: Any>(value: T) -> Self {
+        AnyState(Box::new(value))
+    }
+
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+
+    pub fn downcast_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.0.downcast_mut()
+    }
+
+    pub fn downcast<T: Any>(self) -> Result<T, AnyState> {
+        self.0.downcast::<T>().map(|b| *b).map_err(AnyState)
+    }
+}
+
+impl std::fmt::Debug for AnyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AnyState")
+    }
+}
+
+/// The object-safe form of a decider, as the engine's registry holds it.
+pub trait Aggregate {
+    fn initial_state(&self) -> Result<AnyState, String>;
+    fn decide(&self, state: &AnyState, command: &Command) -> Result<Vec<NewEvent>, Rejection>;
+    fn evolve(&self, state: AnyState, event: &EventView<'_>) -> Result<AnyState, String>;
+    /// An independent copy (for snapshots).
+    fn clone_state(&self, state: &AnyState) -> Result<AnyState, String>;
+    /// The state as JSON text.
+    fn state_json(&self, state: &AnyState) -> Result<String, String>;
+    /// A state from JSON text written by `state_json` (for stored snapshots).
+    fn state_from_json(&self, json: &str) -> Result<AnyState, String>;
+}
+
+const WRONG_STATE: &str = "internal: aggregate state of an unexpected type";
+
+impl<D: Decider> Aggregate for D {
+    fn initial_state(&self) -> Result<AnyState, String> {
+        Ok(AnyState::new(Decider::initial_state(self)))
+    }
+
+    fn decide(&self, state: &AnyState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
+        let state = state
+            .downcast_ref::<D::State>()
+            .ok_or_else(|| Rejection::domain(WRONG_STATE))?;
+        Decider::decide(self, state, command)
+    }
+
+    fn evolve(&self, state: AnyState, event: &EventView<'_>) -> Result<AnyState, String> {
+        let state = state
+            .downcast::<D::State>()
+            .map_err(|_| WRONG_STATE.to_owned())?;
+        Decider::evolve(self, state, event).map(AnyState::new)
+    }
+
+    fn clone_state(&self, state: &AnyState) -> Result<AnyState, String> {
+        state
+            .downcast_ref::<D::State>()
+            .map(|s| AnyState::new(s.clone()))
+            .ok_or_else(|| WRONG_STATE.to_owned())
+    }
+
+    fn state_json(&self, state: &AnyState) -> Result<String, String> {
+        let state = state
+            .downcast_ref::<D::State>()
+            .ok_or_else(|| WRONG_STATE.to_owned())?;
+        serde_json::to_string(state).map_err(|e| e.to_string())
+    }
+
+    fn state_from_json(&self, json: &str) -> Result<AnyState, String> {
+        serde_json::from_str::<D::State>(json)
+            .map(AnyState::new)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Aggregate types by name (the `streamType` of their streams).
+#[derive(Default, Clone)]
+pub struct Registry {
+    by_name: HashMap<String, Rc<dyn Aggregate>>,
+}
+
+impl Registry {
+    /// Adds an aggregate type. A name that is already taken is a [`ValidationError`].
+    pub fn register(
+        &mut self,
+        name: &str,
+        aggregate: Rc<dyn Aggregate>,
+    ) -> Result<(), ValidationError> {
+        validate_name("streamType", name)?;
+        if self.by_name.contains_key(name) {
+            return Err(ValidationError::new(format!(
+                "aggregate type '{name}' is already defined"
+            )));
+        }
+        self.by_name.insert(name.to_owned(), aggregate);
+        Ok(())
+    }
+
+    /// The aggregate type called `name`.
+    pub fn get(&self, name: &str) -> Option<Rc<dyn Aggregate>> {
+        self.by_name.get(name).cloned()
+    }
+
+    /// Names of all aggregate types, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.by_name.keys().cloned().collect();
+        names.sort();
+        names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn commands_need_a_string_type() {
+        assert!(Command::from_value(json!({"type": "deposit"})).is_ok());
+        assert!(Command::from_value(json!({"type": 5})).is_err());
+        assert!(Command::from_value(json!({})).is_err());
+        assert!(Command::from_value(json!("deposit")).is_err());
+        assert!(Command::from_value(json!({"type": ""})).is_err());
+    }
+
+    #[test]
+    fn amounts_are_safe_integers() {
+        let ok = |v: Value, p| amount("amount", Some(&v), p);
+        assert_eq!(ok(json!(5), true), Ok(5));
+        assert_eq!(ok(json!(0), false), Ok(0));
+        assert_eq!(ok(json!(100.0), true), Ok(100));
+        assert!(ok(json!(0), true).is_err());
+        assert!(ok(json!(-1), false).is_err());
+        assert!(ok(json!(1.5), true).is_err());
+        assert!(ok(json!(9007199254740992u64), true).is_err());
+        assert_eq!(ok(json!(9007199254740991u64), true), Ok(9007199254740991));
+        assert!(ok(json!(1e300), true).is_err());
+        assert!(ok(json!("5"), true).is_err());
+        assert!(ok(json!(null), true).is_err());
+        assert!(amount("amount", None, true).is_err());
+    }
+}

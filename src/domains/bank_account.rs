@@ -1,0 +1,235 @@
+//! `BankAccount`: open an account, deposit, withdraw, close. Amounts are integer cents.
+//!
+//! | command | event(s) | refused when |
+//! |---|---|---|
+//! | `create_account { accountHolder, initialDeposit = 0 }` | `account_created`, then `money_deposited` if the deposit is > 0 | the stream has events: "Account already exists" |
+//! | `deposit { amount, description = '' }` | `money_deposited { amount, description, balanceAfter }` | not active |
+//! | `withdraw { amount, description = '' }` | `money_withdrawn { amount, description, balanceAfter }` | not active; "Insufficient funds" |
+//! | `close_account` | `account_closed { finalBalance }` | not active |
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::canonical::MAX_SAFE_INTEGER;
+use crate::decider::{Command, Decider};
+use crate::error::Rejection;
+use crate::event::{EventFilter, NewEvent};
+use crate::log::EventView;
+use crate::projection::Projection;
+
+pub const STREAM_TYPE: &str = "BankAccount";
+pub const PROJECTION: &str = "account_balance";
+
+/// The account as `load('BankAccount', id)` returns it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountState {
+    pub account_id: Option<String>,
+    pub account_holder: Option<String>,
+    pub balance: u64,
+    pub is_active: bool,
+    pub created_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Created {
+    account_holder: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Moved {
+    balance_after: u64,
+}
+
+/// The `BankAccount` decider.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BankAccount;
+
+fn check_active(state: &AccountState) -> Result<(), Rejection> {
+    if state.account_id.is_none() {
+        Err(Rejection::domain("Account does not exist"))
+    } else if !state.is_active {
+        Err(Rejection::domain("Account is closed"))
+    } else {
+        Ok(())
+    }
+}
+
+impl Decider for BankAccount {
+    type State = AccountState;
+
+    fn initial_state(&self) -> AccountState {
+        AccountState::default()
+    }
+
+    fn decide(&self, state: &AccountState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
+        match command.kind() {
+            "create_account" => {
+                let holder = command.string("accountHolder")?;
+                let initial = match command.get("initialDeposit") {
+                    None | Some(serde_json::Value::Null) => 0,
+                    Some(v) => crate::decider::amount("initialDeposit", Some(v), false)?,
+                };
+                if state.account_id.is_some() {
+                    return Err(Rejection::domain("Account already exists"));
+                }
+                let mut events = vec![NewEvent::new(
+                    "account_created",
+                    json!({ "accountHolder": holder, "initialDeposit": initial }),
+                )];
+                if initial > 0 {
+                    events.push(NewEvent::new(
+                        "money_deposited",
+                        json!({ "amount": initial, "description": "Initial deposit", "balanceAfter": initial }),
+                    ));
+                }
+                Ok(events)
+            }
+            "deposit" => {
+                let amount = command.amount("amount", true)?;
+                let description = command.string_or("description", "")?;
+                check_active(state)?;
+                let after = state.balance + amount;
+                if after > MAX_SAFE_INTEGER {
+                    return Err(Rejection::domain("Balance would exceed the largest safe amount (2^53-1)"));
+                }
+                Ok(vec![NewEvent::new(
+                    "money_deposited",
+                    json!({ "amount": amount, "description": description, "balanceAfter": after }),
+                )])
+            }
+            "withdraw" => {
+                let amount = command.amount("amount", true)?;
+                let description = command.string_or("description", "")?;
+                check_active(state)?;
+                if amount > state.balance {
+                    return Err(Rejection::domain("Insufficient funds"));
+                }
+                Ok(vec![NewEvent::new(
+                    "money_withdrawn",
+                    json!({ "amount": amount, "description": description, "balanceAfter": state.balance - amount }),
+                )])
+            }
+            "close_account" => {
+                check_active(state)?;
+                Ok(vec![NewEvent::new(
+                    "account_closed",
+                    json!({ "finalBalance": state.balance }),
+                )])
+            }
+            other => Err(Rejection::validation(format!(
+                "unknown BankAccount command '{other}'; expected create_account, deposit, withdraw or close_account"
+            ))),
+        }
+    }
+
+    fn evolve(
+        &self,
+        mut state: AccountState,
+        event: &EventView<'_>,
+    ) -> Result<AccountState, String> {
+        match event.event_type {
+            "account_created" => {
+                let d: Created = event.parse_data()?;
+                state.account_id = Some(event.stream_id.to_owned());
+                state.account_holder = Some(d.account_holder);
+                state.is_active = true;
+                state.created_at = Some(event.timestamp);
+            }
+            "money_deposited" | "money_withdrawn" => {
+                let d: Moved = event.parse_data()?;
+                state.balance = d.balance_after;
+            }
+            "account_closed" => {
+                state.is_active = false;
+                state.closed_at = Some(event.timestamp);
+            }
+            _ => {}
+        }
+        Ok(state)
+    }
+}
+
+/// A row of `account_balance`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRow {
+    pub account_id: String,
+    pub account_holder: String,
+    pub balance: u64,
+    pub is_active: bool,
+    pub last_updated: i64,
+}
+
+/// `account_balance`: `{ [accountId]: { accountId, accountHolder, balance, isActive, lastUpdated } }`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AccountBalance;
+
+impl Projection for AccountBalance {
+    type State = HashMap<String, AccountRow>;
+
+    fn initial_state(&self) -> Self::State {
+        HashMap::new()
+    }
+
+    fn filter(&self) -> EventFilter {
+        EventFilter {
+            stream_type: Some(STREAM_TYPE.to_owned()),
+            ..EventFilter::default()
+        }
+    }
+
+    fn evolve(&self, rows: &mut Self::State, event: &EventView<'_>) -> Result<(), String> {
+        match event.event_type {
+            "account_created" => {
+                let d: Created = event.parse_data()?;
+                rows.insert(
+                    event.stream_id.to_owned(),
+                    AccountRow {
+                        account_id: event.stream_id.to_owned(),
+                        account_holder: d.account_holder,
+                        balance: 0,
+                        is_active: true,
+                        last_updated: event.timestamp,
+                    },
+                );
+            }
+            "money_deposited" | "money_withdrawn" => {
+                let d: Moved = event.parse_data()?;
+                if let Some(row) = rows.get_mut(event.stream_id) {
+                    row.balance = d.balance_after;
+                    row.last_updated = event.timestamp;
+                }
+            }
+            "account_closed" => {
+                if let Some(row) = rows.get_mut(event.stream_id) {
+                    row.is_active = false;
+                    row.last_updated = event.timestamp;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn state_json(&self, rows: &Self::State) -> Result<String, String> {
+        super::sorted_map_json(rows)
+    }
+
+    fn weight(&self, rows: &Self::State) -> usize {
+        rows.len()
+    }
+
+    fn query(
+        &self,
+        rows: &Self::State,
+        filter: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String, String> {
+        super::query_rows(rows, filter)
+    }
+}

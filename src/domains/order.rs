@@ -1,0 +1,291 @@
+//! `Order`: place, confirm, ship, deliver or cancel an order. Prices are integer cents.
+//!
+//! ```text
+//! place_order ─► placed ─confirm_order─► confirmed ─ship_order─► shipped ─deliver_order─► delivered
+//!                  │                        │                       │
+//!                  └───────── cancel_order ─┴───────────────────────┴─► cancelled
+//! ```
+//! Any other transition: `DomainError` "Cannot <verb> order in status: <status>".
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::canonical::{kind_of, MAX_SAFE_INTEGER};
+use crate::decider::{amount, Command, Decider};
+use crate::error::Rejection;
+use crate::event::{EventFilter, NewEvent};
+use crate::log::EventView;
+use crate::projection::Projection;
+
+pub const STREAM_TYPE: &str = "Order";
+pub const PROJECTION: &str = "order_status";
+
+/// The order as `load('Order', id)` returns it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderState {
+    pub order_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub items: Vec<Value>,
+    pub total_amount: u64,
+    /// `null` before `place_order`, then placed, confirmed, shipped, delivered or cancelled.
+    pub status: Option<String>,
+    pub shipping_address: Value,
+    pub created_at: Option<i64>,
+    pub confirmed_at: Option<i64>,
+    pub shipped_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub cancelled_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Placed {
+    customer_id: String,
+    items: Vec<Value>,
+    total_amount: u64,
+    shipping_address: Value,
+}
+
+/// The `Order` decider.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Order;
+
+fn transition(state: &OrderState, verb: &str, allowed: &[&str]) -> Result<(), Rejection> {
+    match state.status.as_deref() {
+        None => Err(Rejection::domain("Order does not exist")),
+        Some(s) if allowed.contains(&s) => Ok(()),
+        Some(s) => Err(Rejection::domain(format!(
+            "Cannot {verb} order in status: {s}"
+        ))),
+    }
+}
+
+fn items(command: &Command) -> Result<(Vec<Value>, u64), Rejection> {
+    let list = match command.get("items") {
+        Some(Value::Array(list)) => list,
+        Some(other) => {
+            return Err(Rejection::validation(format!(
+                "items must be an array, got {}",
+                kind_of(other)
+            )))
+        }
+        None => return Err(Rejection::validation("items is required")),
+    };
+    if list.is_empty() {
+        return Err(Rejection::validation("an order needs at least one item"));
+    }
+    let mut total: u64 = 0;
+    let mut out = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        let Value::Object(fields) = item else {
+            return Err(Rejection::validation(format!(
+                "items[{i}] must be an object, got {}",
+                kind_of(item)
+            )));
+        };
+        let item_id = match fields.get("itemId") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => {
+                return Err(Rejection::validation(format!(
+                    "items[{i}].itemId must be a non-empty string"
+                )))
+            }
+        };
+        let quantity = amount(
+            &format!("items[{i}].quantity"),
+            fields.get("quantity"),
+            true,
+        )?;
+        let price = amount(&format!("items[{i}].price"), fields.get("price"), false)?;
+        total = quantity
+            .checked_mul(price)
+            .and_then(|line| total.checked_add(line))
+            .filter(|t| *t <= MAX_SAFE_INTEGER)
+            .ok_or_else(|| {
+                Rejection::validation("the order total exceeds the largest safe amount (2^53-1)")
+            })?;
+        out.push(json!({ "itemId": item_id, "quantity": quantity, "price": price }));
+    }
+    Ok((out, total))
+}
+
+fn shipping_address(command: &Command) -> Result<Value, Rejection> {
+    match command.get("shippingAddress") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Value::String(s.clone())),
+        Some(v @ Value::Object(m)) if !m.is_empty() => Ok(v.clone()),
+        Some(_) => Err(Rejection::validation(
+            "shippingAddress must be a non-empty string or object",
+        )),
+        None => Err(Rejection::validation("shippingAddress is required")),
+    }
+}
+
+impl Decider for Order {
+    type State = OrderState;
+
+    fn initial_state(&self) -> OrderState {
+        OrderState::default()
+    }
+
+    fn decide(&self, state: &OrderState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
+        let event = match command.kind() {
+            "place_order" => {
+                let customer_id = command.string("customerId")?;
+                let (items, total) = items(command)?;
+                let address = shipping_address(command)?;
+                if state.status.is_some() {
+                    return Err(Rejection::domain("Order already exists"));
+                }
+                NewEvent::new(
+                    "order_placed",
+                    json!({ "customerId": customer_id, "items": items, "totalAmount": total, "shippingAddress": address }),
+                )
+            }
+            "confirm_order" => {
+                transition(state, "confirm", &["placed"])?;
+                NewEvent::new("order_confirmed", json!({}))
+            }
+            "ship_order" => {
+                let tracking = command.string("trackingNumber")?;
+                transition(state, "ship", &["confirmed"])?;
+                NewEvent::new("order_shipped", json!({ "trackingNumber": tracking }))
+            }
+            "deliver_order" => {
+                transition(state, "deliver", &["shipped"])?;
+                NewEvent::new("order_delivered", json!({}))
+            }
+            "cancel_order" => {
+                let reason = command.string_or("reason", "")?;
+                transition(state, "cancel", &["placed", "confirmed", "shipped"])?;
+                NewEvent::new("order_cancelled", json!({ "reason": reason }))
+            }
+            other => {
+                return Err(Rejection::validation(format!(
+                    "unknown Order command '{other}'; expected place_order, confirm_order, ship_order, deliver_order or cancel_order"
+                )))
+            }
+        };
+        Ok(vec![event])
+    }
+
+    fn evolve(&self, mut state: OrderState, event: &EventView<'_>) -> Result<OrderState, String> {
+        let t = Some(event.timestamp);
+        match event.event_type {
+            "order_placed" => {
+                let d: Placed = event.parse_data()?;
+                state.order_id = Some(event.stream_id.to_owned());
+                state.customer_id = Some(d.customer_id);
+                state.items = d.items;
+                state.total_amount = d.total_amount;
+                state.shipping_address = d.shipping_address;
+                state.status = Some("placed".into());
+                state.created_at = t;
+            }
+            "order_confirmed" => {
+                state.status = Some("confirmed".into());
+                state.confirmed_at = t;
+            }
+            "order_shipped" => {
+                state.status = Some("shipped".into());
+                state.shipped_at = t;
+            }
+            "order_delivered" => {
+                state.status = Some("delivered".into());
+                state.delivered_at = t;
+            }
+            "order_cancelled" => {
+                state.status = Some("cancelled".into());
+                state.cancelled_at = t;
+            }
+            _ => {}
+        }
+        Ok(state)
+    }
+}
+
+/// A row of `order_status`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderRow {
+    pub order_id: String,
+    pub customer_id: String,
+    pub total_amount: u64,
+    pub status: &'static str,
+    pub created_at: i64,
+    pub last_updated: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PlacedSummary {
+    customer_id: String,
+    total_amount: u64,
+}
+
+/// `order_status`: `{ [orderId]: { orderId, customerId, totalAmount, status, createdAt, lastUpdated } }`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OrderStatus;
+
+impl Projection for OrderStatus {
+    type State = HashMap<String, OrderRow>;
+
+    fn initial_state(&self) -> Self::State {
+        HashMap::new()
+    }
+
+    fn filter(&self) -> EventFilter {
+        EventFilter {
+            stream_type: Some(STREAM_TYPE.to_owned()),
+            ..EventFilter::default()
+        }
+    }
+
+    fn evolve(&self, rows: &mut Self::State, event: &EventView<'_>) -> Result<(), String> {
+        let status = match event.event_type {
+            "order_placed" => {
+                let d: PlacedSummary = event.parse_data()?;
+                rows.insert(
+                    event.stream_id.to_owned(),
+                    OrderRow {
+                        order_id: event.stream_id.to_owned(),
+                        customer_id: d.customer_id,
+                        total_amount: d.total_amount,
+                        status: "placed",
+                        created_at: event.timestamp,
+                        last_updated: event.timestamp,
+                    },
+                );
+                return Ok(());
+            }
+            "order_confirmed" => "confirmed",
+            "order_shipped" => "shipped",
+            "order_delivered" => "delivered",
+            "order_cancelled" => "cancelled",
+            _ => return Ok(()),
+        };
+        if let Some(row) = rows.get_mut(event.stream_id) {
+            row.status = status;
+            row.last_updated = event.timestamp;
+        }
+        Ok(())
+    }
+
+    fn state_json(&self, rows: &Self::State) -> Result<String, String> {
+        super::sorted_map_json(rows)
+    }
+
+    fn weight(&self, rows: &Self::State) -> usize {
+        rows.len()
+    }
+
+    fn query(
+        &self,
+        rows: &Self::State,
+        filter: &serde_json::Map<String, Value>,
+    ) -> Result<String, String> {
+        super::query_rows(rows, filter)
+    }
+}

@@ -1,0 +1,239 @@
+//! Snapshots: saved states that bound how many events a load or a time-travel query folds.
+//!
+//! * Aggregates: [`AggregateCache`] keeps, per stream, the state after every `N`th version
+//!   (`snapshotEvery`, default 100) and the current state, so a command never refolds its
+//!   stream and a load at any version folds at most `N - 1` events.
+//! * Projections: [`SnapshotSeries`] of states by position (see `projection.rs`).
+//! * The host: [`Snapshot`] is what `readSnapshot`/`writeSnapshot` store.
+
+use crate::decider::{Aggregate, AnyState};
+use crate::log::{EventView, Log, StreamSym};
+
+/// Default `snapshotEvery`.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 100;
+
+/// States keyed by a growing number (a version or a position).
+#[derive(Debug)]
+pub struct SnapshotSeries<T> {
+    entries: Vec<(u64, T)>,
+}
+
+impl<T> Default for SnapshotSeries<T> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T> SnapshotSeries<T> {
+    /// Adds a state at `key`, which must be above every key already there.
+    pub fn push(&mut self, key: u64, state: T) {
+        debug_assert!(self.entries.last().is_none_or(|(k, _)| *k < key));
+        self.entries.push((key, state));
+    }
+
+    /// The newest entry at or before `key`.
+    pub fn at_or_before(&self, key: u64) -> Option<&(u64, T)> {
+        let i = self.entries.partition_point(|(k, _)| *k <= key);
+        i.checked_sub(1).map(|i| &self.entries[i])
+    }
+
+    /// The newest entry.
+    pub fn last(&self) -> Option<&(u64, T)> {
+        self.entries.last()
+    }
+
+    /// Drops every entry.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// A snapshot as the host stores it (opaque to the host, found again by `key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// e.g. `"projection:account_balance"`.
+    pub key: String,
+    /// Position of the last event the state includes.
+    pub position: u64,
+    /// Hash of that event: a snapshot that does not match the log is ignored.
+    pub hash: String,
+    /// The state as JSON text.
+    pub state: String,
+}
+
+/// Per-stream aggregate states: the current one and one every `N` versions.
+///
+/// Invariant: `snapshots` holds the state after every multiple of `N` up to `covered`, and
+/// `current`, when present, is the state at version `covered`.
+#[derive(Debug, Default)]
+pub struct AggregateCache {
+    snapshots: SnapshotSeries<AnyState>,
+    covered: u64,
+    current: Option<AnyState>,
+}
+
+/// Folds `events` into `state`, saving a copy after every multiple of `every`.
+pub fn fold_stream<'a>(
+    agg: &dyn Aggregate,
+    mut state: AnyState,
+    events: impl Iterator<Item = EventView<'a>>,
+    every: u64,
+    mut on_snapshot: impl FnMut(u64, AnyState),
+) -> Result<AnyState, String> {
+    for e in events {
+        state = agg.evolve(state, &e).map_err(|m| {
+            format!(
+                "evolve failed at version {} of stream '{}': {m}",
+                e.version, e.stream_id
+            )
+        })?;
+        if every > 0 && e.version % every == 0 {
+            on_snapshot(e.version, agg.clone_state(&state)?);
+        }
+    }
+    Ok(state)
+}
+
+impl AggregateCache {
+    /// Brings `current` to the stream's last version.
+    pub fn ensure_current(
+        &mut self,
+        log: &Log,
+        sym: StreamSym,
+        agg: &dyn Aggregate,
+        every: u64,
+    ) -> Result<(), String> {
+        let head = log.version_of(sym);
+        if self.current.is_some() && self.covered == head {
+            return Ok(());
+        }
+        let (start, state) = match self.current.take() {
+            Some(state) => (self.covered, state),
+            None => match self.snapshots.at_or_before(self.covered) {
+                Some((v, s)) => (*v, agg.clone_state(s)?),
+                None => (0, agg.initial_state()?),
+            },
+        };
+        let snapshots = &mut self.snapshots;
+        let covered = self.covered;
+        let state = fold_stream(
+            agg,
+            state,
+            log.stream_range(sym, start + 1, head),
+            every,
+            |v, s| {
+                if v > covered {
+                    snapshots.push(v, s);
+                }
+            },
+        )?;
+        self.covered = head;
+        self.current = Some(state);
+        Ok(())
+    }
+
+    /// A copy of the state after `version` (≤ the stream's version), folding at most
+    /// `every - 1` events from the nearest snapshot.
+    pub fn state_at(
+        &mut self,
+        log: &Log,
+        sym: StreamSym,
+        agg: &dyn Aggregate,
+        every: u64,
+        version: u64,
+    ) -> Result<AnyState, String> {
+        self.ensure_current(log, sym, agg, every)?;
+        if version >= self.covered {
+            let current = self.current.as_ref().ok_or("internal: no current state")?;
+            return agg.clone_state(current);
+        }
+        let (start, state) = match self.snapshots.at_or_before(version) {
+            Some((v, s)) => (*v, agg.clone_state(s)?),
+            None => (0, agg.initial_state()?),
+        };
+        fold_stream(
+            agg,
+            state,
+            log.stream_range(sym, start + 1, version),
+            0,
+            |_, _| {},
+        )
+    }
+
+    /// Moves the current state out (to decide a batch); `None` if it is not cached.
+    pub fn take_current(&mut self) -> Option<(u64, AnyState)> {
+        self.current.take().map(|s| (self.covered, s))
+    }
+
+    /// Puts back the state at `version` together with the snapshots taken on the way.
+    pub fn put_current(&mut self, version: u64, state: AnyState, snapshots: Vec<(u64, AnyState)>) {
+        for (v, s) in snapshots {
+            if v > self.covered {
+                self.snapshots.push(v, s);
+            }
+        }
+        self.covered = self.covered.max(version);
+        if version == self.covered {
+            self.current = Some(state);
+        }
+    }
+
+    /// Drops the current state (it is rebuilt from the snapshots on the next use).
+    pub fn invalidate_current(&mut self) {
+        self.current = None;
+    }
+
+    /// Applies an event appended by another writer, if the cache is current.
+    pub fn apply_external(&mut self, agg: &dyn Aggregate, event: &EventView<'_>, every: u64) {
+        let Some(state) = self.current.take() else {
+            return;
+        };
+        if event.version != self.covered + 1 {
+            return;
+        }
+        match agg.evolve(state, event) {
+            Ok(next) => {
+                if every > 0 && event.version % every == 0 {
+                    match agg.clone_state(&next) {
+                        Ok(copy) => self.snapshots.push(event.version, copy),
+                        Err(_) => return,
+                    }
+                }
+                self.covered = event.version;
+                self.current = Some(next);
+            }
+            Err(_) => { /* refolded (and the error reported) on the next use */ }
+        }
+    }
+
+    /// Number of saved snapshots (for tests and stats).
+    pub fn snapshot_count(&self) -> usize {
+        self.snapshots.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_finds_newest_at_or_before() {
+        let mut s = SnapshotSeries::default();
+        s.push(10, "a");
+        s.push(20, "b");
+        assert_eq!(s.at_or_before(9), None);
+        assert_eq!(s.at_or_before(10).map(|e| e.1), Some("a"));
+        assert_eq!(s.at_or_before(19).map(|e| e.1), Some("a"));
+        assert_eq!(s.at_or_before(25).map(|e| e.1), Some("b"));
+    }
+}
