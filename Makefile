@@ -1,0 +1,49 @@
+# eventjournal: every command a user or CI needs. Each target installs what is missing first
+# (scripts/setup.sh, idempotent and version-checked), so a fresh clone needs only these.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+PORT ?= 8080
+
+.PHONY: help setup test test-rust test-wasm lint pkg demo bench clean
+
+help:
+	@echo "make test   install what is missing, then run every test"
+	@echo "make demo   install what is missing, build, serve the demo on http://127.0.0.1:$(PORT)"
+	@echo "make bench  run the benchmarks and rewrite BENCHMARKS.md"
+	@echo "make pkg    build the npm package into pkg/"
+
+setup:
+	@scripts/setup.sh
+
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+
+test-rust: setup
+	cargo test
+
+pkg: setup
+	wasm-pack build --release --target web --out-dir pkg --out-name eventjournal
+	@printf 'pkg/eventjournal_bg.wasm: %s bytes, %s bytes gzip -9\n' \
+		"$$(wc -c < pkg/eventjournal_bg.wasm)" "$$(gzip -9 -c pkg/eventjournal_bg.wasm | wc -c)"
+
+test-wasm: setup
+	wasm-pack test --node -- --test wasm
+	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- --test wasm
+
+test: lint test-rust pkg test-wasm
+	@echo "all tests passed"
+
+demo: pkg
+	node scripts/serve.mjs --port $(PORT)
+
+bench: setup
+	cargo bench --bench core
+	node scripts/bench-report.mjs
+
+clean:
+	cargo clean
+	rm -rf pkg node_modules
