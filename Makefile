@@ -26,9 +26,12 @@ test-rust: setup
 	cargo test
 
 pkg: setup
-	wasm-pack build --release --target web --out-dir pkg --out-name eventjournal
-	@printf 'pkg/eventjournal_bg.wasm: %s bytes, %s bytes gzip -9\n' \
-		"$$(wc -c < pkg/eventjournal_bg.wasm)" "$$(gzip -9 -c pkg/eventjournal_bg.wasm | wc -c)"
+	rm -rf pkg
+	wasm-pack build --release --target web --out-dir pkg/web --out-name eventjournal --no-pack
+	wasm-pack build --release --target nodejs --out-dir pkg/node --out-name eventjournal --no-pack
+	node scripts/build-pkg.mjs
+	@printf 'pkg/web/eventjournal_bg.wasm: %s bytes, %s bytes gzip -9\n' \
+		"$$(wc -c < pkg/web/eventjournal_bg.wasm)" "$$(gzip -9 -c pkg/web/eventjournal_bg.wasm | wc -c)"
 
 test-wasm: setup
 	wasm-pack test --node -- --test wasm

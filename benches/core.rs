@@ -20,11 +20,7 @@ use serde_json::json;
 
 fn engine() -> Engine<MemoryStorage> {
     let clock = Rc::new(ManualClock::new(1_700_000_000_000.0));
-    block_on(Engine::open(
-        MemoryStorage::new(),
-        EngineConfig::new(clock, 1),
-    ))
-    .unwrap()
+    block_on(Engine::open(MemoryStorage::new(), EngineConfig::new(clock, 1))).unwrap()
 }
 
 fn deposit(account: usize, amount: u64) -> ExecuteRequest {
@@ -40,7 +36,11 @@ fn with_accounts(n: usize) -> Engine<MemoryStorage> {
     let futures: Vec<_> = (0..n)
         .map(|i| {
             let c = json!({"type": "create_account", "accountHolder": format!("Holder {i}"), "initialDeposit": 1000});
-            e.execute(ExecuteRequest::new("BankAccount", format!("account_{i:04}"), Command::from_value(c).unwrap()))
+            e.execute(ExecuteRequest::new(
+                "BankAccount",
+                format!("account_{i:04}"),
+                Command::from_value(c).unwrap(),
+            ))
         })
         .collect();
     for r in block_on(futures::future::join_all(futures)) {
@@ -127,14 +127,9 @@ fn replay(c: &mut Criterion) {
     let mut seed = 12345u64;
     g.bench_function("account_balance at a random position of 1M", |b| {
         b.iter(|| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let p = 1 + (seed >> 33) % 1_000_000;
-            black_box(
-                e.projection("account_balance", Some(At::Position(p)))
-                    .unwrap(),
-            )
+            black_box(e.projection("account_balance", Some(At::Position(p))).unwrap())
         })
     });
     g.finish();
@@ -158,14 +153,9 @@ fn load(c: &mut Criterion) {
     let mut seed = 99u64;
     g.bench_function("account at a random version of 100k", |b| {
         b.iter(|| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let v = 1 + (seed >> 33) % 100_000;
-            black_box(
-                e.load("BankAccount", "account_0000", Some(At::Version(v)))
-                    .unwrap(),
-            )
+            black_box(e.load("BankAccount", "account_0000", Some(At::Version(v))).unwrap())
         })
     });
     g.bench_function("account now (cached)", |b| {

@@ -55,25 +55,23 @@ impl CanonicalJson {
             )));
         }
         let mut out = String::with_capacity(64);
-        write_value(&mut out, value, 0).map_err(|_| {
-            ValidationError::new(format!("{what} is nested deeper than {MAX_DEPTH} levels"))
-        })?;
+        write_value(&mut out, value, 0)
+            .map_err(|_| ValidationError::new(format!("{what} is nested deeper than {MAX_DEPTH} levels")))?;
         Ok(CanonicalJson(out.into_boxed_str()))
     }
 
     /// Canonicalizes an object given as a map.
     pub fn from_map(map: &Map<String, Value>, what: &str) -> Result<Self, ValidationError> {
         let mut out = String::with_capacity(64);
-        write_object(&mut out, map, 0).map_err(|_| {
-            ValidationError::new(format!("{what} is nested deeper than {MAX_DEPTH} levels"))
-        })?;
+        write_object(&mut out, map, 0)
+            .map_err(|_| ValidationError::new(format!("{what} is nested deeper than {MAX_DEPTH} levels")))?;
         Ok(CanonicalJson(out.into_boxed_str()))
     }
 
     /// Parses JSON text (any formatting) and canonicalizes it; it must be an object.
     pub fn parse(text: &str, what: &str) -> Result<Self, ValidationError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| ValidationError::new(format!("{what} is not valid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ValidationError::new(format!("{what} is not valid JSON: {e}")))?;
         Self::from_value(&value, what)
     }
 
@@ -165,10 +163,7 @@ fn write_object(out: &mut String, map: &Map<String, Value>, depth: usize) -> Res
         return Err(TooDeep);
     }
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    if !entries
-        .windows(2)
-        .all(|w| utf16_cmp(w[0].0, w[1].0) == Ordering::Less)
-    {
+    if !entries.windows(2).all(|w| utf16_cmp(w[0].0, w[1].0) == Ordering::Less) {
         entries.sort_by(|a, b| utf16_cmp(a.0, b.0));
     }
     out.push('{');
@@ -329,10 +324,7 @@ mod tests {
         assert_eq!(canon(json!(1e21)), "1e+21");
         assert_eq!(canon(json!(1e-7)), "1e-7");
         assert_eq!(canon(json!(0.1)), "0.1");
-        assert_eq!(
-            canon(json!(123456789012345680000.0)),
-            "123456789012345680000"
-        );
+        assert_eq!(canon(json!(123456789012345680000.0)), "123456789012345680000");
         assert_eq!(canon(json!(9007199254740993u64)), "9007199254740992");
         assert_eq!(canon(json!(-42)), "-42");
         assert_eq!(canon(json!(4.5e-324)), "5e-324");
@@ -344,19 +336,13 @@ mod tests {
             canon(json!("a\"b\\c\n\u{1}\u{7f}é€😀")),
             "\"a\\\"b\\\\c\\n\\u0001\u{7f}é€😀\""
         );
-        assert_eq!(
-            canon(json!("\u{8}\u{c}\t\r\u{1f}")),
-            "\"\\b\\f\\t\\r\\u001f\""
-        );
+        assert_eq!(canon(json!("\u{8}\u{c}\t\r\u{1f}")), "\"\\b\\f\\t\\r\\u001f\"");
     }
 
     #[test]
     fn keys_sort_by_utf16_code_units() {
         // U+1F600 (surrogates D83D DE00) sorts before U+FB01 in UTF-16, after it in UTF-8.
-        assert_eq!(
-            canon(json!({"\u{fb01}": 1, "😀": 2})),
-            "{\"😀\":2,\"\u{fb01}\":1}"
-        );
+        assert_eq!(canon(json!({"\u{fb01}": 1, "😀": 2})), "{\"😀\":2,\"\u{fb01}\":1}");
         // RFC 8785 §3.2.3 example ordering
         let v = json!({"\u{20ac}": "Euro Sign", "\r": "Carriage Return", "\u{fb33}": "Hebrew Letter Dalet With Dagesh",
             "1": "One", "😀": "Emoji: Grinning Face", "\u{80}": "Control", "ö": "Latin Small Letter O With Diaeresis"});
@@ -381,10 +367,7 @@ mod tests {
             }
             out
         };
-        assert_eq!(
-            keys,
-            vec!["\r", "1", "\u{80}", "ö", "\u{20ac}", "😀", "\u{fb33}"]
-        );
+        assert_eq!(keys, vec!["\r", "1", "\u{80}", "ö", "\u{20ac}", "😀", "\u{fb33}"]);
     }
 
     #[test]

@@ -75,9 +75,7 @@ impl Command {
     pub fn string(&self, field: &str) -> Result<&str, Rejection> {
         match self.fields.get(field) {
             Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
-            Some(Value::String(_)) => {
-                Err(Rejection::validation(format!("{field} must not be empty")))
-            }
+            Some(Value::String(_)) => Err(Rejection::validation(format!("{field} must not be empty"))),
             Some(other) => Err(Rejection::validation(format!(
                 "{field} must be a string, got {}",
                 kind_of(other)
@@ -107,11 +105,7 @@ impl Command {
 /// Checks an amount of money (or a count) given in integer minor units: a non-negative
 /// (or, with `positive`, strictly positive) integer no larger than 2^53 - 1.
 pub fn amount(field: &str, value: Option<&Value>, positive: bool) -> Result<u64, Rejection> {
-    let what = if positive {
-        "a positive"
-    } else {
-        "a non-negative"
-    };
+    let what = if positive { "a positive" } else { "a non-negative" };
     let err = |got: String| {
         Rejection::validation(format!(
             "{field} must be {what} integer in minor units (e.g. cents) no larger than 2^53-1, got {got}"
@@ -231,9 +225,7 @@ impl<D: Decider> Aggregate for D {
     }
 
     fn evolve(&self, state: AnyState, event: &EventView<'_>) -> Result<AnyState, String> {
-        let state = state
-            .downcast::<D::State>()
-            .map_err(|_| WRONG_STATE.to_owned())?;
+        let state = state.downcast::<D::State>().map_err(|_| WRONG_STATE.to_owned())?;
         Decider::evolve(self, state, event).map(AnyState::new)
     }
 
@@ -245,9 +237,7 @@ impl<D: Decider> Aggregate for D {
     }
 
     fn state_json(&self, state: &AnyState) -> Result<String, String> {
-        let state = state
-            .downcast_ref::<D::State>()
-            .ok_or_else(|| WRONG_STATE.to_owned())?;
+        let state = state.downcast_ref::<D::State>().ok_or_else(|| WRONG_STATE.to_owned())?;
         serde_json::to_string(state).map_err(|e| e.to_string())
     }
 
@@ -266,11 +256,7 @@ pub struct Registry {
 
 impl Registry {
     /// Adds an aggregate type. A name that is already taken is a [`ValidationError`].
-    pub fn register(
-        &mut self,
-        name: &str,
-        aggregate: Rc<dyn Aggregate>,
-    ) -> Result<(), ValidationError> {
+    pub fn register(&mut self, name: &str, aggregate: Rc<dyn Aggregate>) -> Result<(), ValidationError> {
         validate_name("streamType", name)?;
         if self.by_name.contains_key(name) {
             return Err(ValidationError::new(format!(

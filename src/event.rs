@@ -160,9 +160,7 @@ fn utf16_len(s: &str) -> usize {
 /// 1..=256 UTF-16 code units.
 pub fn validate_name(what: &str, value: &str) -> Result<(), ValidationError> {
     if value.is_empty() {
-        return Err(ValidationError::new(format!(
-            "{what} must be a non-empty string"
-        )));
+        return Err(ValidationError::new(format!("{what} must be a non-empty string")));
     }
     let len = utf16_len(value);
     if len > MAX_NAME_LEN {

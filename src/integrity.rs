@@ -148,9 +148,6 @@ mod tests {
         );
         let expected = Sha256::digest(text.as_bytes());
         let mut scratch = String::new();
-        assert_eq!(
-            event_hash(&GENESIS, &fields, &mut scratch).0[..],
-            expected[..]
-        );
+        assert_eq!(event_hash(&GENESIS, &fields, &mut scratch).0[..], expected[..]);
     }
 }

@@ -132,12 +132,8 @@ impl<'a> EventView<'a> {
 
     /// Deserializes `data` into a typed payload.
     pub fn parse_data<T: DeserializeOwned>(&self) -> Result<T, String> {
-        serde_json::from_str(self.data).map_err(|e| {
-            format!(
-                "event {} ({}) has unexpected data: {e}",
-                self.position, self.event_type
-            )
-        })
+        serde_json::from_str(self.data)
+            .map_err(|e| format!("event {} ({}) has unexpected data: {e}", self.position, self.event_type))
     }
 
     /// The fields used for encoding and hashing.
@@ -344,12 +340,7 @@ impl Log {
     }
 
     /// Events of a stream with versions in `from..=to` (1-based, clamped).
-    pub fn stream_range(
-        &self,
-        sym: StreamSym,
-        from: u64,
-        to: u64,
-    ) -> impl Iterator<Item = EventView<'_>> {
+    pub fn stream_range(&self, sym: StreamSym, from: u64, to: u64) -> impl Iterator<Item = EventView<'_>> {
         let events = &self.streams[sym as usize].events;
         let lo = (from.max(1) - 1).min(events.len() as u64) as usize;
         let hi = to.min(events.len() as u64) as usize;
@@ -430,12 +421,7 @@ impl Log {
         let type_syms: Option<Vec<NameSym>> = if opts.types.is_empty() {
             None
         } else {
-            Some(
-                opts.types
-                    .iter()
-                    .filter_map(|t| self.names.get(t))
-                    .collect(),
-            )
+            Some(opts.types.iter().filter_map(|t| self.names.get(t)).collect())
         };
         let stream_type_sym = match &opts.stream_type {
             Some(t) => match self.names.get(t) {
@@ -446,11 +432,8 @@ impl Log {
         };
         let matches = |i: usize| -> bool {
             let r = &self.records[i];
-            type_syms
-                .as_ref()
-                .is_none_or(|ts| ts.contains(&r.event_type))
-                && stream_type_sym
-                    .is_none_or(|st| self.streams[r.stream as usize].stream_type == st)
+            type_syms.as_ref().is_none_or(|ts| ts.contains(&r.event_type))
+                && stream_type_sym.is_none_or(|st| self.streams[r.stream as usize].stream_type == st)
         };
         let (lo_i, hi_i) = (lo as usize, hi as usize);
         let mut out = Vec::new();
@@ -547,10 +530,8 @@ impl Log {
             return Err(IntegrityError::at(expected, what));
         }
         let bad = |m: String| IntegrityError::at(expected, m);
-        let id = parse_event_id(&e.id)
-            .ok_or_else(|| bad(format!("id {:?} is not a lowercase UUID", e.id)))?;
-        let hash = Hash::from_hex(&e.hash)
-            .ok_or_else(|| bad("hash is not 64 lowercase hex characters".into()))?;
+        let id = parse_event_id(&e.id).ok_or_else(|| bad(format!("id {:?} is not a lowercase UUID", e.id)))?;
+        let hash = Hash::from_hex(&e.hash).ok_or_else(|| bad("hash is not 64 lowercase hex characters".into()))?;
         for (what, value) in [
             ("streamId", &e.stream_id),
             ("streamType", &e.stream_type),
@@ -595,9 +576,7 @@ impl Log {
         let computed = event_hash(&self.head_hash, &fields, &mut scratch);
         self.scratch = scratch;
         if computed != hash {
-            return Err(bad(
-                "hash does not match the event and the previous hash".into()
-            ));
+            return Err(bad("hash does not match the event and the previous hash".into()));
         }
         self.push(id, hash, e);
         Ok(())
@@ -632,10 +611,7 @@ impl Log {
         s.events.push(index);
         let stream_type = s.stream_type;
         self.by_type.entry(event_type).or_default().push(index);
-        self.by_stream_type
-            .entry(stream_type)
-            .or_default()
-            .push(index);
+        self.by_stream_type.entry(stream_type).or_default().push(index);
         self.records.push(Record {
             id,
             hash: hash.0,

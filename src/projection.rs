@@ -104,13 +104,9 @@ impl<P: Projection> AnyProjection for P {
 pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -132,10 +128,7 @@ pub fn query_json(state_json: &str, filter: &Map<String, Value>) -> Result<Strin
     let Value::Object(records) = state else {
         return Err("query needs a projection whose state is a map (object) of records".to_owned());
     };
-    let hits: Vec<&Value> = records
-        .values()
-        .filter(|r| record_matches(r, filter))
-        .collect();
+    let hits: Vec<&Value> = records.values().filter(|r| record_matches(r, filter)).collect();
     serde_json::to_string(&hits).map_err(|e| e.to_string())
 }
 
@@ -174,10 +167,7 @@ impl Slot {
         if self.failure.is_some() || e.position <= self.position {
             return;
         }
-        if self
-            .filter
-            .matches(e.stream_id, e.stream_type, e.event_type)
-        {
+        if self.filter.matches(e.stream_id, e.stream_type, e.event_type) {
             if let Err(cause) = self.projection.evolve(&mut self.state, e) {
                 self.failure = Some(ProjectionError::new(&self.name, e.position, cause));
                 return;
@@ -218,10 +208,7 @@ impl Slot {
             None => (0, self.projection.initial_state().map_err(fail)?),
         };
         for e in log.range(start + 1, position) {
-            if self
-                .filter
-                .matches(e.stream_id, e.stream_type, e.event_type)
-            {
+            if self.filter.matches(e.stream_id, e.stream_type, e.event_type) {
                 self.projection
                     .evolve(&mut state, &e)
                     .map_err(|m| Error::from(ProjectionError::new(&self.name, e.position, m)))?;
@@ -256,17 +243,10 @@ impl Projections {
     }
 
     /// Defines a projection and builds it from the whole log.
-    pub fn define(
-        &mut self,
-        name: &str,
-        projection: Rc<dyn AnyProjection>,
-        log: &Log,
-    ) -> Result<(), Error> {
+    pub fn define(&mut self, name: &str, projection: Rc<dyn AnyProjection>, log: &Log) -> Result<(), Error> {
         validate_name("projection name", name)?;
         if self.by_name.contains_key(name) {
-            return Err(
-                ValidationError::new(format!("projection '{name}' is already defined")).into(),
-            );
+            return Err(ValidationError::new(format!("projection '{name}' is already defined")).into());
         }
         let mut slot = Slot::new(name, projection)?;
         slot.rebuild(log, self.base_interval)?;
@@ -363,9 +343,7 @@ impl Projections {
 
     /// Number of snapshots a projection holds (for tests and stats).
     pub fn snapshot_count(&self, name: &str) -> Option<usize> {
-        self.by_name
-            .get(name)
-            .map(|&i| self.slots[i].snapshots.len())
+        self.by_name.get(name).map(|&i| self.slots[i].snapshots.len())
     }
 }
 
@@ -383,18 +361,13 @@ mod tests {
         })
         .to_string();
         let filter = |v: Value| v.as_object().unwrap().clone();
-        let hits: Vec<Value> = serde_json::from_str(
-            &query_json(&state, &filter(json!({"customerId": "c1"}))).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(hits.len(), 2);
-        let hits: Vec<Value> = serde_json::from_str(
-            &query_json(&state, &filter(json!({"totalAmount": 100}))).unwrap(),
-        )
-        .unwrap();
+        let hits: Vec<Value> =
+            serde_json::from_str(&query_json(&state, &filter(json!({"customerId": "c1"}))).unwrap()).unwrap();
         assert_eq!(hits.len(), 2);
         let hits: Vec<Value> =
-            serde_json::from_str(&query_json(&state, &filter(json!({}))).unwrap()).unwrap();
+            serde_json::from_str(&query_json(&state, &filter(json!({"totalAmount": 100}))).unwrap()).unwrap();
+        assert_eq!(hits.len(), 2);
+        let hits: Vec<Value> = serde_json::from_str(&query_json(&state, &filter(json!({}))).unwrap()).unwrap();
         assert_eq!(hits.len(), 3);
         assert!(query_json("[1,2]", &filter(json!({}))).is_err());
     }

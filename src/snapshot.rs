@@ -20,9 +20,7 @@ pub struct SnapshotSeries<T> {
 
 impl<T> Default for SnapshotSeries<T> {
     fn default() -> Self {
-        Self {
-            entries: Vec::new(),
-        }
+        Self { entries: Vec::new() }
     }
 }
 
@@ -106,13 +104,7 @@ pub fn fold_stream<'a>(
 
 impl AggregateCache {
     /// Brings `current` to the stream's last version.
-    pub fn ensure_current(
-        &mut self,
-        log: &Log,
-        sym: StreamSym,
-        agg: &dyn Aggregate,
-        every: u64,
-    ) -> Result<(), String> {
+    pub fn ensure_current(&mut self, log: &Log, sym: StreamSym, agg: &dyn Aggregate, every: u64) -> Result<(), String> {
         let head = log.version_of(sym);
         if self.current.is_some() && self.covered == head {
             return Ok(());
@@ -126,17 +118,11 @@ impl AggregateCache {
         };
         let snapshots = &mut self.snapshots;
         let covered = self.covered;
-        let state = fold_stream(
-            agg,
-            state,
-            log.stream_range(sym, start + 1, head),
-            every,
-            |v, s| {
-                if v > covered {
-                    snapshots.push(v, s);
-                }
-            },
-        )?;
+        let state = fold_stream(agg, state, log.stream_range(sym, start + 1, head), every, |v, s| {
+            if v > covered {
+                snapshots.push(v, s);
+            }
+        })?;
         self.covered = head;
         self.current = Some(state);
         Ok(())
@@ -161,13 +147,7 @@ impl AggregateCache {
             Some((v, s)) => (*v, agg.clone_state(s)?),
             None => (0, agg.initial_state()?),
         };
-        fold_stream(
-            agg,
-            state,
-            log.stream_range(sym, start + 1, version),
-            0,
-            |_, _| {},
-        )
+        fold_stream(agg, state, log.stream_range(sym, start + 1, version), 0, |_, _| {})
     }
 
     /// Moves the current state out (to decide a batch); `None` if it is not cached.

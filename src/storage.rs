@@ -31,11 +31,7 @@ pub trait Storage {
     async fn read_events(&self, after_position: u64, limit: u32) -> Result<Vec<Event>, Error>;
 
     /// Appends `events` if and only if the last stored position is `expected_position`.
-    async fn append_events(
-        &self,
-        events: &[Event],
-        expected_position: u64,
-    ) -> Result<(), AppendError>;
+    async fn append_events(&self, events: &[Event], expected_position: u64) -> Result<(), AppendError>;
 
     /// A snapshot by key.
     async fn read_snapshot(&self, _key: &str) -> Result<Option<Snapshot>, StorageError> {
@@ -98,21 +94,11 @@ impl MemoryStorage {
 impl Storage for MemoryStorage {
     async fn read_events(&self, after_position: u64, limit: u32) -> Result<Vec<Event>, Error> {
         let inner = self.inner.borrow();
-        let start = inner
-            .events
-            .partition_point(|e| e.position <= after_position);
-        Ok(inner.events[start..]
-            .iter()
-            .take(limit as usize)
-            .cloned()
-            .collect())
+        let start = inner.events.partition_point(|e| e.position <= after_position);
+        Ok(inner.events[start..].iter().take(limit as usize).cloned().collect())
     }
 
-    async fn append_events(
-        &self,
-        events: &[Event],
-        expected_position: u64,
-    ) -> Result<(), AppendError> {
+    async fn append_events(&self, events: &[Event], expected_position: u64) -> Result<(), AppendError> {
         let mut inner = self.inner.borrow_mut();
         let last = inner.events.last().map_or(0, |e| e.position);
         if last != expected_position {

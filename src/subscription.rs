@@ -119,10 +119,7 @@ impl Subscriptions {
                 let mut last = entry.cursor;
                 for e in log.range(entry.cursor + 1, stop) {
                     last = e.position;
-                    if entry
-                        .filter
-                        .matches(e.stream_id, e.stream_type, e.event_type)
-                    {
+                    if entry.filter.matches(e.stream_id, e.stream_type, e.event_type) {
                         batch.push(e.to_event());
                         if batch.len() >= DELIVERY_BATCH {
                             break;

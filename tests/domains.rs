@@ -42,10 +42,7 @@ impl Scenario {
 
     fn then_events(&self, c: Value, expected: &[(&str, Value)]) {
         let got = self.when(c).expect("command accepted");
-        let expected: Vec<(String, Value)> = expected
-            .iter()
-            .map(|(t, d)| (t.to_string(), d.clone()))
-            .collect();
+        let expected: Vec<(String, Value)> = expected.iter().map(|(t, d)| (t.to_string(), d.clone())).collect();
         assert_eq!(got, expected);
     }
 
@@ -92,10 +89,7 @@ fn create_account_with_and_without_initial_deposit() {
     );
     given("BankAccount", &[]).then_events(
         json!({"type": "create_account", "accountHolder": "Bob"}),
-        &[(
-            "account_created",
-            json!({"accountHolder": "Bob", "initialDeposit": 0}),
-        )],
+        &[("account_created", json!({"accountHolder": "Bob", "initialDeposit": 0}))],
     );
 }
 
@@ -166,17 +160,9 @@ fn deposit_amounts_must_be_positive_safe_integers() {
         json!("10"),
         json!(null),
     ] {
-        s.then_error(
-            json!({"type": "deposit", "amount": bad}),
-            "VALIDATION",
-            "amount",
-        );
+        s.then_error(json!({"type": "deposit", "amount": bad}), "VALIDATION", "amount");
     }
-    s.then_error(
-        json!({"type": "deposit"}),
-        "VALIDATION",
-        "amount is required",
-    );
+    s.then_error(json!({"type": "deposit"}), "VALIDATION", "amount is required");
     s.then_error(
         json!({"type": "deposit", "amount": 5, "description": 7}),
         "VALIDATION",
@@ -191,11 +177,7 @@ fn deposit_needs_an_active_account() {
         "DOMAIN",
         "Account does not exist",
     );
-    given(
-        "BankAccount",
-        &[create(0), json!({"type": "close_account"})],
-    )
-    .then_error(
+    given("BankAccount", &[create(0), json!({"type": "close_account"})]).then_error(
         json!({"type": "deposit", "amount": 5}),
         "DOMAIN",
         "Account is closed",
@@ -224,11 +206,7 @@ fn withdraw_takes_from_the_balance_but_not_more() {
             json!({"amount": 7500, "description": "", "balanceAfter": 0}),
         )],
     );
-    s.then_error(
-        json!({"type": "withdraw", "amount": 0}),
-        "VALIDATION",
-        "amount",
-    );
+    s.then_error(json!({"type": "withdraw", "amount": 0}), "VALIDATION", "amount");
 }
 
 #[test]
@@ -241,16 +219,8 @@ fn close_account_records_the_final_balance() {
     let st = s.state();
     assert_eq!(st["isActive"], json!(false));
     assert!(st["closedAt"].is_number());
-    s.then_error(
-        json!({"type": "close_account"}),
-        "DOMAIN",
-        "Account is closed",
-    );
-    s.then_error(
-        json!({"type": "withdraw", "amount": 1}),
-        "DOMAIN",
-        "Account is closed",
-    );
+    s.then_error(json!({"type": "close_account"}), "DOMAIN", "Account is closed");
+    s.then_error(json!({"type": "withdraw", "amount": 1}), "DOMAIN", "Account is closed");
 }
 
 #[test]
@@ -309,13 +279,10 @@ fn place_order_totals_the_items() {
 #[test]
 fn place_order_validates_items() {
     let s = given("Order", &[]);
-    let with_items = |items: Value| json!({"type": "place_order", "customerId": "c1", "shippingAddress": "x", "items": items});
+    let with_items =
+        |items: Value| json!({"type": "place_order", "customerId": "c1", "shippingAddress": "x", "items": items});
     s.then_error(with_items(json!([])), "VALIDATION", "at least one item");
-    s.then_error(
-        with_items(json!("book")),
-        "VALIDATION",
-        "items must be an array",
-    );
+    s.then_error(with_items(json!("book")), "VALIDATION", "items must be an array");
     s.then_error(
         with_items(json!([{"itemId": "a", "quantity": 0, "price": 1}])),
         "VALIDATION",
@@ -336,18 +303,22 @@ fn place_order_validates_items() {
         "VALIDATION",
         "items[0].itemId",
     );
-    s.then_error(
-        with_items(json!([5])),
-        "VALIDATION",
-        "items[0] must be an object",
-    );
+    s.then_error(with_items(json!([5])), "VALIDATION", "items[0] must be an object");
     s.then_error(
         with_items(json!([{"itemId": "a", "quantity": 9007199254740991u64, "price": 2}])),
         "VALIDATION",
         "largest safe amount",
     );
-    s.then_error(json!({"type": "place_order", "customerId": "c1", "items": [{"itemId": "a", "quantity": 1, "price": 1}]}), "VALIDATION", "shippingAddress is required");
-    s.then_error(json!({"type": "place_order", "shippingAddress": "x", "items": [{"itemId": "a", "quantity": 1, "price": 1}]}), "VALIDATION", "customerId is required");
+    s.then_error(
+        json!({"type": "place_order", "customerId": "c1", "items": [{"itemId": "a", "quantity": 1, "price": 1}]}),
+        "VALIDATION",
+        "shippingAddress is required",
+    );
+    s.then_error(
+        json!({"type": "place_order", "shippingAddress": "x", "items": [{"itemId": "a", "quantity": 1, "price": 1}]}),
+        "VALIDATION",
+        "customerId is required",
+    );
     // A free item is fine.
     s.then_events(with_items(json!([{"itemId": "gift", "quantity": 1, "price": 0}])), &[(
         "order_placed",
@@ -358,18 +329,12 @@ fn place_order_validates_items() {
 #[test]
 fn order_lifecycle_happy_path() {
     let s = given("Order", &[place()]);
-    s.then_events(
-        json!({"type": "confirm_order"}),
-        &[("order_confirmed", json!({}))],
-    );
+    s.then_events(json!({"type": "confirm_order"}), &[("order_confirmed", json!({}))]);
     s.then_events(
         json!({"type": "ship_order", "trackingNumber": "TRK123"}),
         &[("order_shipped", json!({"trackingNumber": "TRK123"}))],
     );
-    s.then_events(
-        json!({"type": "deliver_order"}),
-        &[("order_delivered", json!({}))],
-    );
+    s.then_events(json!({"type": "deliver_order"}), &[("order_delivered", json!({}))]);
     let st = s.state();
     assert_eq!(st["status"], json!("delivered"));
     assert_eq!(st["totalAmount"], json!(3250));
@@ -424,11 +389,7 @@ fn order_transitions_out_of_order_are_refused() {
         "DOMAIN",
         "Cannot cancel order in status: delivered",
     );
-    given("Order", &[]).then_error(
-        json!({"type": "confirm_order"}),
-        "DOMAIN",
-        "Order does not exist",
-    );
+    given("Order", &[]).then_error(json!({"type": "confirm_order"}), "DOMAIN", "Order does not exist");
     given("Order", &[place()]).then_error(
         json!({"type": "ship_order"}),
         "VALIDATION",
@@ -479,20 +440,8 @@ fn account_balance_projection_follows_every_account() {
         json!({"type": "create_account", "accountHolder": "Bob"}),
     )
     .unwrap();
-    exec(
-        &engine,
-        "BankAccount",
-        "a1",
-        json!({"type": "withdraw", "amount": 400}),
-    )
-    .unwrap();
-    exec(
-        &engine,
-        "BankAccount",
-        "a2",
-        json!({"type": "close_account"}),
-    )
-    .unwrap();
+    exec(&engine, "BankAccount", "a1", json!({"type": "withdraw", "amount": 400})).unwrap();
+    exec(&engine, "BankAccount", "a2", json!({"type": "close_account"})).unwrap();
     let p = projection(&engine, "account_balance");
     assert_eq!(
         p,
@@ -503,10 +452,7 @@ fn account_balance_projection_follows_every_account() {
     );
     let active: Vec<Value> = serde_json::from_str(
         &engine
-            .query(
-                "account_balance",
-                json!({"isActive": true}).as_object().unwrap(),
-            )
+            .query("account_balance", json!({"isActive": true}).as_object().unwrap())
             .unwrap(),
     )
     .unwrap();
@@ -523,30 +469,15 @@ fn order_status_projection_and_queries() {
         exec(&engine, "Order", id, p).unwrap();
     }
     exec(&engine, "Order", "o1", json!({"type": "confirm_order"})).unwrap();
-    exec(
-        &engine,
-        "Order",
-        "o3",
-        json!({"type": "cancel_order", "reason": "x"}),
-    )
-    .unwrap();
+    exec(&engine, "Order", "o3", json!({"type": "cancel_order", "reason": "x"})).unwrap();
     let by = |f: Value| -> Vec<String> {
-        let rows: Vec<Value> = serde_json::from_str(
-            &engine
-                .query("order_status", f.as_object().unwrap())
-                .unwrap(),
-        )
-        .unwrap();
-        rows.iter()
-            .map(|r| r["orderId"].as_str().unwrap().to_owned())
-            .collect()
+        let rows: Vec<Value> =
+            serde_json::from_str(&engine.query("order_status", f.as_object().unwrap()).unwrap()).unwrap();
+        rows.iter().map(|r| r["orderId"].as_str().unwrap().to_owned()).collect()
     };
     assert_eq!(by(json!({"customerId": "c1"})), ["o1", "o3"]);
     assert_eq!(by(json!({"status": "placed"})), ["o2"]);
-    assert_eq!(
-        by(json!({"customerId": "c1", "status": "cancelled"})),
-        ["o3"]
-    );
+    assert_eq!(by(json!({"customerId": "c1", "status": "cancelled"})), ["o3"]);
     assert_eq!(by(json!({"customerId": "nobody"})), Vec::<String>::new());
     let row = &projection(&engine, "order_status")["o1"];
     assert_eq!(row["status"], json!("confirmed"));

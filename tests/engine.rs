@@ -84,23 +84,14 @@ fn nothing_is_committed_before_the_storage_has_it() {
     // The append is in flight: no state, projection, subscriber or read sees the event.
     assert!(results.borrow().is_empty());
     assert_eq!(engine.stream_version("acc").unwrap(), 1);
-    assert_eq!(
-        state(&engine, "BankAccount", "acc").unwrap()["balance"],
-        json!(0)
-    );
-    assert_eq!(
-        projection(&engine, "account_balance")["acc"]["balance"],
-        json!(0)
-    );
+    assert_eq!(state(&engine, "BankAccount", "acc").unwrap()["balance"], json!(0));
+    assert_eq!(projection(&engine, "account_balance")["acc"]["balance"], json!(0));
     assert_eq!(seen.get(), 0);
     gate.open();
     pool.run_until_stalled();
     assert!(results.borrow()[0].1.is_ok());
     assert_eq!(engine.stream_version("acc").unwrap(), 2);
-    assert_eq!(
-        projection(&engine, "account_balance")["acc"]["balance"],
-        json!(100)
-    );
+    assert_eq!(projection(&engine, "account_balance")["acc"]["balance"], json!(100));
     assert_eq!(seen.get(), 1);
 }
 
@@ -128,10 +119,7 @@ fn commands_arriving_during_an_append_are_persisted_together() {
     let results = results.borrow();
     assert_eq!(results.len(), 50);
     let mut balance = 0u64;
-    let mut sorted: Vec<_> = results
-        .iter()
-        .map(|(i, r)| (*i, r.as_ref().unwrap().clone()))
-        .collect();
+    let mut sorted: Vec<_> = results.iter().map(|(i, r)| (*i, r.as_ref().unwrap().clone())).collect();
     sorted.sort_by_key(|(_, r)| r.position);
     for (i, r) in &sorted {
         balance += 100 + *i as u64;
@@ -141,10 +129,7 @@ fn commands_arriving_during_an_append_are_persisted_together() {
             json!(balance)
         );
     }
-    assert_eq!(
-        state(&engine, "BankAccount", "acc").unwrap()["balance"],
-        json!(balance)
-    );
+    assert_eq!(state(&engine, "BankAccount", "acc").unwrap()["balance"], json!(balance));
     assert_log_invariants(&storage.inner.events());
 }
 
@@ -165,25 +150,13 @@ fn check_failure_left_no_trace(
 ) {
     let after = engine.stats().unwrap();
     assert_eq!(after.total_events, before + committed);
-    assert_eq!(
-        state(engine, "BankAccount", "acc").unwrap()["balance"],
-        json!(balance)
-    );
-    assert_eq!(
-        projection(engine, "account_balance")["acc"]["balance"],
-        json!(balance)
-    );
+    assert_eq!(state(engine, "BankAccount", "acc").unwrap()["balance"], json!(balance));
+    assert_eq!(projection(engine, "account_balance")["acc"]["balance"], json!(balance));
     assert_eq!(storage.inner.events().len() as u64, after.total_events);
     assert!(engine.verify().unwrap().ok);
     assert_log_invariants(&storage.inner.events());
     // And the next command works.
-    exec(
-        engine,
-        "BankAccount",
-        "acc",
-        json!({"type": "deposit", "amount": 1}),
-    )
-    .unwrap();
+    exec(engine, "BankAccount", "acc", json!({"type": "deposit", "amount": 1})).unwrap();
 }
 
 fn assert_injected_failure(r: &Result<ExecuteResult, Error>) {
@@ -276,9 +249,7 @@ fn a_failed_batch_fails_every_command_with_events_and_re_decides_the_refused() {
     assert_eq!(*storage.batch_sizes.borrow(), vec![2, 1]);
     assert_injected_failure(&results[0]);
     assert_injected_failure(&results[2]);
-    let second = results[1]
-        .as_ref()
-        .expect("re-decided against the true state");
+    let second = results[1].as_ref().expect("re-decided against the true state");
     assert_eq!(
         serde_json::from_str::<Value>(second.events[0].data.as_str()).unwrap()["balanceAfter"],
         json!(400)
@@ -291,41 +262,18 @@ fn an_append_that_failed_after_writing_is_picked_up_not_duplicated() {
     let storage = TestStorage::new();
     let engine = bank_with_account(storage.clone());
     storage.fail_after_write.set(1);
-    let r = block_on(
-        engine.execute(
-            req(
-                "BankAccount",
-                "acc",
-                json!({"type": "deposit", "amount": 10}),
-            )
-            .command_id("c-1"),
-        ),
-    );
+    let r =
+        block_on(engine.execute(req("BankAccount", "acc", json!({"type": "deposit", "amount": 10})).command_id("c-1")));
     assert!(matches!(r, Err(Error::Storage(ref s)) if s.reason == StorageFailure::Timeout));
-    assert_eq!(
-        engine.stream_version("acc").unwrap(),
-        1,
-        "not committed on a failure"
-    );
+    assert_eq!(engine.stream_version("acc").unwrap(), 1, "not committed on a failure");
     // The retry with the same commandId finds the stored events (the engine re-reads the
     // head first) and returns them instead of appending again.
-    let retry = block_on(
-        engine.execute(
-            req(
-                "BankAccount",
-                "acc",
-                json!({"type": "deposit", "amount": 10}),
-            )
-            .command_id("c-1"),
-        ),
-    )
-    .unwrap();
+    let retry =
+        block_on(engine.execute(req("BankAccount", "acc", json!({"type": "deposit", "amount": 10})).command_id("c-1")))
+            .unwrap();
     assert_eq!(retry.version, 2);
     assert_eq!(storage.inner.len(), 2);
-    assert_eq!(
-        state(&engine, "BankAccount", "acc").unwrap()["balance"],
-        json!(10)
-    );
+    assert_eq!(state(&engine, "BankAccount", "acc").unwrap()["balance"], json!(10));
 }
 
 #[test]
@@ -357,14 +305,8 @@ fn two_engines_on_one_storage_never_lose_an_update() {
     block_on(a.catch_up()).unwrap();
     block_on(b.catch_up()).unwrap();
     for e in [&a, &b] {
-        assert_eq!(
-            state(e, "BankAccount", "acc").unwrap()["balance"],
-            json!(acknowledged)
-        );
-        assert_eq!(
-            projection(e, "account_balance")["acc"]["balance"],
-            json!(acknowledged)
-        );
+        assert_eq!(state(e, "BankAccount", "acc").unwrap()["balance"], json!(acknowledged));
+        assert_eq!(projection(e, "account_balance")["acc"]["balance"], json!(acknowledged));
     }
     assert_eq!(a.stats().unwrap(), b.stats().unwrap());
     assert_log_invariants(&shared.events());
@@ -379,11 +321,7 @@ fn conflicts_are_retried_then_given_up() {
         async fn read_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, Error> {
             self.0.read_events(after, limit).await
         }
-        async fn append_events(
-            &self,
-            _: &[Event],
-            _: u64,
-        ) -> Result<(), eventjournal::storage::AppendError> {
+        async fn append_events(&self, _: &[Event], _: u64) -> Result<(), eventjournal::storage::AppendError> {
             Err(eventjournal::storage::AppendError::Conflict)
         }
     }
@@ -398,32 +336,22 @@ fn conflicts_are_retried_then_given_up() {
     )
     .unwrap_err();
     assert_eq!(err.code(), "CONCURRENCY");
-    assert!(
-        err.message().contains("after 3 retries"),
-        "{}",
-        err.message()
-    );
+    assert!(err.message().contains("after 3 retries"), "{}", err.message());
     assert_eq!(engine.stats().unwrap().total_events, 0);
 }
 
 #[test]
 fn expected_versions() {
     let engine = open(MemoryStorage::new());
-    let run = |ev: ExpectedVersion, c: Value| {
-        block_on(engine.execute(req("BankAccount", "a", c).expected_version(ev)))
-    };
+    let run = |ev: ExpectedVersion, c: Value| block_on(engine.execute(req("BankAccount", "a", c).expected_version(ev)));
     let create = json!({"type": "create_account", "accountHolder": "A"});
     let dep = json!({"type": "deposit", "amount": 1});
     assert_eq!(
-        run(ExpectedVersion::Exists, dep.clone())
-            .unwrap_err()
-            .code(),
+        run(ExpectedVersion::Exists, dep.clone()).unwrap_err().code(),
         "CONCURRENCY"
     );
     assert_eq!(
-        run(ExpectedVersion::Exact(1), create.clone())
-            .unwrap_err()
-            .code(),
+        run(ExpectedVersion::Exact(1), create.clone()).unwrap_err().code(),
         "CONCURRENCY"
     );
     assert!(run(ExpectedVersion::NoStream, create.clone()).is_ok());
@@ -438,9 +366,7 @@ fn expected_versions() {
     }
     assert!(run(ExpectedVersion::Exists, dep.clone()).is_ok());
     assert_eq!(
-        run(ExpectedVersion::Exact(1), dep.clone())
-            .unwrap_err()
-            .code(),
+        run(ExpectedVersion::Exact(1), dep.clone()).unwrap_err().code(),
         "CONCURRENCY"
     );
     assert!(run(ExpectedVersion::Exact(2), dep.clone()).is_ok());
@@ -464,33 +390,18 @@ fn command_ids_make_retries_idempotent_and_survive_a_reopen() {
     assert_eq!(first.events.len(), 2);
     assert_eq!(first.events[0].command_id().as_deref(), Some("cmd-1"));
     // Same id, whatever the command says: the first result, nothing appended.
-    let again = block_on(engine.execute(
-        req("BankAccount", "a", json!({"type": "withdraw", "amount": 1})).command_id("cmd-1"),
-    ))
-    .unwrap();
+    let again =
+        block_on(engine.execute(req("BankAccount", "a", json!({"type": "withdraw", "amount": 1})).command_id("cmd-1")))
+            .unwrap();
     assert_eq!(again, first);
     assert_eq!(storage.len(), 2);
     // A refused command records nothing: its id can be used again.
     let refused = block_on(
-        engine.execute(
-            req(
-                "BankAccount",
-                "a",
-                json!({"type": "withdraw", "amount": 10_000}),
-            )
-            .command_id("cmd-2"),
-        ),
+        engine.execute(req("BankAccount", "a", json!({"type": "withdraw", "amount": 10_000})).command_id("cmd-2")),
     );
     assert_eq!(refused.unwrap_err().code(), "DOMAIN");
     let ok = block_on(
-        engine.execute(
-            req(
-                "BankAccount",
-                "a",
-                json!({"type": "withdraw", "amount": 100}),
-            )
-            .command_id("cmd-2"),
-        ),
+        engine.execute(req("BankAccount", "a", json!({"type": "withdraw", "amount": 100})).command_id("cmd-2")),
     )
     .unwrap();
     assert_eq!(ok.version, 3);
@@ -498,9 +409,9 @@ fn command_ids_make_retries_idempotent_and_survive_a_reopen() {
     let mut meta = serde_json::Map::new();
     meta.insert("commandId".into(), json!("cmd-2"));
     meta.insert("userId".into(), json!("u1"));
-    let via_meta = block_on(engine.execute(
-        req("BankAccount", "a", json!({"type": "deposit", "amount": 1})).metadata(meta.clone()),
-    ))
+    let via_meta = block_on(
+        engine.execute(req("BankAccount", "a", json!({"type": "deposit", "amount": 1})).metadata(meta.clone())),
+    )
     .unwrap();
     assert_eq!(via_meta, ok);
     let clash = block_on(
@@ -589,20 +500,11 @@ fn a_stream_keeps_the_type_of_its_first_event() {
     let err = exec(&engine, "Order", "x", json!({"type": "confirm_order"})).unwrap_err();
     assert_eq!(err.code(), "VALIDATION");
     assert!(err.message().contains("is a BankAccount stream"));
-    assert_eq!(
-        engine.load("Order", "x", None).unwrap_err().code(),
-        "VALIDATION"
-    );
+    assert_eq!(engine.load("Order", "x", None).unwrap_err().code(), "VALIDATION");
     let err = exec(&engine, "Nope", "y", json!({"type": "x"})).unwrap_err();
     assert_eq!((err.code(), err.name()), ("NOT_FOUND", "NotFoundError"));
-    assert_eq!(
-        engine.load("Nope", "y", None).unwrap_err().code(),
-        "NOT_FOUND"
-    );
-    assert_eq!(
-        engine.projection("nope", None).unwrap_err().code(),
-        "NOT_FOUND"
-    );
+    assert_eq!(engine.load("Nope", "y", None).unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(engine.projection("nope", None).unwrap_err().code(), "NOT_FOUND");
 }
 
 #[test]
@@ -613,13 +515,7 @@ fn bad_names_are_validation_errors() {
         ("BankAccount", ""),
         ("BankAccount", &"x".repeat(257) as &str),
     ] {
-        let err = exec(
-            &engine,
-            t,
-            id,
-            json!({"type": "create_account", "accountHolder": "A"}),
-        )
-        .unwrap_err();
+        let err = exec(&engine, t, id, json!({"type": "create_account", "accountHolder": "A"})).unwrap_err();
         assert_eq!(err.code(), "VALIDATION");
     }
     assert_eq!(engine.stream_version("").unwrap_err().code(), "VALIDATION");
@@ -665,22 +561,10 @@ fn reads_forward_backward_and_filtered() {
     .unwrap();
     exec(&engine, "Order", "o", json!({"type": "place_order", "customerId": "c", "shippingAddress": "x", "items": [{"itemId": "i", "quantity": 1, "price": 1}]})).unwrap();
     for n in 1..=3 {
-        exec(
-            &engine,
-            "BankAccount",
-            "a",
-            json!({"type": "deposit", "amount": n}),
-        )
-        .unwrap();
+        exec(&engine, "BankAccount", "a", json!({"type": "deposit", "amount": n})).unwrap();
     }
-    let versions = |o: ReadStreamOptions| -> Vec<u64> {
-        engine
-            .read_stream("a", &o)
-            .unwrap()
-            .iter()
-            .map(|e| e.version)
-            .collect()
-    };
+    let versions =
+        |o: ReadStreamOptions| -> Vec<u64> { engine.read_stream("a", &o).unwrap().iter().map(|e| e.version).collect() };
     assert_eq!(versions(ReadStreamOptions::default()), [1, 2, 3, 4, 5]);
     assert_eq!(
         versions(ReadStreamOptions {
@@ -716,14 +600,8 @@ fn reads_forward_backward_and_filtered() {
         .read_stream("missing", &ReadStreamOptions::default())
         .unwrap()
         .is_empty());
-    let positions = |o: ReadAllOptions| -> Vec<u64> {
-        engine
-            .read_all(&o)
-            .unwrap()
-            .iter()
-            .map(|e| e.position)
-            .collect()
-    };
+    let positions =
+        |o: ReadAllOptions| -> Vec<u64> { engine.read_all(&o).unwrap().iter().map(|e| e.position).collect() };
     assert_eq!(positions(ReadAllOptions::default()), [1, 2, 3, 4, 5, 6]);
     assert_eq!(
         positions(ReadAllOptions {
@@ -831,9 +709,7 @@ struct Recorder {
 }
 impl Subscriber for Recorder {
     fn deliver(&self, events: &[Event]) {
-        self.seen
-            .borrow_mut()
-            .extend(events.iter().map(|e| e.position));
+        self.seen.borrow_mut().extend(events.iter().map(|e| e.position));
     }
 }
 
@@ -866,9 +742,7 @@ fn subscriptions_catch_up_then_follow_in_order_filtered() {
     let deposits = Rc::new(Recorder {
         seen: RefCell::new(vec![]),
     });
-    engine
-        .subscribe(all.clone(), EventFilter::default(), Some(0))
-        .unwrap();
+    engine.subscribe(all.clone(), EventFilter::default(), Some(0)).unwrap();
     engine
         .subscribe(from_head.clone(), EventFilter::default(), None)
         .unwrap();
@@ -896,22 +770,10 @@ fn subscriptions_catch_up_then_follow_in_order_filtered() {
     assert_eq!(*all.seen.borrow(), [1, 2, 3]);
     assert!(from_head.seen.borrow().is_empty());
     assert_eq!(*deposits.seen.borrow(), [2]);
-    exec(
-        &engine,
-        "BankAccount",
-        "b",
-        json!({"type": "deposit", "amount": 5}),
-    )
-    .unwrap();
+    exec(&engine, "BankAccount", "b", json!({"type": "deposit", "amount": 5})).unwrap();
     assert!(engine.unsubscribe(dep_id));
     assert!(!engine.unsubscribe(dep_id));
-    exec(
-        &engine,
-        "BankAccount",
-        "a",
-        json!({"type": "deposit", "amount": 5}),
-    )
-    .unwrap();
+    exec(&engine, "BankAccount", "a", json!({"type": "deposit", "amount": 5})).unwrap();
     assert_eq!(*all.seen.borrow(), [1, 2, 3, 4, 5]);
     assert_eq!(*from_head.seen.borrow(), [4, 5]);
     assert_eq!(*only_b.seen.borrow(), [3, 4]);
@@ -930,19 +792,14 @@ fn a_subscriber_may_call_back_into_the_engine() {
         fn deliver(&self, events: &[Event]) {
             let engine = self.engine.borrow().clone().unwrap();
             for e in events {
-                self.reads
-                    .set(self.reads.get() + engine.stats().unwrap().total_events);
+                self.reads.set(self.reads.get() + engine.stats().unwrap().total_events);
                 if e.event_type == "money_deposited" && e.stream_id == "a" {
                     let e2 = engine.clone();
                     self.pool
                         .spawn_local(async move {
-                            e2.execute(req(
-                                "BankAccount",
-                                "audit",
-                                json!({"type": "deposit", "amount": 1}),
-                            ))
-                            .await
-                            .unwrap();
+                            e2.execute(req("BankAccount", "audit", json!({"type": "deposit", "amount": 1})))
+                                .await
+                                .unwrap();
                         })
                         .unwrap();
                 }
@@ -970,28 +827,19 @@ fn a_subscriber_may_call_back_into_the_engine() {
         pool: pool.spawner(),
         reads: Cell::new(0),
     });
-    engine
-        .subscribe(reactor.clone(), EventFilter::default(), None)
-        .unwrap();
+    engine.subscribe(reactor.clone(), EventFilter::default(), None).unwrap();
     for _ in 0..3 {
         let e = engine.clone();
         pool.spawner()
             .spawn_local(async move {
-                e.execute(req(
-                    "BankAccount",
-                    "a",
-                    json!({"type": "deposit", "amount": 10}),
-                ))
-                .await
-                .unwrap();
+                e.execute(req("BankAccount", "a", json!({"type": "deposit", "amount": 10})))
+                    .await
+                    .unwrap();
             })
             .unwrap();
     }
     pool.run_until_stalled();
-    assert_eq!(
-        state(&engine, "BankAccount", "audit").unwrap()["balance"],
-        json!(3)
-    );
+    assert_eq!(state(&engine, "BankAccount", "audit").unwrap()["balance"], json!(3));
     assert!(reactor.reads.get() > 0);
     reactor.engine.borrow_mut().take();
 }
@@ -1013,9 +861,7 @@ impl Aggregate for Nosy {
         if let Some(engine) = self.engine.borrow().as_ref().and_then(|w| w.upgrade()) {
             // A synchronous read from inside decide: a clear error, never a panic.
             let err = engine.stats().unwrap_err();
-            self.saw
-                .borrow_mut()
-                .push(format!("{}: {}", err.code(), err.message()));
+            self.saw.borrow_mut().push(format!("{}: {}", err.code(), err.message()));
             // Enqueuing a command works: it runs after this batch.
             drop(engine.execute(req(
                 "BankAccount",
@@ -1032,10 +878,7 @@ impl Aggregate for Nosy {
     ) -> Result<eventjournal::decider::AnyState, String> {
         Ok(s)
     }
-    fn clone_state(
-        &self,
-        _: &eventjournal::decider::AnyState,
-    ) -> Result<eventjournal::decider::AnyState, String> {
+    fn clone_state(&self, _: &eventjournal::decider::AnyState) -> Result<eventjournal::decider::AnyState, String> {
         Ok(eventjournal::decider::AnyState::new(()))
     }
     fn state_json(&self, _: &eventjournal::decider::AnyState) -> Result<String, String> {
@@ -1057,11 +900,7 @@ fn re_entrant_calls_from_decide_get_a_clear_error_not_a_panic() {
     exec(&engine, "Nosy", "n", json!({"type": "poke"})).unwrap();
     let saw = nosy.saw.borrow();
     assert_eq!(saw.len(), 1);
-    assert!(
-        saw[0].starts_with("VALIDATION: re-entrant call"),
-        "{}",
-        saw[0]
-    );
+    assert!(saw[0].starts_with("VALIDATION: re-entrant call"), "{}", saw[0]);
     assert_eq!(engine.stream_version("n").unwrap(), 1);
 }
 
@@ -1086,9 +925,7 @@ impl Projection for Fragile {
 #[test]
 fn a_failing_projection_stops_without_failing_commands() {
     let engine = open(MemoryStorage::new());
-    engine
-        .define_projection("fragile", Rc::new(Fragile))
-        .unwrap();
+    engine.define_projection("fragile", Rc::new(Fragile)).unwrap();
     assert_eq!(
         engine
             .define_projection("fragile", Rc::new(Fragile))
@@ -1104,20 +941,8 @@ fn a_failing_projection_stops_without_failing_commands() {
     )
     .unwrap();
     assert_eq!(engine.projection("fragile", None).unwrap(), "2");
-    exec(
-        &engine,
-        "BankAccount",
-        "a",
-        json!({"type": "withdraw", "amount": 1}),
-    )
-    .expect("the command still succeeds");
-    exec(
-        &engine,
-        "BankAccount",
-        "a",
-        json!({"type": "deposit", "amount": 1}),
-    )
-    .unwrap();
+    exec(&engine, "BankAccount", "a", json!({"type": "withdraw", "amount": 1})).expect("the command still succeeds");
+    exec(&engine, "BankAccount", "a", json!({"type": "deposit", "amount": 1})).unwrap();
     let err = engine.projection("fragile", None).unwrap_err();
     assert_eq!((err.code(), err.name()), ("PROJECTION", "ProjectionError"));
     match &err {
@@ -1128,19 +953,10 @@ fn a_failing_projection_stops_without_failing_commands() {
         other => panic!("{other:?}"),
     }
     // History before the failure is still readable; replay keeps failing until fixed.
-    assert_eq!(
-        engine.projection("fragile", Some(At::Position(2))).unwrap(),
-        "2"
-    );
-    assert_eq!(
-        engine.replay(Some("fragile")).unwrap_err().code(),
-        "PROJECTION"
-    );
+    assert_eq!(engine.projection("fragile", Some(At::Position(2))).unwrap(), "2");
+    assert_eq!(engine.replay(Some("fragile")).unwrap_err().code(), "PROJECTION");
     // Other projections are fine.
-    assert_eq!(
-        projection(&engine, "account_balance")["a"]["balance"],
-        json!(10)
-    );
+    assert_eq!(projection(&engine, "account_balance")["a"]["balance"], json!(10));
 }
 
 #[test]
@@ -1188,16 +1004,9 @@ fn loads_fold_at_most_one_snapshot_interval() {
     // ...then any version costs at most 9 evolves.
     for v in [1, 9, 10, 11, 55, 99, 100] {
         evolves2.set(0);
-        let l = fresh
-            .load("Tally", "t", Some(At::Version(v)))
-            .unwrap()
-            .unwrap();
+        let l = fresh.load("Tally", "t", Some(At::Version(v))).unwrap().unwrap();
         assert_eq!(l.version, v);
-        assert!(
-            evolves2.get() <= 9,
-            "version {v} took {} evolves",
-            evolves2.get()
-        );
+        assert!(evolves2.get() <= 9, "version {v} took {} evolves", evolves2.get());
         let (count, _): (u64, u64) = serde_json::from_str(&l.state).unwrap();
         assert_eq!(count, v);
     }
@@ -1242,11 +1051,7 @@ fn projection_time_travel_is_bounded_by_the_snapshot_interval() {
         calls.set(0);
         let s = engine.projection("count", Some(At::Position(p))).unwrap();
         assert_eq!(s, p.min(1000).to_string());
-        assert!(
-            calls.get() < 64,
-            "position {p} took {} evolves",
-            calls.get()
-        );
+        assert!(calls.get() < 64, "position {p} took {} evolves", calls.get());
     }
 }
 
@@ -1278,19 +1083,10 @@ fn close_finishes_queued_work_then_refuses_everything() {
     assert!(storage.closed.get());
     assert_eq!(results.borrow().len(), 5);
     assert!(results.borrow().iter().all(|(_, r)| r.is_ok()));
-    let err = exec(
-        &engine,
-        "BankAccount",
-        "acc",
-        json!({"type": "deposit", "amount": 1}),
-    )
-    .unwrap_err();
+    let err = exec(&engine, "BankAccount", "acc", json!({"type": "deposit", "amount": 1})).unwrap_err();
     assert_eq!((err.code(), err.name()), ("CLOSED", "ClosedError"));
     assert_eq!(engine.stats().unwrap_err().code(), "CLOSED");
-    assert_eq!(
-        engine.load("BankAccount", "acc", None).unwrap_err().code(),
-        "CLOSED"
-    );
+    assert_eq!(engine.load("BankAccount", "acc", None).unwrap_err().code(), "CLOSED");
     assert_eq!(block_on(engine.catch_up()).unwrap_err().code(), "CLOSED");
     block_on(engine.close()).expect("closing twice is harmless");
 }
@@ -1303,8 +1099,7 @@ fn catch_up_applies_what_another_writer_appended() {
     let rec = Rc::new(Recorder {
         seen: RefCell::new(vec![]),
     });
-    b.subscribe(rec.clone(), EventFilter::default(), None)
-        .unwrap();
+    b.subscribe(rec.clone(), EventFilter::default(), None).unwrap();
     exec(
         &a,
         "BankAccount",
@@ -1324,9 +1119,7 @@ fn catch_up_applies_what_another_writer_appended() {
 fn storage_read_failures_at_open_are_storage_errors() {
     let storage = TestStorage::new();
     storage.fail_reads.set(1);
-    let err = block_on(Engine::open(storage, config(clock())))
-        .err()
-        .unwrap();
+    let err = block_on(Engine::open(storage, config(clock()))).err().unwrap();
     assert_eq!((err.code(), err.name()), ("STORAGE", "StorageError"));
 }
 
@@ -1341,9 +1134,7 @@ fn projection_at_needs_a_position_or_timestamp() {
         "VALIDATION"
     );
     assert_eq!(
-        engine
-            .projection("account_balance", Some(At::Position(99)))
-            .unwrap(),
+        engine.projection("account_balance", Some(At::Position(99))).unwrap(),
         "{}"
     );
 }
@@ -1361,10 +1152,7 @@ fn load_returns_none_for_missing_streams_and_points_before_them() {
         json!({"type": "create_account", "accountHolder": "A"}),
     )
     .unwrap();
-    assert!(engine
-        .load("BankAccount", "a", Some(At::Version(0)))
-        .unwrap()
-        .is_none());
+    assert!(engine.load("BankAccount", "a", Some(At::Version(0))).unwrap().is_none());
     assert!(engine
         .load("BankAccount", "a", Some(At::Timestamp(4999)))
         .unwrap()

@@ -18,11 +18,17 @@ fn sample_log() -> Vec<Event> {
     let engine = block_on(Engine::open(storage.clone(), config(clock.clone()))).unwrap();
     let mut meta = serde_json::Map::new();
     meta.insert("userId".into(), json!("u1"));
-    block_on(engine.execute(
-        req("BankAccount", "a1", json!({"type": "create_account", "accountHolder": "Alice", "initialDeposit": 100000}))
+    block_on(
+        engine.execute(
+            req(
+                "BankAccount",
+                "a1",
+                json!({"type": "create_account", "accountHolder": "Alice", "initialDeposit": 100000}),
+            )
             .metadata(meta)
             .command_id("c1"),
-    ))
+        ),
+    )
     .unwrap();
     for (i, c) in [
         ("a1", json!({"type": "deposit", "amount": 50000})),
@@ -79,17 +85,13 @@ const TAMPERS: &[Tamper] = &[
     ("type", |e| e.event_type.push('x')),
     ("data", |e| {
         e.data = eventjournal::canonical::CanonicalJson::parse(
-            &e.data
-                .as_str()
-                .replacen('1', "2", 1)
-                .replace("{}", "{\"x\":1}"),
+            &e.data.as_str().replacen('1', "2", 1).replace("{}", "{\"x\":1}"),
             "d",
         )
         .unwrap()
     }),
     ("metadata", |e| {
-        e.metadata =
-            eventjournal::canonical::CanonicalJson::parse("{\"forged\":true}", "m").unwrap()
+        e.metadata = eventjournal::canonical::CanonicalJson::parse("{\"forged\":true}", "m").unwrap()
     }),
     ("timestamp +1", |e| e.timestamp += 1),
     ("timestamp -1 day", |e| e.timestamp -= 86_400_000),
@@ -127,8 +129,7 @@ fn every_single_field_tamper_is_found_at_its_position() {
                 continue; // e.g. "no data change" for an empty object
             }
             let found = open_err(log);
-            let (position, message) =
-                found.unwrap_or_else(|| panic!("tampering {field} at {p} went unnoticed"));
+            let (position, message) = found.unwrap_or_else(|| panic!("tampering {field} at {p} went unnoticed"));
             assert_eq!(position, p as u64, "tampering {field} at {p}: {message}");
             assert!(message.contains(&format!("position {p}")), "{message}");
         }
@@ -155,10 +156,7 @@ fn a_duplicated_event_is_found_where_the_copy_sits() {
         log.insert(p, events[p - 1].clone());
         let (position, message) = open_err(log).expect("duplicate detected");
         assert_eq!(position, p as u64 + 1, "{message}");
-        assert!(
-            message.contains(&format!("found position {p} again")),
-            "{message}"
-        );
+        assert!(message.contains(&format!("found position {p} again")), "{message}");
     }
 }
 
@@ -180,11 +178,9 @@ fn a_re_chained_forgery_is_still_caught_by_the_versions_or_ids() {
     // for that event alone breaks the next event's link.
     let events = sample_log();
     let mut log = events.clone();
-    log[2].data = eventjournal::canonical::CanonicalJson::parse(
-        "{\"amount\":1,\"balanceAfter\":1,\"description\":\"\"}",
-        "d",
-    )
-    .unwrap();
+    log[2].data =
+        eventjournal::canonical::CanonicalJson::parse("{\"amount\":1,\"balanceAfter\":1,\"description\":\"\"}", "d")
+            .unwrap();
     let prev = eventjournal::integrity::Hash::from_hex(&log[1].hash).unwrap();
     let e = &log[2];
     let fields = eventjournal::event::EventFields {
@@ -214,13 +210,7 @@ fn bad_records_from_another_writer_are_refused_at_catch_up() {
     )
     .unwrap();
     let writer = open(shared.clone());
-    exec(
-        &writer,
-        "BankAccount",
-        "a",
-        json!({"type": "deposit", "amount": 5}),
-    )
-    .unwrap();
+    exec(&writer, "BankAccount", "a", json!({"type": "deposit", "amount": 5})).unwrap();
     let mut events = shared.events();
     events[1].data = eventjournal::canonical::CanonicalJson::parse(
         "{\"amount\":500,\"balanceAfter\":500,\"description\":\"\"}",

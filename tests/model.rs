@@ -93,11 +93,7 @@ fn action() -> impl Strategy<Value = Action> {
 /// What the model predicts for one command.
 #[derive(Debug, Clone, PartialEq)]
 enum Predicted {
-    Ok {
-        version: u64,
-        position: u64,
-        events: usize,
-    },
+    Ok { version: u64, position: u64, events: usize },
     Err(&'static str),
 }
 
@@ -135,12 +131,7 @@ impl Model {
             .count()) as u64
     }
 
-    fn decide(
-        &self,
-        c: &Cmd,
-        pending: &[(String, u64)],
-        batch_cids: &HashMap<String, usize>,
-    ) -> Decision {
+    fn decide(&self, c: &Cmd, pending: &[(String, u64)], batch_cids: &HashMap<String, usize>) -> Decision {
         if let Some(cid) = c.cid {
             let key = format!("c{cid}");
             if self.cids.contains_key(&key) {
@@ -225,10 +216,7 @@ impl Model {
                 for (k, p) in again.into_iter().zip(redone) {
                     out[k] = Some(p);
                 }
-                return out
-                    .into_iter()
-                    .map(|p| p.expect("every command settled"))
-                    .collect();
+                return out.into_iter().map(|p| p.expect("every command settled")).collect();
             }
             if stale {
                 // Conflict: catch up and decide again.
@@ -244,11 +232,8 @@ impl Model {
                 let p = match d {
                     Decision::Events(n) => {
                         offset += n;
-                        let version = self.version_in(
-                            &stream_name(c.stream),
-                            self.events.len(),
-                            &pending[..offset as usize],
-                        );
+                        let version =
+                            self.version_in(&stream_name(c.stream), self.events.len(), &pending[..offset as usize]);
                         let r = (version, base + offset, *n as usize);
                         if let Some(cid) = c.cid {
                             self.cids.entry(format!("c{cid}")).or_insert(r);
@@ -336,23 +321,13 @@ fn observed(r: &Result<ExecuteResult, Error>) -> Predicted {
 
 fn open_tally(storage: TestStorage) -> Engine<TestStorage> {
     let engine = open(storage);
-    engine
-        .define_aggregate("Tally", Rc::new(Tally::new().0))
-        .unwrap();
+    engine.define_aggregate("Tally", Rc::new(Tally::new().0)).unwrap();
     engine
 }
 
-fn check_log(
-    engine: &Engine<TestStorage>,
-    model: &Model,
-    storage: &MemoryStorage,
-) -> Result<(), TestCaseError> {
+fn check_log(engine: &Engine<TestStorage>, model: &Model, storage: &MemoryStorage) -> Result<(), TestCaseError> {
     let log = engine.read_all(&ReadAllOptions::default()).unwrap();
-    prop_assert_eq!(
-        log.len(),
-        model.known,
-        "the engine applied exactly what the model says"
-    );
+    prop_assert_eq!(log.len(), model.known, "the engine applied exactly what the model says");
     for (e, (stream, i)) in log.iter().zip(&model.events) {
         prop_assert_eq!(&e.stream_id, stream);
         let data: Value = serde_json::from_str(e.data.as_str()).unwrap();
@@ -393,11 +368,7 @@ fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
             }
             Action::External { stream, n } => {
                 block_on(other.catch_up()).unwrap();
-                let r = block_on(other.execute(req(
-                    "Tally",
-                    &stream_name(stream),
-                    json!({"type": "append", "n": n}),
-                )));
+                let r = block_on(other.execute(req("Tally", &stream_name(stream), json!({"type": "append", "n": n}))));
                 prop_assert!(r.is_ok());
                 for i in 0..n as u64 {
                     model.events.push((stream_name(stream), i));
@@ -452,12 +423,7 @@ fn run(actions: Vec<Action>) -> Result<(), TestCaseError> {
                     limit: limit.map(usize::from),
                     ..Default::default()
                 };
-                let got: Vec<u64> = engine
-                    .read_all(&opts)
-                    .unwrap()
-                    .iter()
-                    .map(|e| e.position)
-                    .collect();
+                let got: Vec<u64> = engine.read_all(&opts).unwrap().iter().map(|e| e.position).collect();
                 let mut want: Vec<u64> = ((from as u64 + 1)..=model.known as u64).collect();
                 if let Some(l) = limit {
                     want.truncate(l as usize);

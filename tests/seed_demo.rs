@@ -63,21 +63,12 @@ fn the_seed_demo() {
         json!({"type": "withdraw", "amount": 1_000_000}),
     )
     .unwrap_err();
-    assert_eq!(
-        (err.code(), err.message().as_str()),
-        ("DOMAIN", "Insufficient funds")
-    );
+    assert_eq!((err.code(), err.message().as_str()), ("DOMAIN", "Insufficient funds"));
 
     // Order: placed, confirmed, shipped.
     exec(&engine, "Order", "order_001", json!({"type": "place_order", "customerId": "customer_123", "shippingAddress": "123 Main St, Springfield",
         "items": [{"itemId": "item_001", "quantity": 2, "price": 2999}, {"itemId": "item_002", "quantity": 1, "price": 4999}]})).unwrap();
-    exec(
-        &engine,
-        "Order",
-        "order_001",
-        json!({"type": "confirm_order"}),
-    )
-    .unwrap();
+    exec(&engine, "Order", "order_001", json!({"type": "confirm_order"})).unwrap();
     exec(
         &engine,
         "Order",
@@ -88,13 +79,7 @@ fn the_seed_demo() {
     let order = state(&engine, "Order", "order_001").unwrap();
     assert_eq!(order["status"], json!("shipped"));
     assert_eq!(order["totalAmount"], json!(10997));
-    let err = exec(
-        &engine,
-        "Order",
-        "order_001",
-        json!({"type": "confirm_order"}),
-    )
-    .unwrap_err();
+    let err = exec(&engine, "Order", "order_001", json!({"type": "confirm_order"})).unwrap_err();
     assert_eq!(err.message(), "Cannot confirm order in status: shipped");
 
     // Projections.
@@ -128,27 +113,17 @@ fn the_seed_demo() {
     assert_eq!(at(At::Version(1))["balance"], json!(0));
     assert_eq!(at(At::Version(3))["balance"], json!(150000));
     assert_eq!(at(At::Version(4))["balance"], json!(130000));
-    assert_eq!(
-        at(At::Timestamp(before_deposits as i64))["balance"],
-        json!(100000)
-    );
+    assert_eq!(at(At::Timestamp(before_deposits as i64))["balance"], json!(100000));
     assert_eq!(at(At::Position(2))["balance"], json!(100000));
-    let past: Value = serde_json::from_str(
-        &engine
-            .projection("account_balance", Some(At::Position(2)))
-            .unwrap(),
-    )
-    .unwrap();
+    let past: Value =
+        serde_json::from_str(&engine.projection("account_balance", Some(At::Position(2))).unwrap()).unwrap();
     assert_eq!(past["account_001"]["balance"], json!(100000));
 
     // Event history.
     let history = engine
         .read_stream("account_001", &ReadStreamOptions::default())
         .unwrap();
-    let summary: Vec<(u64, &str)> = history
-        .iter()
-        .map(|e| (e.version, e.event_type.as_str()))
-        .collect();
+    let summary: Vec<(u64, &str)> = history.iter().map(|e| (e.version, e.event_type.as_str())).collect();
     assert_eq!(
         summary,
         [
@@ -187,10 +162,7 @@ fn the_seed_demo() {
     );
     assert_eq!(
         stats.head_hash,
-        history
-            .last()
-            .map(|_| storage.events()[7].hash.clone())
-            .unwrap()
+        history.last().map(|_| storage.events()[7].hash.clone()).unwrap()
     );
     assert!(engine.verify().unwrap().ok);
 

@@ -88,17 +88,8 @@ fn run(steps: Vec<Step>, probes: Vec<(u8, u64, i64)>) -> Result<(), TestCaseErro
     let engine = block_on(Engine::open(MemoryStorage::new(), cfg)).unwrap();
     for s in steps {
         match s {
-            Step::Bank {
-                account,
-                op,
-                amount,
-            } => {
-                let _ = exec(
-                    &engine,
-                    "BankAccount",
-                    &format!("a{account}"),
-                    bank_command(op, amount),
-                );
+            Step::Bank { account, op, amount } => {
+                let _ = exec(&engine, "BankAccount", &format!("a{account}"), bank_command(op, amount));
             }
             Step::Order { order, op } => {
                 let _ = exec(&engine, "Order", &format!("o{order}"), order_command(op));
@@ -112,14 +103,8 @@ fn run(steps: Vec<Step>, probes: Vec<(u8, u64, i64)>) -> Result<(), TestCaseErro
     let t1 = log.last().map_or(0, |e| e.timestamp);
     for (which, k, dt) in probes {
         let stream = format!("{}{}", if which % 2 == 0 { "a" } else { "o" }, which % 3);
-        let stream_type = if which % 2 == 0 {
-            "BankAccount"
-        } else {
-            "Order"
-        };
-        let events = engine
-            .read_stream(&stream, &ReadStreamOptions::default())
-            .unwrap();
+        let stream_type = if which % 2 == 0 { "BankAccount" } else { "Order" };
+        let events = engine.read_stream(&stream, &ReadStreamOptions::default()).unwrap();
         let n = events.len() as u64;
         let version = k % (n + 2);
         let position = k % (head + 2);
@@ -132,12 +117,7 @@ fn run(steps: Vec<Step>, probes: Vec<(u8, u64, i64)>) -> Result<(), TestCaseErro
                 fold(&Order, &chosen)
             }
         };
-        let load = |at: At| {
-            engine
-                .load(stream_type, &stream, Some(at))
-                .unwrap()
-                .map(|l| l.state)
-        };
+        let load = |at: At| engine.load(stream_type, &stream, Some(at)).unwrap().map(|l| l.state);
         prop_assert_eq!(
             load(At::Version(version)),
             naive(&|e| e.version <= version),
@@ -166,21 +146,15 @@ fn run(steps: Vec<Step>, probes: Vec<(u8, u64, i64)>) -> Result<(), TestCaseErro
             fold_projection(&AccountBalance, &upto_p)
         );
         prop_assert_eq!(
-            engine
-                .projection("order_status", Some(At::Position(position)))
-                .unwrap(),
+            engine.projection("order_status", Some(At::Position(position))).unwrap(),
             fold_projection(&OrderStatus, &upto_p)
         );
         prop_assert_eq!(
-            engine
-                .projection("account_balance", Some(At::Timestamp(ts)))
-                .unwrap(),
+            engine.projection("account_balance", Some(At::Timestamp(ts))).unwrap(),
             fold_projection(&AccountBalance, &upto_t)
         );
         prop_assert_eq!(
-            engine
-                .projection("order_status", Some(At::Timestamp(ts)))
-                .unwrap(),
+            engine.projection("order_status", Some(At::Timestamp(ts))).unwrap(),
             fold_projection(&OrderStatus, &upto_t)
         );
     }
@@ -220,16 +194,11 @@ fn events_sharing_a_millisecond_are_all_in_the_projection() {
         )
         .unwrap();
     }
-    let p: Value =
-        serde_json::from_str(&engine.projection("account_balance", None).unwrap()).unwrap();
+    let p: Value = serde_json::from_str(&engine.projection("account_balance", None).unwrap()).unwrap();
     assert_eq!(p.as_object().unwrap().len(), 20);
     let ts = engine.read_all(&ReadAllOptions::default()).unwrap()[0].timestamp;
-    let at_ts: Value = serde_json::from_str(
-        &engine
-            .projection("account_balance", Some(At::Timestamp(ts)))
-            .unwrap(),
-    )
-    .unwrap();
+    let at_ts: Value =
+        serde_json::from_str(&engine.projection("account_balance", Some(At::Timestamp(ts))).unwrap()).unwrap();
     assert_eq!(at_ts, p);
     let _ = Rc::new(());
 }

@@ -33,20 +33,11 @@ async fn the_seed_demo_runs_in_wasm() {
         json!({"type": "withdraw", "amount": 20000}),
         json!({"type": "deposit", "amount": 30000}),
     ] {
-        engine
-            .execute(request("BankAccount", "account_001", c))
-            .await
-            .unwrap();
+        engine.execute(request("BankAccount", "account_001", c)).await.unwrap();
         clock.advance(1000.0);
     }
-    let state: Value = serde_json::from_str(
-        &engine
-            .load("BankAccount", "account_001", None)
-            .unwrap()
-            .unwrap()
-            .state,
-    )
-    .unwrap();
+    let state: Value =
+        serde_json::from_str(&engine.load("BankAccount", "account_001", None).unwrap().unwrap().state).unwrap();
     assert_eq!(state["balance"], json!(160000));
     let past: Value = serde_json::from_str(
         &engine
@@ -85,24 +76,11 @@ async fn group_commit_in_wasm() {
         .await
         .unwrap();
     let futures: Vec<_> = (1..=100)
-        .map(|i| {
-            engine.execute(request(
-                "BankAccount",
-                "a",
-                json!({"type": "deposit", "amount": i}),
-            ))
-        })
+        .map(|i| engine.execute(request("BankAccount", "a", json!({"type": "deposit", "amount": i}))))
         .collect();
     for f in futures {
         f.await.unwrap();
     }
-    let state: Value = serde_json::from_str(
-        &engine
-            .load("BankAccount", "a", None)
-            .unwrap()
-            .unwrap()
-            .state,
-    )
-    .unwrap();
+    let state: Value = serde_json::from_str(&engine.load("BankAccount", "a", None).unwrap().unwrap().state).unwrap();
     assert_eq!(state["balance"], json!(5050));
 }

@@ -96,7 +96,9 @@ impl Decider for BankAccount {
                 check_active(state)?;
                 let after = state.balance + amount;
                 if after > MAX_SAFE_INTEGER {
-                    return Err(Rejection::domain("Balance would exceed the largest safe amount (2^53-1)"));
+                    return Err(Rejection::domain(
+                        "Balance would exceed the largest safe amount (2^53-1)",
+                    ));
                 }
                 Ok(vec![NewEvent::new(
                     "money_deposited",
@@ -128,11 +130,7 @@ impl Decider for BankAccount {
         }
     }
 
-    fn evolve(
-        &self,
-        mut state: AccountState,
-        event: &EventView<'_>,
-    ) -> Result<AccountState, String> {
+    fn evolve(&self, mut state: AccountState, event: &EventView<'_>) -> Result<AccountState, String> {
         match event.event_type {
             "account_created" => {
                 let d: Created = event.parse_data()?;
@@ -225,11 +223,7 @@ impl Projection for AccountBalance {
         rows.len()
     }
 
-    fn query(
-        &self,
-        rows: &Self::State,
-        filter: &serde_json::Map<String, serde_json::Value>,
-    ) -> Result<String, String> {
+    fn query(&self, rows: &Self::State, filter: &serde_json::Map<String, serde_json::Value>) -> Result<String, String> {
         super::query_rows(rows, filter)
     }
 }

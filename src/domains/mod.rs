@@ -16,21 +16,10 @@ use crate::log::Log;
 use crate::projection::{record_matches, Projections};
 
 /// Registers `BankAccount`, `Order`, `account_balance` and `order_status`.
-pub fn register(
-    registry: &mut Registry,
-    projections: &mut Projections,
-    log: &Log,
-) -> Result<(), Error> {
-    registry.register(
-        bank_account::STREAM_TYPE,
-        Rc::new(bank_account::BankAccount),
-    )?;
+pub fn register(registry: &mut Registry, projections: &mut Projections, log: &Log) -> Result<(), Error> {
+    registry.register(bank_account::STREAM_TYPE, Rc::new(bank_account::BankAccount))?;
     registry.register(order::STREAM_TYPE, Rc::new(order::Order))?;
-    projections.define(
-        bank_account::PROJECTION,
-        Rc::new(bank_account::AccountBalance),
-        log,
-    )?;
+    projections.define(bank_account::PROJECTION, Rc::new(bank_account::AccountBalance), log)?;
     projections.define(order::PROJECTION, Rc::new(order::OrderStatus), log)?;
     Ok(())
 }

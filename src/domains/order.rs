@@ -57,9 +57,7 @@ fn transition(state: &OrderState, verb: &str, allowed: &[&str]) -> Result<(), Re
     match state.status.as_deref() {
         None => Err(Rejection::domain("Order does not exist")),
         Some(s) if allowed.contains(&s) => Ok(()),
-        Some(s) => Err(Rejection::domain(format!(
-            "Cannot {verb} order in status: {s}"
-        ))),
+        Some(s) => Err(Rejection::domain(format!("Cannot {verb} order in status: {s}"))),
     }
 }
 
@@ -94,19 +92,13 @@ fn items(command: &Command) -> Result<(Vec<Value>, u64), Rejection> {
                 )))
             }
         };
-        let quantity = amount(
-            &format!("items[{i}].quantity"),
-            fields.get("quantity"),
-            true,
-        )?;
+        let quantity = amount(&format!("items[{i}].quantity"), fields.get("quantity"), true)?;
         let price = amount(&format!("items[{i}].price"), fields.get("price"), false)?;
         total = quantity
             .checked_mul(price)
             .and_then(|line| total.checked_add(line))
             .filter(|t| *t <= MAX_SAFE_INTEGER)
-            .ok_or_else(|| {
-                Rejection::validation("the order total exceeds the largest safe amount (2^53-1)")
-            })?;
+            .ok_or_else(|| Rejection::validation("the order total exceeds the largest safe amount (2^53-1)"))?;
         out.push(json!({ "itemId": item_id, "quantity": quantity, "price": price }));
     }
     Ok((out, total))
@@ -281,11 +273,7 @@ impl Projection for OrderStatus {
         rows.len()
     }
 
-    fn query(
-        &self,
-        rows: &Self::State,
-        filter: &serde_json::Map<String, Value>,
-    ) -> Result<String, String> {
+    fn query(&self, rows: &Self::State, filter: &serde_json::Map<String, Value>) -> Result<String, String> {
         super::query_rows(rows, filter)
     }
 }

@@ -93,21 +93,12 @@ impl Core {
             if let (Outcome::Events { .. }, Some(cid)) = (&outcome, &request.command_id) {
                 in_batch.insert(cid.clone(), batch.entries.len());
             }
-            batch.entries.push(Entry {
-                request,
-                slot,
-                outcome,
-            });
+            batch.entries.push(Entry { request, slot, outcome });
         }
         batch
     }
 
-    fn decide_one(
-        &mut self,
-        batch: &mut Batch,
-        req: &ExecuteRequest,
-        in_batch: &HashMap<String, usize>,
-    ) -> Outcome {
+    fn decide_one(&mut self, batch: &mut Batch, req: &ExecuteRequest, in_batch: &HashMap<String, usize>) -> Outcome {
         if let Some(cid) = &req.command_id {
             if let Some(record) = self.commands.get(cid) {
                 return Outcome::Done(self.result_of(record));
@@ -196,16 +187,14 @@ impl Core {
                 position,
                 hash: hash.to_hex(),
             };
-            let evolved = aggregate
-                .evolve(state, &EventView::of(&event))
-                .and_then(|s| {
-                    if every > 0 && version % every == 0 {
-                        let copy = aggregate.clone_state(&s)?;
-                        Ok((s, Some(copy)))
-                    } else {
-                        Ok((s, None))
-                    }
-                });
+            let evolved = aggregate.evolve(state, &EventView::of(&event)).and_then(|s| {
+                if every > 0 && version % every == 0 {
+                    let copy = aggregate.clone_state(&s)?;
+                    Ok((s, Some(copy)))
+                } else {
+                    Ok((s, None))
+                }
+            });
             match evolved {
                 Ok((next, snapshot)) => {
                     state = next;
@@ -284,9 +273,9 @@ impl Core {
             }
             None => (
                 0,
-                aggregate.initial_state().map_err(|m| {
-                    Error::domain(format!("{} initialState failed: {m}", req.stream_type))
-                })?,
+                aggregate
+                    .initial_state()
+                    .map_err(|m| Error::domain(format!("{} initialState failed: {m}", req.stream_type)))?,
             ),
         };
         batch.overlays.insert(
@@ -389,15 +378,13 @@ impl Core {
                 continue;
             };
             if let Some(state) = overlay.state {
-                self.caches.entry(sym).or_default().put_current(
-                    overlay.version,
-                    state,
-                    overlay.snapshots,
-                );
+                self.caches
+                    .entry(sym)
+                    .or_default()
+                    .put_current(overlay.version, state, overlay.snapshots);
             }
         }
-        self.projections
-            .apply(&self.log, expected_position + 1, head_after);
+        self.projections.apply(&self.log, expected_position + 1, head_after);
         entries.into_iter().map(|e| e.slot).zip(results).collect()
     }
 
@@ -432,11 +419,7 @@ impl Core {
 
     /// The storage failed: commands with events fail with `error`; the others (refused or
     /// no-op, possibly because of events that will now never exist) are decided again.
-    pub(super) fn fail_batch(
-        &mut self,
-        batch: Batch,
-        error: StorageError,
-    ) -> (Vec<Pending>, Vec<Fill>) {
+    pub(super) fn fail_batch(&mut self, batch: Batch, error: StorageError) -> (Vec<Pending>, Vec<Fill>) {
         let entries = self.abandon_batch(batch);
         let failed: Vec<bool> = entries
             .iter()

@@ -25,15 +25,11 @@ use serde_json::{Map, Value};
 use crate::clock::Clock;
 use crate::decider::{Aggregate, Command, Registry};
 use crate::error::{ClosedError, ConcurrencyError, Error, StorageError, ValidationError};
-use crate::event::{
-    command_id_of, validate_name, Event, EventFilter, ExpectedVersion, MAX_EVENT_BYTES,
-};
+use crate::event::{command_id_of, validate_name, Event, EventFilter, ExpectedVersion, MAX_EVENT_BYTES};
 use crate::id::IdGenerator;
 use crate::integrity::VerifyReport;
 use crate::log::{EventView, Log, ReadAllOptions, ReadStreamOptions, Stats, StreamSym};
-use crate::projection::{
-    AnyProjection, Projections, ReplayReport, DEFAULT_PROJECTION_SNAPSHOT_EVERY,
-};
+use crate::projection::{AnyProjection, Projections, ReplayReport, DEFAULT_PROJECTION_SNAPSHOT_EVERY};
 use crate::snapshot::{AggregateCache, DEFAULT_SNAPSHOT_EVERY};
 use crate::storage::{AppendError, Storage};
 use crate::subscription::{Subscriber, Subscriptions};
@@ -100,11 +96,7 @@ pub struct ExecuteRequest {
 
 impl ExecuteRequest {
     /// A request with default options.
-    pub fn new(
-        stream_type: impl Into<String>,
-        stream_id: impl Into<String>,
-        command: Command,
-    ) -> Self {
+    pub fn new(stream_type: impl Into<String>, stream_id: impl Into<String>, command: Command) -> Self {
         ExecuteRequest {
             stream_type: stream_type.into(),
             stream_id: stream_id.into(),
@@ -180,6 +172,9 @@ pub struct Loaded {
     pub version: u64,
 }
 
+/// A submitted command, to be awaited with [`Engine::outcome`].
+pub struct Ticket(Rc<Slot<ExecuteResult>>);
+
 /// Positions of a committed command's events.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CommandRecord {
@@ -215,10 +210,7 @@ impl Core {
             let position = self.log.head_position();
             if let Some(view) = self.log.get(position) {
                 if let Some(sym) = self.log.stream_sym(view.stream_id) {
-                    if let (Some(cache), Some(agg)) = (
-                        self.caches.get_mut(&sym),
-                        self.registry.get(view.stream_type),
-                    ) {
+                    if let (Some(cache), Some(agg)) = (self.caches.get_mut(&sym), self.registry.get(view.stream_type)) {
                         cache.apply_external(agg.as_ref(), &view, self.snapshot_every);
                     }
                 }
@@ -318,11 +310,7 @@ impl<S: Storage> Engine<S> {
     }
 
     /// Adds a projection and builds it from the whole log.
-    pub fn define_projection(
-        &self,
-        name: &str,
-        projection: Rc<dyn AnyProjection>,
-    ) -> Result<(), Error> {
+    pub fn define_projection(&self, name: &str, projection: Rc<dyn AnyProjection>) -> Result<(), Error> {
         let mut core = self.core_mut()?;
         let core = &mut *core;
         core.projections.define(name, projection, &core.log)
@@ -331,13 +319,17 @@ impl<S: Storage> Engine<S> {
     /// Decides and appends a command; resolves once its events are durable.
     pub fn execute(
         &self,
-        mut request: ExecuteRequest,
+        request: ExecuteRequest,
     ) -> impl std::future::Future<Output = Result<ExecuteResult, Error>> + '_ {
+        let ticket = self.submit(request);
+        self.outcome(ticket)
+    }
+
+    /// Queues a command now (so commands keep their call order and join the next append),
+    /// to be awaited with [`Engine::outcome`].
+    pub fn submit(&self, mut request: ExecuteRequest) -> Ticket {
         let slot: Rc<Slot<ExecuteResult>> = Slot::new();
-        match self
-            .check_open()
-            .and_then(|()| request.validate().map_err(Error::from))
-        {
+        match self.check_open().and_then(|()| request.validate().map_err(Error::from)) {
             Err(e) => slot.fill(Err(e)),
             Ok(()) => self
                 .queue
@@ -345,7 +337,12 @@ impl<S: Storage> Engine<S> {
                 .jobs
                 .push_back(Job::Execute(request, slot.clone())),
         }
-        async move { self.settle(&slot).await }
+        Ticket(slot)
+    }
+
+    /// The outcome of a submitted command.
+    pub async fn outcome(&self, ticket: Ticket) -> Result<ExecuteResult, Error> {
+        self.settle(&ticket.0).await
     }
 
     /// Reads what other writers appended to the storage (e.g. when told by `watch`), and
@@ -354,11 +351,7 @@ impl<S: Storage> Engine<S> {
         let slot: Rc<Slot<u64>> = Slot::new();
         match self.check_open() {
             Err(e) => slot.fill(Err(e)),
-            Ok(()) => self
-                .queue
-                .borrow_mut()
-                .jobs
-                .push_back(Job::Sync(slot.clone())),
+            Ok(()) => self.queue.borrow_mut().jobs.push_back(Job::Sync(slot.clone())),
         }
         async move { self.settle(&slot).await }
     }
@@ -431,21 +424,14 @@ impl<S: Storage> Engine<S> {
                 fill(batch.into_fills_without_events());
                 return;
             }
-            let appended = self
-                .storage
-                .append_events(&batch.events, batch.expected_position)
-                .await;
+            let appended = self.storage.append_events(&batch.events, batch.expected_position).await;
             // Settle under the borrow, then release it before anything else is awaited.
             let pending: Vec<Pending> = {
                 let Ok(mut core) = self.core.try_borrow_mut() else {
                     // Cannot happen between awaits; if it did, the outcome is unknown to the
                     // callers and the next batch re-reads the head.
                     self.needs_resync.set(true);
-                    let pending = batch
-                        .entries
-                        .into_iter()
-                        .map(|e| (e.request, e.slot))
-                        .collect();
+                    let pending = batch.entries.into_iter().map(|e| (e.request, e.slot)).collect();
                     fill_all(pending, &Error::Busy);
                     return;
                 };
@@ -498,16 +484,8 @@ impl<S: Storage> Engine<S> {
     async fn read_new_events(&self) -> Result<u64, Error> {
         let mut total = 0;
         loop {
-            let after = self
-                .core
-                .try_borrow()
-                .map_err(|_| Error::Busy)?
-                .log
-                .head_position();
-            let page = self
-                .storage
-                .read_events(after, self.config.read_page_size)
-                .await?;
+            let after = self.core.try_borrow().map_err(|_| Error::Busy)?.log.head_position();
+            let page = self.storage.read_events(after, self.config.read_page_size).await?;
             if page.is_empty() {
                 break;
             }
@@ -556,11 +534,7 @@ impl<S: Storage> Engine<S> {
     }
 
     /// Reads a stream.
-    pub fn read_stream(
-        &self,
-        stream_id: &str,
-        opts: &ReadStreamOptions,
-    ) -> Result<Vec<Event>, Error> {
+    pub fn read_stream(&self, stream_id: &str, opts: &ReadStreamOptions) -> Result<Vec<Event>, Error> {
         validate_name("streamId", stream_id)?;
         let core = self.core()?;
         Ok(core
@@ -574,20 +548,11 @@ impl<S: Storage> Engine<S> {
     /// Reads the log.
     pub fn read_all(&self, opts: &ReadAllOptions) -> Result<Vec<Event>, Error> {
         let core = self.core()?;
-        Ok(core
-            .log
-            .read_all(opts)
-            .iter()
-            .map(EventView::to_event)
-            .collect())
+        Ok(core.log.read_all(opts).iter().map(EventView::to_event).collect())
     }
 
     /// Calls `f` with views of the events a `read_all` would return (no copies).
-    pub fn with_read_all<R>(
-        &self,
-        opts: &ReadAllOptions,
-        f: impl FnOnce(&[EventView<'_>]) -> R,
-    ) -> Result<R, Error> {
+    pub fn with_read_all<R>(&self, opts: &ReadAllOptions, f: impl FnOnce(&[EventView<'_>]) -> R) -> Result<R, Error> {
         let core = self.core()?;
         Ok(f(&core.log.read_all(opts)))
     }
@@ -611,12 +576,7 @@ impl<S: Storage> Engine<S> {
     }
 
     /// An aggregate's state now or at a point in history; `None` when no event qualifies.
-    pub fn load(
-        &self,
-        stream_type: &str,
-        stream_id: &str,
-        at: Option<At>,
-    ) -> Result<Option<Loaded>, Error> {
+    pub fn load(&self, stream_type: &str, stream_id: &str, at: Option<At>) -> Result<Option<Loaded>, Error> {
         validate_name("streamType", stream_type)?;
         validate_name("streamId", stream_id)?;
         let mut core = self.core_mut()?;
@@ -645,13 +605,7 @@ impl<S: Storage> Engine<S> {
         let cache = core.caches.entry(sym).or_default();
         let fail = |m: String| Error::domain(format!("{stream_type}: {m}"));
         let state = cache
-            .state_at(
-                &core.log,
-                sym,
-                aggregate.as_ref(),
-                core.snapshot_every,
-                version,
-            )
+            .state_at(&core.log, sym, aggregate.as_ref(), core.snapshot_every, version)
             .map_err(fail)?;
         let state = aggregate.state_json(&state).map_err(fail)?;
         Ok(Some(Loaded { state, version }))
@@ -737,10 +691,7 @@ impl<S: Storage> Engine<S> {
             }
             .await;
         }
-        self.storage
-            .close()
-            .await
-            .map_err(|e: StorageError| Error::Storage(e))
+        self.storage.close().await.map_err(|e: StorageError| Error::Storage(e))
     }
 }
 

@@ -194,9 +194,7 @@ impl Decider for Tally {
             return Err(Rejection::domain("refused"));
         }
         let n = c.get("n").and_then(Value::as_u64).unwrap_or(1);
-        Ok((0..n)
-            .map(|i| NewEvent::new("item", json!({ "i": i })))
-            .collect())
+        Ok((0..n).map(|i| NewEvent::new("item", json!({ "i": i }))).collect())
     }
     fn evolve(&self, (count, sum): (u64, u64), e: &EventView<'_>) -> Result<(u64, u64), String> {
         self.evolves.set(self.evolves.get() + 1);

@@ -1,0 +1,11 @@
+// eventjournal for Node (ESM), sharing the CommonJS build's single instance.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const m = require('./index.cjs');
+
+export const {
+  Engine, memoryStorage, sqliteStorage, indexedDbStorage, version, ready,
+  EventJournalError, ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError,
+  NotFoundError, ProjectionError, ClosedError, ERROR_CODES, errorFactory,
+} = m;

@@ -1,0 +1,37 @@
+// eventjournal for browsers and bundlers (ESM). The WebAssembly module is fetched and
+// compiled on the first Engine.open (or by awaiting `ready()`), next to this file.
+import init, { Engine, setErrorFactory } from './web/eventjournal.js';
+import { errorFactory } from './lib/errors.js';
+
+export * from './lib/errors.js';
+export { memoryStorage } from './lib/memory.js';
+export { indexedDbStorage } from './lib/indexeddb.js';
+export { Engine };
+
+/** The package version. */
+export const version = '__VERSION__';
+
+let initialized = null;
+
+/**
+ * Loads the WebAssembly module (done for you by Engine.open). Pass `module_or_path` to load
+ * it from elsewhere, e.g. `await ready({ module_or_path: '/assets/eventjournal_bg.wasm' })`.
+ */
+export function ready(options) {
+  if (!initialized) {
+    initialized = init(options).then(() => { setErrorFactory(errorFactory); });
+    initialized.catch(() => { initialized = null; });
+  }
+  return initialized;
+}
+
+const open = Engine.open;
+Engine.open = async function (options) {
+  await ready();
+  return open.call(Engine, options);
+};
+
+/** SQLite storage exists only in Node. */
+export function sqliteStorage() {
+  throw new Error('sqliteStorage() is only available in Node (import eventjournal in Node)');
+}

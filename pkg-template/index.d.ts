@@ -1,0 +1,381 @@
+// Type declarations for eventjournal. The engine is Rust compiled to WebAssembly; these
+// declarations describe its JavaScript API (DESIGN.md §4, §5).
+
+// ---------------------------------------------------------------------------------------
+// JSON
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+// ---------------------------------------------------------------------------------------
+// Events
+
+/**
+ * An event as the engine returns it and the storage stores it.
+ *
+ * `hash = hex(SHA-256(prevHash + JCS(event without hash)))`, where `prevHash` is the previous
+ * event's hash (64 zeros before position 1) and JCS is RFC 8785 canonical JSON.
+ */
+export interface StoredEvent<TType extends string = string, TData = JsonObject> {
+  /** UUID v7, unique across the log. */
+  id: string;
+  /** The aggregate's id, 1..256 characters. */
+  streamId: string;
+  /** The aggregate type, fixed by the stream's first event. */
+  streamType: string;
+  type: TType;
+  data: TData;
+  /** Caller-supplied metadata, plus `commandId` when the command had one. */
+  metadata: JsonObject;
+  /** Milliseconds since the epoch; never decreases along the log. */
+  timestamp: number;
+  /** 1, 2, 3... within the stream. */
+  version: number;
+  /** 1, 2, 3... within the whole log. */
+  position: number;
+  /** 64 lowercase hex characters. */
+  hash: string;
+}
+
+/** An event as a `decide` returns it. */
+export interface NewEvent<TType extends string = string, TData extends JsonObject = JsonObject> {
+  type: TType;
+  data?: TData;
+  metadata?: JsonObject;
+}
+
+// ---------------------------------------------------------------------------------------
+// Storage (DESIGN.md §5)
+
+/** A snapshot: opaque to the storage, stored as given and found again by `key`. */
+export interface Snapshot {
+  key: string;
+  /** Position of the last event the state includes. */
+  position: number;
+  /** Hash of that event; a snapshot that does not match the log is ignored. */
+  hash: string;
+  state: JsonValue;
+}
+
+/**
+ * What the engine needs from a storage. Every method may return a value or a Promise.
+ * `appendEvents` must be atomic: write all of `events` only if the store's last position is
+ * `expectedPosition`, otherwise write nothing and reject with an error whose `code` is
+ * `'CONFLICT'`.
+ */
+export interface StorageAdapter {
+  /** Events with position > afterPosition, ascending, at most `limit` of them. */
+  readEvents(afterPosition: number, limit: number): Promise<StoredEvent[]> | StoredEvent[];
+  appendEvents(events: StoredEvent[], expectedPosition: number): Promise<void> | void;
+  readSnapshot?(key: string): Promise<Snapshot | undefined> | Snapshot | undefined;
+  writeSnapshot?(snapshot: Snapshot): Promise<void> | void;
+  /** Another writer appended: call `onAppend(lastPosition)`. Returns a function that stops watching. */
+  watch?(onAppend: (lastPosition: number) => void): (() => void) | void;
+  close?(): Promise<void> | void;
+}
+
+/** Events and snapshots in memory; share one between engines like two tabs share a database. */
+export function memoryStorage(): StorageAdapter;
+
+export interface IndexedDbStorageOptions {
+  /** `'strict'` (default): resolve appends once the data is on disk. `'relaxed'`: once the OS has it. */
+  durability?: 'strict' | 'relaxed';
+}
+
+/** Browser storage on IndexedDB (database `name`). */
+export function indexedDbStorage(name: string, options?: IndexedDbStorageOptions): Promise<StorageAdapter>;
+
+/** Node storage on SQLite through better-sqlite3 (an optional peer dependency). */
+export function sqliteStorage(path: string, options?: Record<string, unknown>): StorageAdapter;
+
+// ---------------------------------------------------------------------------------------
+// Engine
+
+export interface OpenOptions {
+  /** Where events are persisted before they are committed. Default: in memory. */
+  storage?: StorageAdapter;
+  /** Aggregate snapshot every N events per stream (default 100). */
+  snapshotEvery?: number;
+  /** Smallest number of positions between projection snapshots (default 1024). */
+  projectionSnapshotEvery?: number;
+  /** Milliseconds since the epoch (default `Date.now`); a clock that goes back is held. */
+  clock?: () => number;
+  /** A storage call that does not settle in time fails with `StorageError` (`reason: 'timeout'`). Default 10,000; 0 = never. */
+  appendTimeoutMs?: number;
+}
+
+export type ExpectedVersion = 'any' | 'no_stream' | 'exists' | number;
+
+export interface ExecuteOptions {
+  /** Default `'any'`. A mismatch is a `ConcurrencyError`. */
+  expectedVersion?: ExpectedVersion;
+  /** Copied into every event's metadata. */
+  metadata?: JsonObject;
+  /** Idempotency key: a repeat resolves to the first result and appends nothing. */
+  commandId?: string;
+}
+
+export interface ExecuteResult {
+  events: StoredEvent[];
+  /** The stream's version after the command. */
+  version: number;
+  /** Position of the command's last event (the head, if it appended nothing). */
+  position: number;
+}
+
+/** A point in a stream's history. */
+export type At = { version: number } | { position: number } | { timestamp: number | Date };
+/** A point in the log's history. */
+export type LogAt = { position: number } | { timestamp: number | Date };
+
+export interface Loaded<S> {
+  state: S;
+  version: number;
+}
+
+export interface ReadStreamOptions {
+  /** Forward: versions after this one (default 0). Backward: versions before it (default: from the last). */
+  fromVersion?: number;
+  direction?: 'forward' | 'backward';
+  limit?: number;
+}
+
+export interface ReadAllOptions {
+  /** Events after this position (exclusive, like a checkpoint; default 0). */
+  fromPosition?: number;
+  limit?: number;
+  types?: string[];
+  streamType?: string;
+  /** Inclusive. */
+  fromTimestamp?: number | Date;
+  /** Inclusive. */
+  toTimestamp?: number | Date;
+}
+
+export interface EventFilter {
+  types?: string[];
+  streamType?: string;
+  streamId?: string;
+}
+
+export interface SubscribeOptions extends EventFilter {
+  /** Catch up from after this position (default: the head, i.e. only new events). */
+  fromPosition?: number;
+  /** Called when the listener throws or its Promise rejects (default: console.error). */
+  onError?: (error: unknown, event: StoredEvent) => void;
+}
+
+export interface Subscription {
+  unsubscribe(): void;
+}
+
+export interface AggregateDefinition<S, C extends { type: string } = { type: string; [key: string]: any }> {
+  /** The state of a stream without events (plain JSON), or a function returning it. */
+  initialState: S | (() => S);
+  /** Returns the events for `command`, or throws to refuse it (a `DomainError`). Must be pure. */
+  decide(state: S, command: C): NewEvent[];
+  /** Returns the state after `event`. Must be pure. */
+  evolve(state: S, event: StoredEvent): S;
+}
+
+export interface ProjectionDefinition<S> {
+  initialState: S | (() => S);
+  evolve(state: S, event: StoredEvent): S;
+  filter?: { types?: string[]; streamType?: string; streamId?: string };
+}
+
+export interface Stats {
+  totalEvents: number;
+  totalStreams: number;
+  eventTypeDistribution: Record<string, number>;
+  headPosition: number;
+  headHash: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  checked: number;
+  firstBadPosition: number | null;
+}
+
+export interface ReplayResult {
+  /** Events read (once, however many projections read them). */
+  eventsReplayed: number;
+  projectionsRebuilt: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Built-in domains (DESIGN.md §6). Amounts are integer cents.
+
+export type BankAccountCommand =
+  | { type: 'create_account'; accountHolder: string; initialDeposit?: number }
+  | { type: 'deposit'; amount: number; description?: string }
+  | { type: 'withdraw'; amount: number; description?: string }
+  | { type: 'close_account' };
+
+export interface BankAccountState {
+  accountId: string;
+  accountHolder: string;
+  balance: number;
+  isActive: boolean;
+  createdAt: number;
+  closedAt: number | null;
+}
+
+export interface OrderItem {
+  itemId: string;
+  quantity: number;
+  price: number;
+}
+
+export type OrderCommand =
+  | { type: 'place_order'; customerId: string; items: OrderItem[]; shippingAddress: string | JsonObject }
+  | { type: 'confirm_order' }
+  | { type: 'ship_order'; trackingNumber: string }
+  | { type: 'deliver_order' }
+  | { type: 'cancel_order'; reason?: string };
+
+export type OrderStatus = 'placed' | 'confirmed' | 'shipped' | 'delivered' | 'cancelled';
+
+export interface OrderState {
+  orderId: string;
+  customerId: string;
+  items: OrderItem[];
+  totalAmount: number;
+  status: OrderStatus;
+  shippingAddress: string | JsonObject;
+  createdAt: number;
+  confirmedAt: number | null;
+  shippedAt: number | null;
+  deliveredAt: number | null;
+  cancelledAt: number | null;
+}
+
+export interface AccountBalanceRow {
+  accountId: string;
+  accountHolder: string;
+  balance: number;
+  isActive: boolean;
+  lastUpdated: number;
+}
+
+export interface OrderStatusRow {
+  orderId: string;
+  customerId: string;
+  totalAmount: number;
+  status: OrderStatus;
+  createdAt: number;
+  lastUpdated: number;
+}
+
+/**
+ * The event-sourcing engine.
+ *
+ * @example
+ * const engine = await Engine.open();
+ * await engine.execute('BankAccount', 'account_001', { type: 'create_account', accountHolder: 'Ada', initialDeposit: 100000 });
+ * const { state } = await engine.load('BankAccount', 'account_001');
+ */
+export declare class Engine {
+  private constructor();
+  /** Opens an engine, reading and checking every stored event. */
+  static open(options?: OpenOptions): Promise<Engine>;
+
+  execute(streamType: 'BankAccount', streamId: string, command: BankAccountCommand, options?: ExecuteOptions): Promise<ExecuteResult>;
+  execute(streamType: 'Order', streamId: string, command: OrderCommand, options?: ExecuteOptions): Promise<ExecuteResult>;
+  execute(streamType: string, streamId: string, command: { type: string; [key: string]: any }, options?: ExecuteOptions): Promise<ExecuteResult>;
+
+  defineAggregate<S, C extends { type: string } = { type: string; [key: string]: any }>(
+    streamType: string,
+    definition: AggregateDefinition<S, C>,
+  ): void;
+  defineProjection<S>(name: string, definition: ProjectionDefinition<S>): void;
+
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;
+  streamVersion(streamId: string): Promise<number>;
+
+  load(streamType: 'BankAccount', streamId: string, options?: { at?: At }): Promise<Loaded<BankAccountState> | null>;
+  load(streamType: 'Order', streamId: string, options?: { at?: At }): Promise<Loaded<OrderState> | null>;
+  load<S = any>(streamType: string, streamId: string, options?: { at?: At }): Promise<Loaded<S> | null>;
+
+  projection(name: 'account_balance', options?: { at?: LogAt }): Promise<Record<string, AccountBalanceRow>>;
+  projection(name: 'order_status', options?: { at?: LogAt }): Promise<Record<string, OrderStatusRow>>;
+  projection<S = any>(name: string, options?: { at?: LogAt }): Promise<S>;
+
+  query(name: 'account_balance', where: Partial<AccountBalanceRow>): Promise<AccountBalanceRow[]>;
+  query(name: 'order_status', where: Partial<OrderStatusRow>): Promise<OrderStatusRow[]>;
+  query<R = any>(name: string, where: JsonObject): Promise<R[]>;
+
+  subscribe(listener: (event: StoredEvent) => void | Promise<void>, options?: SubscribeOptions): Subscription;
+  replay(name?: string): Promise<ReplayResult>;
+  stats(): Promise<Stats>;
+  verify(): Promise<VerifyResult>;
+  /** Finishes queued commands and closes the storage; later calls reject with `ClosedError`. */
+  close(): Promise<void>;
+  /** Releases the WebAssembly memory now rather than at garbage collection. */
+  free(): void;
+}
+
+/** Loads the WebAssembly module (Engine.open does it for you). */
+export function ready(options?: { module_or_path?: unknown }): Promise<void>;
+
+/** The package version. */
+export const version: string;
+
+// ---------------------------------------------------------------------------------------
+// Errors: every rejection is one of these, with a stable `name` and `code`.
+
+export type ErrorCode =
+  | 'VALIDATION' | 'DOMAIN' | 'CONCURRENCY' | 'STORAGE' | 'INTEGRITY' | 'NOT_FOUND' | 'PROJECTION' | 'CLOSED';
+
+export declare const ERROR_CODES: readonly ErrorCode[];
+
+export declare class EventJournalError extends Error {
+  constructor(message?: string, props?: Record<string, unknown>);
+  code: ErrorCode;
+}
+export declare class ValidationError extends EventJournalError {
+  name: 'ValidationError';
+  code: 'VALIDATION';
+}
+export declare class DomainError extends EventJournalError {
+  name: 'DomainError';
+  code: 'DOMAIN';
+}
+export declare class ConcurrencyError extends EventJournalError {
+  name: 'ConcurrencyError';
+  code: 'CONCURRENCY';
+  streamId: string;
+  expectedVersion?: ExpectedVersion;
+  actualVersion: number;
+}
+export declare class StorageError extends EventJournalError {
+  name: 'StorageError';
+  code: 'STORAGE';
+  /** `'failed'` (the callback threw or rejected), `'timeout'`, `'malformed'`, `'unsupported'`. */
+  reason: 'failed' | 'timeout' | 'malformed' | 'unsupported' | 'abandoned';
+  /** The storage's own error. */
+  cause?: unknown;
+}
+export declare class IntegrityError extends EventJournalError {
+  name: 'IntegrityError';
+  code: 'INTEGRITY';
+  /** The first bad position: everything before it is intact. */
+  position: number;
+}
+export declare class NotFoundError extends EventJournalError {
+  name: 'NotFoundError';
+  code: 'NOT_FOUND';
+}
+export declare class ProjectionError extends EventJournalError {
+  name: 'ProjectionError';
+  code: 'PROJECTION';
+  projection: string;
+  position: number;
+}
+export declare class ClosedError extends EventJournalError {
+  name: 'ClosedError';
+  code: 'CLOSED';
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs the JavaScript tests against the package as a user gets it: `npm pack` of pkg/,
+# installed into a fresh consumer project (target/js-consumer), then
+#   - node --test on tests/js/*.test.mjs (ESM) and *.test.cjs (require),
+#   - tsc --noEmit on tests/js/types.ts,
+#   - the npm README's examples and examples/*.mjs,
+#   - the browser suites (tests/js/*.browser.mjs) in headless Chromium against the web build.
+# Test-only dependencies (fast-check, playwright-core, ...) come from the repository's
+# node_modules (scripts/setup.sh installs them) and are linked into the consumer project.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work="$root/target/js-consumer"
+rm -rf "$work"
+mkdir -p "$work"
+tarball=$(cd "$root/pkg" && npm pack --silent --pack-destination "$work" | tail -n1)
+cd "$work"
+printf '{ "name": "eventjournal-consumer", "private": true, "type": "module" }\n' > package.json
+npm install --no-audit --no-fund --loglevel=error "./$tarball" >/dev/null
+for dep in fast-check playwright-core better-sqlite3 fake-indexeddb; do
+  [ -e "$root/node_modules/$dep" ] && ln -sfn "$root/node_modules/$dep" "node_modules/$dep"
+done
+# transitive dependencies of the linked packages resolve through the repository's tree
+export NODE_PATH="$root/node_modules"
+cp -r "$root/tests/js" ./tests
+mkdir -p examples && cp "$root"/examples/*.mjs examples/ 2>/dev/null || true
+
+echo "== TypeScript: tsc --noEmit on tests/js/types.ts"
+"$root/node_modules/.bin/tsc" --noEmit --strict --target es2022 --module nodenext --moduleResolution nodenext \
+  --skipLibCheck false tests/types.ts
+
+echo "== README examples"
+node "$root/scripts/readme-examples.mjs" "$root/pkg-template/README.md" readme-examples
+for f in readme-examples/*.mjs examples/*.mjs; do
+  [ -e "$f" ] || continue
+  echo "-- $f"
+  node "$f" > /dev/null
+done
+
+echo "== node --test"
+node --test --test-reporter=spec tests/*.test.mjs tests/*.test.cjs
+
+if [ "${SKIP_BROWSER:-0}" != 1 ]; then
+  for f in tests/*.browser.mjs; do
+    [ -e "$f" ] || continue
+    echo "== $f (headless Chromium)"
+    node "$f"
+  done
+fi

@@ -1,0 +1,403 @@
+//! Conversions between JavaScript values and the core's types.
+//!
+//! Values cross the boundary as JSON text: `JSON.stringify` on the way in (which rejects
+//! cycles and BigInts, and never runs user code but `toJSON` and getters), `serde_json` in
+//! Rust, and one `JSON.parse` on the way out (which yields fresh plain objects, so callers
+//! can never mutate the engine's state, and `__proto__` keys stay ordinary own properties).
+//! Options are read property by property with `Reflect.get`. Every failure is a typed error.
+
+use js_sys::{Array, Function, Reflect, JSON};
+use serde_json::{Map, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::canonical::{CanonicalJson, MAX_SAFE_INTEGER};
+use crate::error::{Error, IntegrityError, StorageError, StorageFailure, ValidationError};
+use crate::event::{Event, EventFilter, ExpectedVersion, MAX_EVENT_BYTES};
+use crate::time_travel::At;
+
+/// Largest command (or `where`, or options) accepted, as JSON text: an event's data and
+/// metadata together may be 1 MiB; a command may carry a little more.
+pub const MAX_INPUT_BYTES: usize = 2 * MAX_EVENT_BYTES;
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::Validation(ValidationError::new(message))
+}
+
+/// `JSON.stringify(value)`, with errors that say what could not be converted.
+pub fn stringify(value: &JsValue, what: &str) -> Result<String, Error> {
+    match JSON::stringify(value) {
+        Ok(s) => s
+            .as_string()
+            .ok_or_else(|| invalid(format!("{what} is missing or not JSON-serializable"))),
+        Err(e) => Err(invalid(format!(
+            "{what} cannot be converted to JSON: {}",
+            super::errors::message_of(&e)
+        ))),
+    }
+}
+
+/// A JSON value from a JavaScript value (within [`MAX_INPUT_BYTES`]).
+pub fn to_value(value: &JsValue, what: &str) -> Result<Value, Error> {
+    let text = stringify(value, what)?;
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(invalid(format!(
+            "{what} is {} bytes as JSON; the limit is {MAX_INPUT_BYTES}",
+            text.len()
+        )));
+    }
+    serde_json::from_str(&text).map_err(|e| invalid(format!("{what} is not valid JSON: {e}")))
+}
+
+/// A JSON object (map) from a JavaScript object; `null`/`undefined` give an empty map.
+pub fn to_map(value: &JsValue, what: &str) -> Result<Map<String, Value>, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Map::new());
+    }
+    match to_value(value, what)? {
+        Value::Object(m) => Ok(m),
+        other => Err(invalid(format!(
+            "{what} must be a plain object, got {}",
+            crate::canonical::kind_of(&other)
+        ))),
+    }
+}
+
+/// `JSON.parse` of text this crate wrote.
+pub fn parse(text: &str) -> JsValue {
+    JSON::parse(text).unwrap_or(JsValue::NULL)
+}
+
+/// A string argument.
+pub fn string(value: &JsValue, what: &str) -> Result<String, Error> {
+    value
+        .as_string()
+        .ok_or_else(|| invalid(format!("{what} must be a string, got {}", type_of(value))))
+}
+
+/// `typeof`-like description for messages.
+pub fn type_of(value: &JsValue) -> String {
+    if value.is_null() {
+        "null".into()
+    } else if Array::is_array(value) {
+        "an array".into()
+    } else {
+        value.js_typeof().as_string().unwrap_or_else(|| "unknown".into())
+    }
+}
+
+/// Reads `options[key]` (getters and proxies may throw).
+pub fn get(options: &JsValue, key: &str) -> Result<JsValue, Error> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(JsValue::UNDEFINED);
+    }
+    Reflect::get(options, &JsValue::from_str(key)).map_err(|e| {
+        invalid(format!(
+            "reading option '{key}' failed: {}",
+            super::errors::message_of(&e)
+        ))
+    })
+}
+
+/// Checks that options are an object (or absent).
+pub fn options(value: &JsValue, what: &str) -> Result<(), Error> {
+    if value.is_undefined() || value.is_null() || (value.is_object() && !Array::is_array(value)) {
+        Ok(())
+    } else {
+        Err(invalid(format!("{what} must be an object, got {}", type_of(value))))
+    }
+}
+
+fn is_absent(v: &JsValue) -> bool {
+    v.is_undefined() || v.is_null()
+}
+
+/// A non-negative safe integer option (or `None` when absent).
+pub fn opt_u64(options: &JsValue, key: &str) -> Result<Option<u64>, Error> {
+    let v = get(options, key)?;
+    if is_absent(&v) {
+        return Ok(None);
+    }
+    safe_u64(&v, key).map(Some)
+}
+
+/// A non-negative safe integer.
+pub fn safe_u64(v: &JsValue, what: &str) -> Result<u64, Error> {
+    match v.as_f64() {
+        Some(f) if f.is_finite() && f.fract() == 0.0 && f >= 0.0 && f <= MAX_SAFE_INTEGER as f64 => Ok(f as u64),
+        _ => Err(invalid(format!(
+            "{what} must be a non-negative safe integer, got {}",
+            describe(v)
+        ))),
+    }
+}
+
+fn describe(v: &JsValue) -> String {
+    if let Some(f) = v.as_f64() {
+        format!("{f}")
+    } else if let Some(s) = v.as_string() {
+        format!("{s:?}")
+    } else {
+        type_of(v)
+    }
+}
+
+/// A positive safe integer option.
+pub fn opt_positive(options: &JsValue, key: &str) -> Result<Option<u64>, Error> {
+    match opt_u64(options, key)? {
+        Some(0) => Err(invalid(format!("{key} must be a positive integer, got 0"))),
+        other => Ok(other),
+    }
+}
+
+/// A timestamp option: a finite number of ms or a `Date`.
+pub fn opt_timestamp(options: &JsValue, key: &str) -> Result<Option<f64>, Error> {
+    let v = get(options, key)?;
+    if is_absent(&v) {
+        return Ok(None);
+    }
+    timestamp(&v, key).map(Some)
+}
+
+fn timestamp(v: &JsValue, what: &str) -> Result<f64, Error> {
+    let ms = if let Some(d) = v.dyn_ref::<js_sys::Date>() {
+        d.get_time()
+    } else {
+        v.as_f64().unwrap_or(f64::NAN)
+    };
+    if ms.is_finite() {
+        Ok(ms)
+    } else {
+        Err(invalid(format!(
+            "{what} must be a finite number of milliseconds or a Date, got {}",
+            describe(v)
+        )))
+    }
+}
+
+/// A string option.
+pub fn opt_string(options: &JsValue, key: &str) -> Result<Option<String>, Error> {
+    let v = get(options, key)?;
+    if is_absent(&v) {
+        return Ok(None);
+    }
+    string(&v, key).map(Some)
+}
+
+/// A function option.
+pub fn opt_function(options: &JsValue, key: &str) -> Result<Option<Function>, Error> {
+    let v = get(options, key)?;
+    if is_absent(&v) {
+        return Ok(None);
+    }
+    v.dyn_into::<Function>()
+        .map(Some)
+        .map_err(|v| invalid(format!("{key} must be a function, got {}", type_of(&v))))
+}
+
+/// A list of strings option (a single string is accepted as a list of one).
+pub fn opt_strings(options: &JsValue, key: &str) -> Result<Vec<String>, Error> {
+    let v = get(options, key)?;
+    if is_absent(&v) {
+        return Ok(Vec::new());
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(vec![s]);
+    }
+    if !Array::is_array(&v) {
+        return Err(invalid(format!(
+            "{key} must be an array of strings, got {}",
+            type_of(&v)
+        )));
+    }
+    let arr: Array = v.unchecked_into();
+    let mut out = Vec::with_capacity(arr.length() as usize);
+    for (i, item) in arr.iter().enumerate() {
+        out.push(string(&item, &format!("{key}[{i}]"))?);
+    }
+    Ok(out)
+}
+
+/// `expectedVersion`: `'any'`, `'no_stream'`, `'exists'` or a non-negative integer.
+pub fn expected_version(v: &JsValue) -> Result<ExpectedVersion, Error> {
+    if is_absent(v) {
+        return Ok(ExpectedVersion::Any);
+    }
+    if let Some(s) = v.as_string() {
+        return match s.as_str() {
+            "any" => Ok(ExpectedVersion::Any),
+            "no_stream" => Ok(ExpectedVersion::NoStream),
+            "exists" => Ok(ExpectedVersion::Exists),
+            other => Err(invalid(format!(
+                "expectedVersion must be 'any', 'no_stream', 'exists' or a version number, got {other:?}"
+            ))),
+        };
+    }
+    if v.as_f64().is_some() {
+        return safe_u64(v, "expectedVersion").map(ExpectedVersion::Exact);
+    }
+    Err(invalid(format!(
+        "expectedVersion must be 'any', 'no_stream', 'exists' or a version number, got {}",
+        type_of(v)
+    )))
+}
+
+/// `{ at: { version } | { position } | { timestamp } }` (or no `at`).
+pub fn at(options: &JsValue) -> Result<Option<At>, Error> {
+    let at = get(options, "at")?;
+    if is_absent(&at) {
+        return Ok(None);
+    }
+    if !at.is_object() || Array::is_array(&at) {
+        return Err(invalid(format!(
+            "at must be {{ version }}, {{ position }} or {{ timestamp }}, got {}",
+            type_of(&at)
+        )));
+    }
+    let version = get(&at, "version")?;
+    let position = get(&at, "position")?;
+    let ts = get(&at, "timestamp")?;
+    let given = [&version, &position, &ts].iter().filter(|v| !is_absent(v)).count();
+    if given != 1 {
+        return Err(invalid("at must have exactly one of version, position or timestamp"));
+    }
+    if !is_absent(&version) {
+        return Ok(Some(At::Version(safe_u64(&version, "at.version")?)));
+    }
+    if !is_absent(&position) {
+        return Ok(Some(At::Position(safe_u64(&position, "at.position")?)));
+    }
+    let ms = timestamp(&ts, "at.timestamp")?;
+    Ok(Some(At::Timestamp(
+        ms.floor().clamp(-(MAX_SAFE_INTEGER as f64), MAX_SAFE_INTEGER as f64) as i64,
+    )))
+}
+
+/// `{ types, streamType, streamId }` filters.
+pub fn filter(options: &JsValue) -> Result<EventFilter, Error> {
+    Ok(EventFilter {
+        types: opt_strings(options, "types")?,
+        stream_type: opt_string(options, "streamType")?,
+        stream_id: opt_string(options, "streamId")?,
+    })
+}
+
+const EVENT_FIELDS: [&str; 10] = [
+    "id",
+    "streamId",
+    "streamType",
+    "type",
+    "data",
+    "metadata",
+    "timestamp",
+    "version",
+    "position",
+    "hash",
+];
+
+/// Events as the host's `readEvents` returned them. Anything but an array is a
+/// `StorageError`; a record that is not an event is an `IntegrityError` naming its position.
+pub fn stored_events(value: &JsValue, after: u64) -> Result<Vec<Event>, Error> {
+    if !Array::is_array(value) {
+        return Err(StorageError::new(
+            StorageFailure::Malformed,
+            format!("readEvents must resolve to an array of events, got {}", type_of(value)),
+        )
+        .into());
+    }
+    let text = JSON::stringify(value).ok().and_then(|s| s.as_string()).ok_or_else(|| {
+        StorageError::new(
+            StorageFailure::Malformed,
+            "readEvents returned records that are not JSON",
+        )
+    })?;
+    let records: Vec<Value> = serde_json::from_str(&text).map_err(|e| {
+        StorageError::new(
+            StorageFailure::Malformed,
+            format!("readEvents returned records that are not JSON: {e}"),
+        )
+    })?;
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| record(r, after + i as u64 + 1).map_err(Error::from))
+        .collect()
+}
+
+fn record(value: Value, expected: u64) -> Result<Event, IntegrityError> {
+    let bad = |m: String| IntegrityError::at(expected, m);
+    let Value::Object(mut fields) = value else {
+        return Err(bad(format!(
+            "stored record is {}, not an event object",
+            crate::canonical::kind_of(&value)
+        )));
+    };
+    if let Some(extra) = fields.keys().find(|k| !EVENT_FIELDS.contains(&k.as_str())) {
+        return Err(bad(format!("stored record has an unexpected field '{extra}'")));
+    }
+    let mut take = |k: &str| {
+        fields
+            .remove(k)
+            .ok_or_else(|| bad(format!("stored record lacks the field '{k}'")))
+    };
+    let text = |k: &str, v: Value| match v {
+        Value::String(s) => Ok(s),
+        other => Err(bad(format!(
+            "field '{k}' must be a string, got {}",
+            crate::canonical::kind_of(&other)
+        ))),
+    };
+    let int = |k: &str, v: Value, min: i64| -> Result<i64, IntegrityError> {
+        let n = v
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER as f64);
+        match n {
+            Some(f) if f as i64 >= min => Ok(f as i64),
+            _ => Err(bad(format!("field '{k}' must be an integer ≥ {min}, got {v}"))),
+        }
+    };
+    let object = |k: &str, v: Value| -> Result<CanonicalJson, IntegrityError> {
+        CanonicalJson::from_value(&v, &format!("field '{k}'")).map_err(|e| bad(e.message))
+    };
+    let id = text("id", take("id")?)?;
+    let stream_id = text("streamId", take("streamId")?)?;
+    let stream_type = text("streamType", take("streamType")?)?;
+    let event_type = text("type", take("type")?)?;
+    let data = object("data", take("data")?)?;
+    let metadata = object("metadata", take("metadata")?)?;
+    let timestamp = int("timestamp", take("timestamp")?, 0)?;
+    let version = int("version", take("version")?, 1)? as u64;
+    let position = int("position", take("position")?, 1)? as u64;
+    let hash = text("hash", take("hash")?)?;
+    if data.len() + metadata.len() > MAX_EVENT_BYTES {
+        return Err(bad(format!(
+            "stored record's data and metadata exceed {MAX_EVENT_BYTES} bytes"
+        )));
+    }
+    Ok(Event {
+        id,
+        stream_id,
+        stream_type,
+        event_type,
+        data,
+        metadata,
+        timestamp,
+        version,
+        position,
+        hash,
+    })
+}
+
+/// A JSON array of events, for `JSON.parse`.
+pub fn events_json(events: &[Event]) -> String {
+    let mut out = String::with_capacity(events.len() * 320 + 2);
+    out.push('[');
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&e.to_json_string());
+    }
+    out.push(']');
+    out
+}

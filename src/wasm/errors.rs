@@ -1,0 +1,153 @@
+//! Errors across the boundary: every failure becomes a JavaScript `Error` with a stable
+//! `name` and `code` (and `cause`, `reason`, `position`, ... where they apply). The package's
+//! entry registers a factory that builds its exported error classes (so `instanceof` works);
+//! without one, plain `Error` objects carry the same fields.
+
+use std::cell::RefCell;
+
+use js_sys::{Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::error::Error;
+
+thread_local! {
+    static FACTORY: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static PANICKED: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Registers `(name, message, props) => Error`, used for every error the engine throws.
+#[wasm_bindgen(js_name = setErrorFactory, skip_typescript)]
+pub fn set_error_factory(factory: JsValue) {
+    let f = factory.dyn_into::<Function>().ok();
+    FACTORY.with(|cell| *cell.borrow_mut() = f);
+}
+
+fn set(target: &JsValue, key: &str, value: &JsValue) {
+    // Setting a property on a fresh plain object cannot fail; ignore the impossible error.
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+fn props_of(e: &Error) -> Object {
+    let props = Object::new();
+    set(&props, "code", &JsValue::from_str(e.code()));
+    match e {
+        Error::Storage(s) => {
+            set(&props, "reason", &JsValue::from_str(s.reason.as_str()));
+            if let Some(cause) = s.cause.as_ref().and_then(|c| c.downcast_ref::<JsValue>()) {
+                set(&props, "cause", cause);
+            }
+        }
+        Error::Integrity(i) => set(&props, "position", &JsValue::from_f64(i.position as f64)),
+        Error::Projection(p) => {
+            set(&props, "position", &JsValue::from_f64(p.position as f64));
+            set(&props, "projection", &JsValue::from_str(&p.projection));
+            set(&props, "cause", &JsValue::from_str(&p.cause));
+        }
+        Error::Concurrency(c) => {
+            set(&props, "streamId", &JsValue::from_str(&c.stream_id));
+            set(&props, "actualVersion", &JsValue::from_f64(c.actual as f64));
+            if let Some(expected) = &c.expected {
+                let v = expected
+                    .parse::<f64>()
+                    .map_or_else(|_| JsValue::from_str(expected), JsValue::from_f64);
+                set(&props, "expectedVersion", &v);
+            }
+        }
+        Error::NotFound(n) => set(&props, "what", &JsValue::from_str(&n.name)),
+        _ => {}
+    }
+    props
+}
+
+/// The JavaScript error for an engine error.
+pub fn to_js(e: &Error) -> JsValue {
+    let name = JsValue::from_str(e.name());
+    let message = JsValue::from_str(&e.message());
+    let props = props_of(e);
+    let factory = FACTORY.with(|cell| cell.borrow().clone());
+    if let Some(f) = factory {
+        if let Ok(err) = f.call3(&JsValue::UNDEFINED, &name, &message, &props) {
+            if err.is_object() {
+                return err;
+            }
+        }
+    }
+    let err: JsValue = js_sys::Error::new(&e.message()).into();
+    set(&err, "name", &name);
+    let _ = Object::assign(&err.clone().unchecked_into(), &props);
+    err
+}
+
+/// A JavaScript error value's message (for errors thrown by user code).
+pub fn message_of(value: &JsValue) -> String {
+    if let Some(e) = value.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    if let Some(s) = value.as_string() {
+        return s;
+    }
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| "unknown error".to_owned())
+}
+
+/// The `code` property of a thrown value, if it has a string one.
+pub fn code_of(value: &JsValue) -> Option<String> {
+    if !value.is_object() {
+        return None;
+    }
+    Reflect::get(value, &JsValue::from_str("code"))
+        .ok()
+        .and_then(|c| c.as_string())
+}
+
+/// Installs the panic hook: a panic is logged with its message and every later call fails
+/// with an `InternalError` naming it (a panic in wasm leaves the module unusable).
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.to_string();
+        PANICKED.with(|cell| *cell.borrow_mut() = Some(message.clone()));
+        web_sys_console_error(&format!(
+            "eventjournal: internal error (a bug; please report it): {message}"
+        ));
+    }));
+}
+
+fn web_sys_console_error(message: &str) {
+    let console = Reflect::get(&js_sys::global(), &JsValue::from_str("console")).ok();
+    if let Some(console) = console {
+        if let Ok(error) = Reflect::get(&console, &JsValue::from_str("error")) {
+            if let Ok(f) = error.dyn_into::<Function>() {
+                let _ = f.call1(&console, &JsValue::from_str(message));
+            }
+        }
+    }
+}
+
+/// Fails with an `InternalError` if an earlier call panicked.
+pub fn check_alive() -> Result<(), JsValue> {
+    let panicked = PANICKED.with(|cell| cell.borrow().clone());
+    match panicked {
+        None => Ok(()),
+        Some(message) => {
+            let err: JsValue =
+                js_sys::Error::new(&format!("eventjournal crashed earlier and must be reloaded: {message}")).into();
+            set(&err, "name", &JsValue::from_str("InternalError"));
+            set(&err, "code", &JsValue::from_str("INTERNAL"));
+            Err(err)
+        }
+    }
+}
+
+/// Reports an error to `console.error` (for listener errors nobody handles).
+pub fn console_error(prefix: &str, value: &JsValue) {
+    let console = Reflect::get(&js_sys::global(), &JsValue::from_str("console")).ok();
+    if let Some(console) = console {
+        if let Ok(error) = Reflect::get(&console, &JsValue::from_str("error")) {
+            if let Ok(f) = error.dyn_into::<Function>() {
+                let _ = f.call2(&console, &JsValue::from_str(prefix), value);
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The host's storage callbacks (DESIGN.md §5) as the core's [`Storage`].
+//!
+//! Each callback may return a value or a Promise, may throw, and may never settle: a throw or
+//! a rejection is a `StorageError` carrying the host's error as `cause`; `code: 'CONFLICT'` on
+//! `appendEvents` is a conflict; a call that outlives `appendTimeoutMs` is a `StorageError`
+//! with `reason: 'timeout'` (its late settlement is ignored; the engine re-reads the head
+//! before its next append). Records that are not events are `IntegrityError`s.
+
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::{Error, StorageError, StorageFailure};
+use crate::event::Event;
+use crate::snapshot::Snapshot;
+use crate::storage::{AppendError, MemoryStorage, Storage};
+
+use super::convert::{self, type_of};
+use super::errors::{code_of, message_of};
+
+/// The storage an engine uses: the built-in memory storage, or the host's callbacks.
+pub enum HostStorage {
+    Memory(MemoryStorage),
+    Js(JsAdapter),
+}
+
+/// A storage object from JavaScript.
+pub struct JsAdapter {
+    object: JsValue,
+    read_events: Function,
+    append_events: Function,
+    read_snapshot: Option<Function>,
+    write_snapshot: Option<Function>,
+    close: Option<Function>,
+    watch: Option<Function>,
+    timeout_ms: Option<f64>,
+}
+
+fn method(object: &JsValue, name: &str) -> Result<Option<Function>, StorageError> {
+    let v = Reflect::get(object, &JsValue::from_str(name)).map_err(|e| {
+        StorageError::new(
+            StorageFailure::Malformed,
+            format!("reading storage.{name} failed: {}", message_of(&e)),
+        )
+        .with_cause(Rc::new(e))
+    })?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.dyn_into::<Function>().map(Some).map_err(|v| {
+        StorageError::new(
+            StorageFailure::Malformed,
+            format!("storage.{name} must be a function, got {}", type_of(&v)),
+        )
+    })
+}
+
+impl JsAdapter {
+    /// Checks the storage object: `readEvents` and `appendEvents` are required.
+    pub fn new(object: JsValue, timeout_ms: Option<f64>) -> Result<Self, StorageError> {
+        if !object.is_object() {
+            return Err(StorageError::new(
+                StorageFailure::Unsupported,
+                format!(
+                    "storage must be an object with readEvents and appendEvents, got {}",
+                    type_of(&object)
+                ),
+            ));
+        }
+        let required = |name: &str| {
+            method(&object, name)?.ok_or_else(|| {
+                StorageError::new(
+                    StorageFailure::Unsupported,
+                    format!("storage lacks the method {name}()"),
+                )
+            })
+        };
+        Ok(JsAdapter {
+            read_events: required("readEvents")?,
+            append_events: required("appendEvents")?,
+            read_snapshot: method(&object, "readSnapshot")?,
+            write_snapshot: method(&object, "writeSnapshot")?,
+            close: method(&object, "close")?,
+            watch: method(&object, "watch")?,
+            object,
+            timeout_ms,
+        })
+    }
+
+    /// `storage.watch(onAppend)`, if the storage has it; returns what it returned.
+    pub fn watch(&self, on_append: &Function) -> Option<JsValue> {
+        let watch = self.watch.as_ref()?;
+        watch.call1(&self.object, on_append).ok()
+    }
+
+    /// Calls a method and awaits its result, with the timeout.
+    async fn call(&self, name: &str, f: &Function, args: &Array) -> Result<JsValue, StorageError> {
+        let returned = f.apply(&self.object, args).map_err(|e| failed(name, e))?;
+        let promise = Promise::resolve(&returned);
+        match self.timeout_ms {
+            Some(ms) if ms > 0.0 => race_timeout(name, promise, ms).await,
+            _ => JsFuture::from(promise).await.map_err(|e| failed(name, e)),
+        }
+    }
+}
+
+fn failed(name: &str, e: JsValue) -> StorageError {
+    StorageError::new(
+        StorageFailure::Failed,
+        format!("storage.{name} failed: {}", message_of(&e)),
+    )
+    .with_cause(Rc::new(e))
+}
+
+/// Awaits `promise` for at most `ms`; the timer is cleared either way.
+async fn race_timeout(name: &str, promise: Promise, ms: f64) -> Result<JsValue, StorageError> {
+    let global = js_sys::global();
+    let set_timeout = Reflect::get(&global, &JsValue::from_str("setTimeout"))
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok());
+    let clear_timeout = Reflect::get(&global, &JsValue::from_str("clearTimeout"))
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok());
+    let Some(set_timeout) = set_timeout else {
+        return JsFuture::from(promise).await.map_err(|e| failed(name, e));
+    };
+    let marker: JsValue = Object::new().into();
+    let mut timer = JsValue::UNDEFINED;
+    let timeout = Promise::new(&mut |resolve, _reject| {
+        let fire = resolve.bind1(&JsValue::UNDEFINED, &marker);
+        timer = set_timeout
+            .call2(&global, &fire, &JsValue::from_f64(ms))
+            .unwrap_or(JsValue::UNDEFINED);
+    });
+    let race = Promise::race(&Array::of2(&promise, &timeout));
+    let result = JsFuture::from(race).await;
+    if let Some(clear) = clear_timeout {
+        let _ = clear.call1(&global, &timer);
+    }
+    match result {
+        Ok(v) if v == marker => Err(StorageError::new(
+            StorageFailure::Timeout,
+            format!("storage.{name} did not settle within {ms} ms; its outcome is unknown (retrying with the same commandId is safe)"),
+        )),
+        Ok(v) => Ok(v),
+        Err(e) => Err(failed(name, e)),
+    }
+}
+
+impl Storage for HostStorage {
+    async fn read_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, Error> {
+        match self {
+            HostStorage::Memory(m) => m.read_events(after, limit).await,
+            HostStorage::Js(js) => {
+                let args = Array::of2(&JsValue::from_f64(after as f64), &JsValue::from_f64(limit as f64));
+                let value = js.call("readEvents", &js.read_events, &args).await?;
+                convert::stored_events(&value, after)
+            }
+        }
+    }
+
+    async fn append_events(&self, events: &[Event], expected: u64) -> Result<(), AppendError> {
+        match self {
+            HostStorage::Memory(m) => m.append_events(events, expected).await,
+            HostStorage::Js(js) => {
+                let batch = convert::parse(&convert::events_json(events));
+                let args = Array::of2(&batch, &JsValue::from_f64(expected as f64));
+                match js.call("appendEvents", &js.append_events, &args).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.reason == StorageFailure::Failed && is_conflict(&e) => Err(AppendError::Conflict),
+                    Err(e) => Err(AppendError::Failed(e)),
+                }
+            }
+        }
+    }
+
+    async fn read_snapshot(&self, key: &str) -> Result<Option<Snapshot>, StorageError> {
+        match self {
+            HostStorage::Memory(m) => m.read_snapshot(key).await,
+            HostStorage::Js(js) => {
+                let Some(f) = &js.read_snapshot else { return Ok(None) };
+                let value = js.call("readSnapshot", f, &Array::of1(&JsValue::from_str(key))).await?;
+                Ok(snapshot_from_js(&value))
+            }
+        }
+    }
+
+    async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StorageError> {
+        match self {
+            HostStorage::Memory(m) => m.write_snapshot(snapshot).await,
+            HostStorage::Js(js) => {
+                let Some(f) = &js.write_snapshot else { return Ok(()) };
+                js.call("writeSnapshot", f, &Array::of1(&snapshot_to_js(snapshot)))
+                    .await
+                    .map(|_| ())
+            }
+        }
+    }
+
+    async fn close(&self) -> Result<(), StorageError> {
+        match self {
+            HostStorage::Memory(m) => m.close().await,
+            HostStorage::Js(js) => {
+                let Some(f) = &js.close else { return Ok(()) };
+                js.call("close", f, &Array::new()).await.map(|_| ())
+            }
+        }
+    }
+}
+
+fn is_conflict(e: &StorageError) -> bool {
+    e.cause
+        .as_ref()
+        .and_then(|c| c.downcast_ref::<JsValue>())
+        .and_then(code_of)
+        .is_some_and(|c| c == "CONFLICT")
+}
+
+/// `{ key, position, hash, state }` with `state` a JSON value.
+fn snapshot_to_js(s: &Snapshot) -> JsValue {
+    let mut text = String::with_capacity(s.state.len() + 160);
+    text.push_str("{\"key\":");
+    crate::canonical::write_string(&mut text, &s.key);
+    text.push_str(",\"position\":");
+    crate::canonical::write_u64(&mut text, s.position);
+    text.push_str(",\"hash\":\"");
+    text.push_str(&s.hash);
+    text.push_str("\",\"state\":");
+    text.push_str(&s.state);
+    text.push('}');
+    convert::parse(&text)
+}
+
+/// A stored snapshot; anything malformed is treated as absent (it is rebuilt).
+fn snapshot_from_js(v: &JsValue) -> Option<Snapshot> {
+    if !v.is_object() {
+        return None;
+    }
+    let key = Reflect::get(v, &JsValue::from_str("key")).ok()?.as_string()?;
+    let position = convert::safe_u64(&Reflect::get(v, &JsValue::from_str("position")).ok()?, "position").ok()?;
+    let hash = Reflect::get(v, &JsValue::from_str("hash")).ok()?.as_string()?;
+    let state = convert::stringify(&Reflect::get(v, &JsValue::from_str("state")).ok()?, "snapshot state").ok()?;
+    Some(Snapshot {
+        key,
+        position,
+        hash,
+        state,
+    })
+}

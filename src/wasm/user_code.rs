@@ -1,0 +1,273 @@
+//! Aggregates and projections written in JavaScript, behind the core's `Aggregate` and
+//! `AnyProjection` traits.
+//!
+//! States are plain JSON held as JavaScript values. `decide` gets a deep copy (so it cannot
+//! corrupt the cached state), snapshots are deep copies (so an `evolve` that mutates its
+//! argument cannot change history), and states leave the engine as JSON copies.
+
+use js_sys::{Array, Function, Reflect, JSON};
+use serde_json::{Map, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::decider::{Aggregate, AnyState, Command};
+use crate::error::{Error, Rejection};
+use crate::event::{EventFilter, NewEvent};
+use crate::log::EventView;
+use crate::projection::{query_json, AnyProjection};
+
+use super::convert::{self, get, type_of};
+use super::errors::{code_of, message_of};
+
+/// A state held as a JavaScript value.
+struct JsState(JsValue);
+
+fn js_state(s: &AnyState) -> Result<&JsValue, String> {
+    s.downcast_ref::<JsState>()
+        .map(|s| &s.0)
+        .ok_or_else(|| "internal: state of an unexpected type".to_owned())
+}
+
+/// `structuredClone(v)`, or a JSON round trip where it does not exist.
+fn deep_clone(v: &JsValue) -> Result<JsValue, String> {
+    if !v.is_object() {
+        return Ok(v.clone());
+    }
+    let global = js_sys::global();
+    if let Ok(f) = Reflect::get(&global, &JsValue::from_str("structuredClone")).and_then(|f| f.dyn_into::<Function>()) {
+        return f.call1(&global, v).map_err(|e| {
+            format!(
+                "the state cannot be copied (states must be plain JSON): {}",
+                message_of(&e)
+            )
+        });
+    }
+    let text = JSON::stringify(v).map_err(|e| message_of(&e))?;
+    JSON::parse(&String::from(text)).map_err(|e| message_of(&e))
+}
+
+/// The initial state: the value (copied) or what the function returns.
+fn initial(initial: &JsValue) -> Result<JsValue, String> {
+    match initial.dyn_ref::<Function>() {
+        Some(f) => f
+            .call0(&JsValue::UNDEFINED)
+            .map_err(|e| format!("initialState() threw: {}", message_of(&e))),
+        None => deep_clone(initial),
+    }
+}
+
+fn event_js(e: &EventView<'_>) -> JsValue {
+    let mut text = String::with_capacity(256 + e.data.len() + e.metadata.len());
+    e.write_json(&mut text);
+    convert::parse(&text)
+}
+
+fn state_text(v: &JsValue) -> Result<String, String> {
+    match JSON::stringify(v) {
+        Ok(s) => Ok(s.as_string().unwrap_or_else(|| "null".to_owned())),
+        Err(e) => Err(format!("the state is not JSON-serializable: {}", message_of(&e))),
+    }
+}
+
+/// An aggregate type defined with `engine.defineAggregate(type, { initialState, decide, evolve })`.
+pub struct JsAggregate {
+    initial_state: JsValue,
+    decide: Function,
+    evolve: Function,
+}
+
+impl JsAggregate {
+    pub fn from_definition(def: &JsValue) -> Result<Self, Error> {
+        convert::options(def, "the aggregate definition")?;
+        if def.is_undefined() || def.is_null() {
+            return Err(Error::validation(
+                "defineAggregate needs { initialState, decide, evolve }",
+            ));
+        }
+        let decide =
+            convert::opt_function(def, "decide")?.ok_or_else(|| Error::validation("decide must be a function"))?;
+        let evolve =
+            convert::opt_function(def, "evolve")?.ok_or_else(|| Error::validation("evolve must be a function"))?;
+        let initial_state = get(def, "initialState")?;
+        // Check the initial state once, now, rather than on the first command.
+        let probe = initial(&initial_state).map_err(Error::validation)?;
+        state_text(&probe).map_err(Error::validation)?;
+        Ok(JsAggregate {
+            initial_state,
+            decide,
+            evolve,
+        })
+    }
+}
+
+fn decided_events(returned: JsValue) -> Result<Vec<NewEvent>, Rejection> {
+    if !Array::is_array(&returned) {
+        return Err(Rejection::validation(format!(
+            "decide must return an array of {{ type, data, metadata? }} (return [] for no events), got {}",
+            type_of(&returned)
+        )));
+    }
+    let value =
+        convert::to_value(&returned, "the events decide returned").map_err(|e| Rejection::validation(e.message()))?;
+    let Value::Array(items) = value else {
+        return Err(Rejection::validation("decide must return an array"));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let Value::Object(mut fields) = item else {
+            return Err(Rejection::validation(format!(
+                "decide's event #{i} must be an object {{ type, data }}"
+            )));
+        };
+        let event_type = match fields.remove("type") {
+            Some(Value::String(s)) => s,
+            _ => {
+                return Err(Rejection::validation(format!(
+                    "decide's event #{i} needs a string 'type'"
+                )))
+            }
+        };
+        let data = match fields.remove("data") {
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(v @ Value::Object(_)) => v,
+            Some(_) => {
+                return Err(Rejection::validation(format!(
+                    "decide's event #{i} ('{event_type}'): data must be an object"
+                )))
+            }
+        };
+        let metadata = match fields.remove("metadata") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => Some(m),
+            Some(_) => {
+                return Err(Rejection::validation(format!(
+                    "decide's event #{i} ('{event_type}'): metadata must be an object"
+                )))
+            }
+        };
+        out.push(NewEvent {
+            event_type,
+            data,
+            metadata,
+        });
+    }
+    Ok(out)
+}
+
+impl Aggregate for JsAggregate {
+    fn initial_state(&self) -> Result<AnyState, String> {
+        initial(&self.initial_state).map(|v| AnyState::new(JsState(v)))
+    }
+
+    fn decide(&self, state: &AnyState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
+        let state = deep_clone(js_state(state).map_err(Rejection::domain)?).map_err(Rejection::domain)?;
+        let command = convert::parse(&command.to_value().to_string());
+        match self.decide.call2(&JsValue::UNDEFINED, &state, &command) {
+            Ok(returned) => decided_events(returned),
+            Err(thrown) => {
+                let message = message_of(&thrown);
+                match code_of(&thrown).as_deref() {
+                    Some("VALIDATION") => Err(Rejection::validation(message)),
+                    _ => Err(Rejection::domain(message)),
+                }
+            }
+        }
+    }
+
+    fn evolve(&self, state: AnyState, event: &EventView<'_>) -> Result<AnyState, String> {
+        let state = state
+            .downcast::<JsState>()
+            .map_err(|_| "internal: state of an unexpected type".to_owned())?;
+        let next = self
+            .evolve
+            .call2(&JsValue::UNDEFINED, &state.0, &event_js(event))
+            .map_err(|e| message_of(&e))?;
+        if next.is_undefined() {
+            return Err("evolve must return the next state (it returned undefined)".to_owned());
+        }
+        Ok(AnyState::new(JsState(next)))
+    }
+
+    fn clone_state(&self, state: &AnyState) -> Result<AnyState, String> {
+        deep_clone(js_state(state)?).map(|v| AnyState::new(JsState(v)))
+    }
+
+    fn state_json(&self, state: &AnyState) -> Result<String, String> {
+        state_text(js_state(state)?)
+    }
+
+    fn state_from_json(&self, json: &str) -> Result<AnyState, String> {
+        JSON::parse(json)
+            .map(|v| AnyState::new(JsState(v)))
+            .map_err(|e| message_of(&e))
+    }
+}
+
+/// A projection defined with `engine.defineProjection(name, { initialState, evolve, filter })`.
+pub struct JsProjection {
+    initial_state: JsValue,
+    evolve: Function,
+    filter: EventFilter,
+}
+
+impl JsProjection {
+    pub fn from_definition(def: &JsValue) -> Result<Self, Error> {
+        convert::options(def, "the projection definition")?;
+        if def.is_undefined() || def.is_null() {
+            return Err(Error::validation(
+                "defineProjection needs { initialState, evolve, filter? }",
+            ));
+        }
+        let evolve =
+            convert::opt_function(def, "evolve")?.ok_or_else(|| Error::validation("evolve must be a function"))?;
+        let initial_state = get(def, "initialState")?;
+        let probe = initial(&initial_state).map_err(Error::validation)?;
+        state_text(&probe).map_err(Error::validation)?;
+        let filter_value = get(def, "filter")?;
+        convert::options(&filter_value, "filter")?;
+        Ok(JsProjection {
+            initial_state,
+            evolve,
+            filter: convert::filter(&filter_value)?,
+        })
+    }
+}
+
+impl AnyProjection for JsProjection {
+    fn initial_state(&self) -> Result<AnyState, String> {
+        initial(&self.initial_state).map(|v| AnyState::new(JsState(v)))
+    }
+
+    fn filter(&self) -> EventFilter {
+        self.filter.clone()
+    }
+
+    fn evolve(&self, state: &mut AnyState, event: &EventView<'_>) -> Result<(), String> {
+        let current = js_state(state)?.clone();
+        let next = self
+            .evolve
+            .call2(&JsValue::UNDEFINED, &current, &event_js(event))
+            .map_err(|e| message_of(&e))?;
+        if next.is_undefined() {
+            return Err("evolve must return the next state (it returned undefined)".to_owned());
+        }
+        *state = AnyState::new(JsState(next));
+        Ok(())
+    }
+
+    fn clone_state(&self, state: &AnyState) -> Result<AnyState, String> {
+        deep_clone(js_state(state)?).map(|v| AnyState::new(JsState(v)))
+    }
+
+    fn state_json(&self, state: &AnyState) -> Result<String, String> {
+        state_text(js_state(state)?)
+    }
+
+    fn weight(&self, _state: &AnyState) -> usize {
+        1
+    }
+
+    fn query(&self, state: &AnyState, filter: &Map<String, Value>) -> Result<String, String> {
+        query_json(&self.state_json(state)?, filter)
+    }
+}
