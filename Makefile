@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 PORT ?= 8080
 
-.PHONY: help setup test test-rust test-wasm lint pkg demo bench clean
+.PHONY: help setup test test-rust test-wasm test-js test-e2e lint pkg demo bench clean
 
 help:
 	@echo "make test   install what is missing, then run every test"
@@ -20,7 +20,7 @@ setup:
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib --test wasm -- -D warnings
 
 test-rust: setup
 	cargo test
@@ -37,7 +37,16 @@ test-wasm: setup
 	wasm-pack test --node -- --test wasm
 	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- --test wasm
 
-test: lint test-rust pkg test-wasm
+# The npm package as a user installs it: Node (ESM, require), TypeScript, README examples,
+# and the contract suite in headless Chromium.
+test-js: pkg
+	scripts/test-js.sh
+
+# The demo page in a real browser.
+test-e2e: pkg
+	@if [ -x scripts/test-e2e.sh ]; then scripts/test-e2e.sh; else echo "no e2e tests yet"; fi
+
+test: lint test-rust pkg test-wasm test-js test-e2e
 	@echo "all tests passed"
 
 demo: pkg

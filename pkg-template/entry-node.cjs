@@ -3,13 +3,13 @@
 const wasm = require('./node/eventjournal.js');
 const errors = require('./lib/errors.cjs');
 const { memoryStorage } = require('./lib/memory.cjs');
-const { sqliteStorage } = require('./lib/sqlite.cjs');
+const { sqliteStorage, setSqliteDriver } = require('./lib/sqlite.cjs');
+// Works wherever globalThis.indexedDB exists (e.g. with the fake-indexeddb package).
+const { indexedDbStorage } = require('./lib/indexeddb.cjs');
 
 wasm.setErrorFactory(errors.errorFactory);
-
-function indexedDbStorage() {
-  throw new Error('indexedDbStorage() needs IndexedDB (a browser, or globalThis.indexedDB from fake-indexeddb)');
-}
+// better-sqlite3 is an optional peer dependency, loaded on first use.
+if (typeof setSqliteDriver === 'function') setSqliteDriver(() => require('better-sqlite3'));
 
 module.exports = {
   ...errors,

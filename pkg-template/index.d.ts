@@ -269,6 +269,9 @@ export interface OrderStatusRow {
   lastUpdated: number;
 }
 
+/** Any stream type but the built-in ones (whose commands and states are typed above). */
+export type UserType<T extends string> = T extends 'BankAccount' | 'Order' ? never : T;
+
 /**
  * The event-sourcing engine.
  *
@@ -284,7 +287,7 @@ export declare class Engine {
 
   execute(streamType: 'BankAccount', streamId: string, command: BankAccountCommand, options?: ExecuteOptions): Promise<ExecuteResult>;
   execute(streamType: 'Order', streamId: string, command: OrderCommand, options?: ExecuteOptions): Promise<ExecuteResult>;
-  execute(streamType: string, streamId: string, command: { type: string; [key: string]: any }, options?: ExecuteOptions): Promise<ExecuteResult>;
+  execute<T extends string>(streamType: UserType<T>, streamId: string, command: { type: string; [key: string]: any }, options?: ExecuteOptions): Promise<ExecuteResult>;
 
   defineAggregate<S, C extends { type: string } = { type: string; [key: string]: any }>(
     streamType: string,
@@ -298,7 +301,7 @@ export declare class Engine {
 
   load(streamType: 'BankAccount', streamId: string, options?: { at?: At }): Promise<Loaded<BankAccountState> | null>;
   load(streamType: 'Order', streamId: string, options?: { at?: At }): Promise<Loaded<OrderState> | null>;
-  load<S = any>(streamType: string, streamId: string, options?: { at?: At }): Promise<Loaded<S> | null>;
+  load<S = any, T extends string = string>(streamType: UserType<T>, streamId: string, options?: { at?: At }): Promise<Loaded<S> | null>;
 
   projection(name: 'account_balance', options?: { at?: LogAt }): Promise<Record<string, AccountBalanceRow>>;
   projection(name: 'order_status', options?: { at?: LogAt }): Promise<Record<string, OrderStatusRow>>;

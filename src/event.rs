@@ -71,7 +71,7 @@ impl Event {
     /// The event as a JSON object (the shape JavaScript sees).
     pub fn to_json_string(&self) -> String {
         let mut out = String::with_capacity(256 + self.data.len() + self.metadata.len());
-        write_event_json(
+        write_event_record(
             &mut out,
             &EventFields {
                 id: &self.id,
@@ -84,7 +84,7 @@ impl Event {
                 version: self.version,
                 position: self.position,
             },
-            Some(&self.hash),
+            &self.hash,
         );
         out
     }
@@ -109,16 +109,11 @@ pub struct EventFields<'a> {
     pub position: u64,
 }
 
-/// Writes the event as a JSON object. Without `hash` this is exactly the canonical (JCS) text
-/// that the hash chain hashes: keys in sorted order, data and metadata already canonical.
-pub fn write_event_json(out: &mut String, e: &EventFields<'_>, hash: Option<&str>) {
+/// Writes the canonical (JCS) text of an event without its hash: the bytes the hash chain
+/// hashes. Keys in sorted order; data and metadata are already canonical.
+pub fn write_canonical_event(out: &mut String, e: &EventFields<'_>) {
     out.push_str("{\"data\":");
     out.push_str(e.data);
-    if let Some(hash) = hash {
-        out.push_str(",\"hash\":\"");
-        out.push_str(hash);
-        out.push('"');
-    }
     out.push_str(",\"id\":");
     write_string(out, e.id);
     out.push_str(",\"metadata\":");
@@ -130,15 +125,45 @@ pub fn write_event_json(out: &mut String, e: &EventFields<'_>, hash: Option<&str
     out.push_str(",\"streamType\":");
     write_string(out, e.stream_type);
     out.push_str(",\"timestamp\":");
-    if e.timestamp < 0 {
-        out.push('-');
-    }
-    write_u64(out, e.timestamp.unsigned_abs());
+    write_i64(out, e.timestamp);
     out.push_str(",\"type\":");
     write_string(out, e.event_type);
     out.push_str(",\"version\":");
     write_u64(out, e.version);
     out.push('}');
+}
+
+/// Writes the event as the JSON object JavaScript sees, fields in the contract's order
+/// (id, streamId, streamType, type, data, metadata, timestamp, version, position, hash).
+pub fn write_event_record(out: &mut String, e: &EventFields<'_>, hash: &str) {
+    out.push_str("{\"id\":");
+    write_string(out, e.id);
+    out.push_str(",\"streamId\":");
+    write_string(out, e.stream_id);
+    out.push_str(",\"streamType\":");
+    write_string(out, e.stream_type);
+    out.push_str(",\"type\":");
+    write_string(out, e.event_type);
+    out.push_str(",\"data\":");
+    out.push_str(e.data);
+    out.push_str(",\"metadata\":");
+    out.push_str(e.metadata);
+    out.push_str(",\"timestamp\":");
+    write_i64(out, e.timestamp);
+    out.push_str(",\"version\":");
+    write_u64(out, e.version);
+    out.push_str(",\"position\":");
+    write_u64(out, e.position);
+    out.push_str(",\"hash\":\"");
+    out.push_str(hash);
+    out.push_str("\"}");
+}
+
+fn write_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    write_u64(out, n.unsigned_abs());
 }
 
 /// Reads `commandId` from canonical metadata without parsing it when it cannot be there.
@@ -271,7 +296,7 @@ mod tests {
             position: 9,
         };
         let mut s = String::new();
-        write_event_json(&mut s, &fields, None);
+        write_canonical_event(&mut s, &fields);
         let v: Value = serde_json::from_str(&s).unwrap();
         let mut again = String::new();
         crate::canonical::write_value(&mut again, &v, 0).unwrap();

@@ -6,12 +6,12 @@
 //! ```
 //!
 //! JCS is the canonical JSON of [`crate::canonical`]; the canonical text of an event is
-//! written by [`crate::event::write_event_json`]. A verifier in JavaScript needs only
+//! written by [`crate::event::write_canonical_event`]. A verifier in JavaScript needs only
 //! `crypto.subtle.digest('SHA-256', …)` and the ten-line `canon` function shown there.
 
 use sha2::{Digest, Sha256};
 
-use crate::event::{write_event_json, EventFields};
+use crate::event::{write_canonical_event, EventFields};
 
 /// A SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -70,7 +70,7 @@ impl std::fmt::Debug for Hash {
 pub fn event_hash(prev: &Hash, fields: &EventFields<'_>, scratch: &mut String) -> Hash {
     scratch.clear();
     prev.write_hex(scratch);
-    write_event_json(scratch, fields, None);
+    write_canonical_event(scratch, fields);
     let digest = Sha256::digest(scratch.as_bytes());
     let mut out = [0u8; 32];
     out.copy_from_slice(&digest);

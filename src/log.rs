@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::canonical::CanonicalJson;
 use crate::error::{IntegrityError, ValidationError};
-use crate::event::{validate_name, write_event_json, Event, EventFields};
+use crate::event::{validate_name, write_event_record, Event, EventFields};
 use crate::integrity::{event_hash, format_event_id, parse_event_id, Hash, VerifyReport, GENESIS};
 
 /// Index of a stream in the log.
@@ -157,7 +157,7 @@ impl<'a> EventView<'a> {
         let hash = self.hash_hex();
         let mut fields = self.fields();
         fields.id = &id;
-        write_event_json(out, &fields, Some(&hash));
+        write_event_record(out, &fields, &hash);
     }
 
     /// An owned copy.

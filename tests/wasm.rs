@@ -84,3 +84,143 @@ async fn group_commit_in_wasm() {
     let state: Value = serde_json::from_str(&engine.load("BankAccount", "a", None).unwrap().unwrap().state).unwrap();
     assert_eq!(state["balance"], json!(5050));
 }
+
+// ---- the binding itself: the `Engine` class JavaScript sees ----
+
+use eventjournal::wasm::JsEngine;
+use js_sys::{Function, Promise, Reflect, JSON};
+// Engines are driven through JavaScript (as users do): `call` invokes their methods.
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+fn js(text: &str) -> JsValue {
+    JSON::parse(text).unwrap()
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(key)).unwrap()
+}
+
+async fn resolve(p: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(p).await
+}
+
+/// Calls `engine[method](...args)` in JavaScript and awaits it.
+async fn call(engine: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+    let f: Function = get(engine, method).dyn_into().unwrap();
+    let arr = js_sys::Array::new();
+    for a in args {
+        arr.push(a);
+    }
+    let out = f.apply(engine, &arr)?;
+    match out.dyn_ref::<Promise>() {
+        Some(p) => resolve(p.clone()).await,
+        None => Ok(out),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_js_engine_executes_loads_and_maps_errors() {
+    let engine = resolve(JsEngine::open(JsValue::UNDEFINED)).await.unwrap();
+    let r = call(
+        &engine,
+        "execute",
+        &[
+            "BankAccount".into(),
+            "a".into(),
+            js(r#"{"type":"create_account","accountHolder":"A","initialDeposit":500}"#),
+            JsValue::UNDEFINED,
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(get(&r, "version").as_f64(), Some(2.0));
+    let loaded = call(
+        &engine,
+        "load",
+        &["BankAccount".into(), "a".into(), js(r#"{"at":{"version":1}}"#)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(get(&get(&loaded, "state"), "balance").as_f64(), Some(0.0));
+    for (args, code) in [
+        (
+            vec![
+                JsValue::from_f64(5.0),
+                "a".into(),
+                js(r#"{"type":"deposit","amount":1}"#),
+            ],
+            "VALIDATION",
+        ),
+        (
+            vec![
+                "BankAccount".into(),
+                "a".into(),
+                js(r#"{"type":"withdraw","amount":501}"#),
+            ],
+            "DOMAIN",
+        ),
+        (vec!["Nope".into(), "a".into(), js(r#"{"type":"x"}"#)], "NOT_FOUND"),
+        (vec!["BankAccount".into(), "a".into(), JsValue::NULL], "VALIDATION"),
+    ] {
+        let err = call(&engine, "execute", &args).await.unwrap_err();
+        assert!(err.is_instance_of::<js_sys::Error>());
+        assert_eq!(get(&err, "code").as_string().as_deref(), Some(code));
+    }
+    let stats = call(&engine, "stats", &[]).await.unwrap();
+    assert_eq!(get(&stats, "totalEvents").as_f64(), Some(2.0));
+    call(&engine, "close", &[]).await.unwrap();
+    let err = call(&engine, "stats", &[]).await.unwrap_err();
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("CLOSED"));
+}
+
+#[wasm_bindgen_test]
+async fn a_js_storage_and_a_js_aggregate_work_through_the_binding() {
+    let make = Function::new_no_args(
+        r#"
+        const events = [];
+        return {
+          readEvents: async (after, limit) => events.slice(after, after + limit),
+          appendEvents: async (batch, expected) => {
+            if ((events.length ? events[events.length - 1].position : 0) !== expected) throw Object.assign(new Error('conflict'), { code: 'CONFLICT' });
+            events.push(...batch);
+          },
+          events,
+        };
+        "#,
+    );
+    let storage = make.call0(&JsValue::UNDEFINED).unwrap();
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"storage".into(), &storage).unwrap();
+    let engine = resolve(JsEngine::open(options.into())).await.unwrap();
+    let def = Function::new_no_args(
+        r#"return { initialState: { n: 0 }, decide: (s, c) => [{ type: 'added', data: { by: c.by } }], evolve: (s, e) => ({ n: s.n + e.data.by }) };"#,
+    )
+    .call0(&JsValue::UNDEFINED)
+    .unwrap();
+    call(&engine, "defineAggregate", &["Counter".into(), def])
+        .await
+        .unwrap();
+    for by in [1.0, 2.0, 3.0] {
+        call(
+            &engine,
+            "execute",
+            &[
+                "Counter".into(),
+                "c".into(),
+                js(&format!(r#"{{"type":"add","by":{by}}}"#)),
+                JsValue::UNDEFINED,
+            ],
+        )
+        .await
+        .unwrap();
+    }
+    let loaded = call(&engine, "load", &["Counter".into(), "c".into(), JsValue::UNDEFINED])
+        .await
+        .unwrap();
+    assert_eq!(get(&get(&loaded, "state"), "n").as_f64(), Some(6.0));
+    let stored = get(&storage, "events");
+    assert_eq!(js_sys::Array::from(&stored).length(), 3);
+    let verify = call(&engine, "verify", &[]).await.unwrap();
+    assert_eq!(get(&verify, "ok").as_bool(), Some(true));
+}

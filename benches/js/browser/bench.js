@@ -1,0 +1,180 @@
+// Browser side of scenarios 6-8: raw IndexedDB floors and eventjournal on indexedDbStorage.
+// run.mjs calls window.bench.<name>(params) through page.evaluate; every function returns a
+// plain object. Timing uses performance.now() (Chromium: 5 µs resolution, 100 µs when not
+// cross-origin isolated; latencies here are milliseconds).
+import { Engine, indexedDbStorage } from '/pkg/index.js';
+
+const now = () => performance.now();
+const STORE = 'events';
+const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
+
+/** An event-shaped record as the engine stores it (DESIGN.md §3): ~330 bytes as JSON. */
+function record(position, i) {
+  const account = i % 1000;
+  return {
+    id: crypto.randomUUID(),
+    streamId: `account_${String(account).padStart(4, '0')}`,
+    streamType: 'BankAccount',
+    type: 'money_deposited',
+    data: { amount: 100 + (i % 50), description: '', balanceAfter: 10_000 + 125 * (Math.floor(i / 1000) + 1) },
+    metadata: {},
+    timestamp: Date.now(),
+    version: Math.floor(i / 1000) + 3,
+    position,
+    hash: hex(32),
+  };
+}
+
+function req(r) {
+  return new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+}
+function done(tx) {
+  return new Promise((resolve, reject) => { tx.oncomplete = () => resolve(); tx.onerror = () => reject(tx.error); tx.onabort = () => reject(tx.error ?? new Error('abort')); });
+}
+function openDb(name) {
+  const r = indexedDB.open(name, 1);
+  r.onupgradeneeded = () => { r.result.createObjectStore(STORE, { keyPath: 'position' }); };
+  return req(r);
+}
+async function deleteDb(name) {
+  await new Promise((resolve) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onerror = r.onblocked = () => resolve(); });
+}
+async function putBatch(db, records, durability) {
+  const tx = db.transaction(STORE, 'readwrite', { durability });
+  const os = tx.objectStore(STORE);
+  for (const r of records) os.put(r);
+  await done(tx);
+}
+
+const bench = {
+  /** Is indexedDbStorage usable in this build? */
+  async adapterAvailable() {
+    try {
+      const s = await indexedDbStorage('__probe__');
+      await s.close?.();
+      await deleteDb('__probe__');
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, error: String(e?.message ?? e) };
+    }
+  },
+
+  /** 6, raw floor: `setup` untimed records, then `count` records in transactions of `txSize`. */
+  async rawWrite({ dbName, setup, count, txSize, durability }) {
+    await deleteDb(dbName);
+    const db = await openDb(dbName);
+    const all = [];
+    for (let i = 0; i < setup + count; i++) all.push(record(i + 1, i));
+    const bytes = all.slice(setup, setup + 1000).reduce((s, r) => s + JSON.stringify(r).length, 0) / Math.min(1000, count);
+    for (let i = 0; i < setup; i += txSize) await putBatch(db, all.slice(i, Math.min(setup, i + txSize)), durability);
+    const t0 = now();
+    for (let i = setup; i < setup + count; i += txSize) await putBatch(db, all.slice(i, i + txSize), durability);
+    const ms = now() - t0;
+    db.close();
+    return { ms, records: count, bytesPerRecord: bytes };
+  },
+
+  /** 7, raw floor: open the database and read every record with getAll pages of `pageSize`. */
+  async rawRead({ dbName, pageSize }) {
+    const t0 = now();
+    const db = await openDb(dbName);
+    let after = 0;
+    let n = 0;
+    for (;;) {
+      const tx = db.transaction(STORE, 'readonly');
+      const page = await req(tx.objectStore(STORE).getAll(IDBKeyRange.lowerBound(after, true), pageSize));
+      if (page.length === 0) break;
+      n += page.length;
+      after = page[page.length - 1].position;
+    }
+    const ms = now() - t0;
+    db.close();
+    return { ms, records: n };
+  },
+
+  /** 8, raw floor: one record per readwrite transaction, each awaited. */
+  async rawSingle({ dbName, samples, warmup, durability }) {
+    await deleteDb(dbName);
+    const db = await openDb(dbName);
+    const times = [];
+    for (let i = 0; i < warmup + samples; i++) {
+      const r = record(i + 1, i);
+      const t = now();
+      await putBatch(db, [r], durability);
+      const dt = now() - t;
+      if (i >= warmup) times.push(dt);
+    }
+    db.close();
+    await deleteDb(dbName);
+    return { times };
+  },
+
+  /** 6, eventjournal: `accounts` accounts (untimed), then `deposits` deposits in bursts. */
+  async engineWrite({ dbName, accounts, deposits, burst, durability }) {
+    await deleteDb(dbName);
+    const readLimits = new Set();
+    const base = await indexedDbStorage(dbName, { durability });
+    // Records the page size the engine asks for (the raw read floor uses the same).
+    const storage = new Proxy(base, {
+      get(t, k) {
+        if (k === 'readEvents') return (a, l) => { readLimits.add(l); return t.readEvents(a, l); };
+        const v = t[k];
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const engine = await Engine.open({ storage });
+    const id = (i) => `account_${String(i % accounts).padStart(4, '0')}`;
+    const creates = [];
+    for (let i = 0; i < accounts; i++) creates.push(engine.execute('BankAccount', id(i), { type: 'create_account', accountHolder: `Holder ${i}`, initialDeposit: 10_000 }));
+    await Promise.all(creates);
+    const t0 = now();
+    for (let b = 0; b < deposits; b += burst) {
+      const ps = [];
+      for (let i = b; i < Math.min(deposits, b + burst); i++) ps.push(engine.execute('BankAccount', id(i), { type: 'deposit', amount: 100 + (i % 50) }));
+      await Promise.all(ps);
+    }
+    const ms = now() - t0;
+    const stats = await engine.stats();
+    await engine.close();
+    engine.free();
+    return { ms, events: stats.totalEvents, readLimits: [...readLimits] };
+  },
+
+  /** 7, eventjournal: reopen the log (read, verify, rebuild the projections). */
+  async engineReopen({ dbName, expectEvents }) {
+    const t0 = now();
+    const storage = await indexedDbStorage(dbName);
+    const engine = await Engine.open({ storage });
+    await engine.projection('account_balance');
+    await engine.projection('order_status');
+    const ms = now() - t0;
+    const stats = await engine.stats();
+    await engine.close();
+    engine.free();
+    if (stats.totalEvents !== expectEvents) throw new Error(`reopened ${stats.totalEvents} events, expected ${expectEvents}`);
+    return { ms, events: stats.totalEvents };
+  },
+
+  /** 8, eventjournal: one deposit at a time on an idle engine, each awaited. */
+  async engineSingle({ dbName, samples, warmup, durability }) {
+    await deleteDb(dbName);
+    const engine = await Engine.open({ storage: await indexedDbStorage(dbName, { durability }) });
+    await engine.execute('BankAccount', 'account_0001', { type: 'create_account', accountHolder: 'Holder 1', initialDeposit: 10_000 });
+    const times = [];
+    for (let i = 0; i < warmup + samples; i++) {
+      const t = now();
+      await engine.execute('BankAccount', 'account_0001', { type: 'deposit', amount: 100 + (i % 50) });
+      const dt = now() - t;
+      if (i >= warmup) times.push(dt);
+    }
+    await engine.close();
+    engine.free();
+    await deleteDb(dbName);
+    return { times };
+  },
+
+  deleteDb: async ({ dbName }) => { await deleteDb(dbName); return { ok: true }; },
+};
+
+window.bench = bench;
+window.benchReady = true;

@@ -1,0 +1,355 @@
+// Contract tests of indexedDbStorage (DESIGN.md §5) alone, in Node on fake-indexeddb.
+// The same adapter runs in browsers; tests/js/indexeddb.browser.mjs covers real IndexedDB.
+import 'fake-indexeddb/auto';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+const { Engine, indexedDbStorage } = await import('eventjournal');
+
+let dbCounter = 0;
+const freshName = (label) => `ej-adapter-${label}-${process.pid}-${(dbCounter += 1)}`;
+
+// A record with the 10 fields the engine stores (the adapter treats it as opaque).
+function ev(position, streamId = 's1', version = position, extra = {}) {
+  return {
+    id: `id-${streamId}-${version}-${position}`,
+    streamId,
+    streamType: 'T',
+    type: 'happened',
+    data: { n: position, nested: { list: [1, 'two', null, true] } },
+    metadata: { correlationId: `c${position}` },
+    timestamp: 1_700_000_000_000 + position,
+    version,
+    position,
+    hash: String(position % 10).repeat(64),
+    ...extra,
+  };
+}
+const evs = (from, to, streamId = 's1') => {
+  const out = [];
+  for (let p = from; p <= to; p += 1) out.push(ev(p, streamId, p));
+  return out;
+};
+
+async function readAllRecords(s) {
+  const out = [];
+  for (;;) {
+    const page = await s.readEvents(out.length === 0 ? 0 : out[out.length - 1].position, 7);
+    if (page.length === 0) return out;
+    out.push(...page);
+  }
+}
+
+function rawOpen(name, version) {
+  return new Promise((resolve, reject) => {
+    const r = version === undefined ? indexedDB.open(name) : indexedDB.open(name, version);
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+    r.onupgradeneeded = () => {};
+  });
+}
+
+function rawGetAll(db, store) {
+  return new Promise((resolve, reject) => {
+    const r = db.transaction(store, 'readonly').objectStore(store).getAll();
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+
+test('readEvents pages in position order, exclusive of afterPosition, at most limit', async () => {
+  const s = await indexedDbStorage(freshName('paging'));
+  const all = evs(1, 25);
+  await s.appendEvents(all.slice(0, 10), 0);
+  await s.appendEvents(all.slice(10), 10);
+  assert.deepEqual(await s.readEvents(0, 10), all.slice(0, 10));
+  assert.deepEqual(await s.readEvents(10, 10), all.slice(10, 20));
+  assert.deepEqual(await s.readEvents(20, 10), all.slice(20));
+  assert.deepEqual(await s.readEvents(25, 10), []);
+  assert.deepEqual(await s.readEvents(3, 1), [all[3]]);
+  assert.deepEqual(await s.readEvents(0, 1000), all);
+  assert.deepEqual(await s.readEvents(0, 0), []);
+  // records come back exactly as given: same fields, same order
+  const [first] = await s.readEvents(0, 1);
+  assert.deepEqual(Object.keys(first), Object.keys(all[0]));
+  assert.deepEqual(await readAllRecords(s), all);
+  await s.close();
+});
+
+test('appendEvents checks the head: CONFLICT with nothing written', async () => {
+  const s = await indexedDbStorage(freshName('conflict'));
+  await s.appendEvents(evs(1, 3), 0);
+  for (const expected of [0, 2, 4, 100]) {
+    await assert.rejects(s.appendEvents(evs(4, 5), expected), (e) => {
+      assert.equal(e.code, 'CONFLICT');
+      assert.ok(e instanceof Error);
+      return true;
+    });
+  }
+  assert.deepEqual(await readAllRecords(s), evs(1, 3));
+  await s.appendEvents(evs(4, 5), 3);
+  assert.deepEqual(await readAllRecords(s), evs(1, 5));
+  // an empty batch only checks the head
+  await s.appendEvents([], 5);
+  await assert.rejects(s.appendEvents([], 4), { code: 'CONFLICT' });
+  await s.close();
+});
+
+test('concurrent appends on one database: exactly one wins each head', async () => {
+  const name = freshName('race');
+  const a = await indexedDbStorage(name);
+  const b = await indexedDbStorage(name);
+  const results = await Promise.allSettled([
+    a.appendEvents(evs(1, 2, 'a'), 0),
+    b.appendEvents(evs(1, 2, 'b'), 0),
+  ]);
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  assert.equal(results.find((r) => r.status === 'rejected').reason.code, 'CONFLICT');
+  assert.equal((await readAllRecords(a)).length, 2);
+  await a.close();
+  await b.close();
+});
+
+test('a batch is atomic: a failing record writes nothing and the adapter stays usable', async () => {
+  const s = await indexedDbStorage(freshName('atomic'));
+  await s.appendEvents(evs(1, 3), 0);
+  // duplicate id (unique index 'id')
+  const dupId = [ev(4), { ...ev(5), id: ev(2).id }, ev(6)];
+  await assert.rejects(s.appendEvents(dupId, 3), { name: 'ConstraintError' });
+  // duplicate [streamId, version] (unique index 'stream')
+  const dupVersion = [ev(4), ev(5, 's1', 2)];
+  await assert.rejects(s.appendEvents(dupVersion, 3), { name: 'ConstraintError' });
+  // an existing position is never overwritten
+  await assert.rejects(s.appendEvents([ev(4), { ...ev(3), id: 'other', version: 99 }], 3), { name: 'ConstraintError' });
+  // not storable
+  await assert.rejects(s.appendEvents([ev(4), { ...ev(5), data: { f() {} } }], 3), { name: 'DataCloneError' });
+  assert.deepEqual(await readAllRecords(s), evs(1, 3));
+  await s.appendEvents(evs(4, 6), 3);
+  assert.deepEqual(await readAllRecords(s), evs(1, 6));
+  await s.close();
+});
+
+test('snapshots round trip by key', async () => {
+  const s = await indexedDbStorage(freshName('snap'));
+  assert.equal(await s.readSnapshot('BankAccount:acc1'), undefined);
+  const snap = { key: 'BankAccount:acc1', position: 7, hash: 'a'.repeat(64), state: { balance: 5, tags: ['x'], nested: { ok: true, none: null } } };
+  await s.writeSnapshot(snap);
+  assert.deepEqual(await s.readSnapshot('BankAccount:acc1'), snap);
+  const newer = { ...snap, position: 9, state: { balance: 6 } };
+  await s.writeSnapshot(newer);
+  assert.deepEqual(await s.readSnapshot('BankAccount:acc1'), newer);
+  assert.equal(await s.readSnapshot('other'), undefined);
+  await s.close();
+});
+
+test('watch/unwatch across two adapters on one name; a writer is not told of its own appends', async () => {
+  const name = freshName('watch');
+  const a = await indexedDbStorage(name);
+  const b = await indexedDbStorage(name);
+  const elsewhere = await indexedDbStorage(freshName('watch-other'));
+  const seenA = [];
+  const seenB = [];
+  const seenElsewhere = [];
+  const unwatchA = a.watch((p) => seenA.push(p));
+  const unwatchB = b.watch((p) => seenB.push(p));
+  elsewhere.watch((p) => seenElsewhere.push(p));
+  await a.appendEvents(evs(1, 3), 0);
+  await tick();
+  assert.deepEqual(seenB, [3]);
+  assert.deepEqual(seenA, []);
+  await b.appendEvents(evs(4, 4), 3);
+  await tick();
+  assert.deepEqual(seenA, [4]);
+  unwatchB();
+  await a.appendEvents(evs(5, 6), 4);
+  await tick();
+  assert.deepEqual(seenB, [3]);
+  unwatchA();
+  assert.deepEqual(seenElsewhere, []);
+  // a failed append (CONFLICT) notifies nobody
+  const seenB2 = [];
+  b.watch((p) => seenB2.push(p));
+  await assert.rejects(a.appendEvents(evs(7, 7), 0), { code: 'CONFLICT' });
+  await tick();
+  assert.deepEqual(seenB2, []);
+  await a.close();
+  await b.close();
+  await elsewhere.close();
+});
+
+test('close releases the connection; the next call reopens lazily', async () => {
+  const name = freshName('close');
+  const s = await indexedDbStorage(name);
+  await s.appendEvents(evs(1, 2), 0);
+  await s.close();
+  await s.close(); // harmless twice
+  // closed: a deleteDatabase-free upgrade by someone else is not blocked
+  let blocked = false;
+  const raw = await new Promise((resolve, reject) => {
+    const r = indexedDB.open(name, 3);
+    r.onblocked = () => { blocked = true; };
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  assert.equal(blocked, false);
+  raw.close();
+  // lazily reopened (at the database's newer version 3, its stores being there)
+  assert.deepEqual(await readAllRecords(s), evs(1, 2));
+  await s.appendEvents(evs(3, 3), 2);
+  assert.equal((await readAllRecords(s)).length, 3);
+  await s.close();
+});
+
+test('versionchange closes the connection at once; the adapter reopens and keeps working', async () => {
+  const name = freshName('versionchange');
+  const s = await indexedDbStorage(name);
+  await s.appendEvents(evs(1, 2), 0);
+  let blocked = false;
+  const started = Date.now();
+  const raw = await new Promise((resolve, reject) => {
+    const r = indexedDB.open(name, 5);
+    r.onblocked = () => { blocked = true; };
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  assert.equal(blocked, false);
+  assert.ok(Date.now() - started < 1000);
+  assert.equal(raw.version, 5);
+  raw.close();
+  await s.appendEvents(evs(3, 4), 2);
+  assert.deepEqual(await readAllRecords(s), evs(1, 4));
+  // deleteDatabase is not blocked either
+  await new Promise((resolve, reject) => {
+    const r = indexedDB.deleteDatabase(name);
+    r.onblocked = () => reject(new Error('deleteDatabase blocked'));
+    r.onsuccess = resolve;
+    r.onerror = () => reject(r.error);
+  });
+  await s.close();
+});
+
+test('upgrade from schema v1 (adapter-made and raw-made) to the current schema', async () => {
+  const name = freshName('upgrade');
+  const old = await indexedDbStorage(name, { schemaVersion: 1 });
+  await old.appendEvents(evs(1, 4), 0);
+  await old.writeSnapshot({ key: 'k', position: 4, hash: 'h'.repeat(64), state: { v: 1 } });
+  let raw = await rawOpen(name);
+  assert.equal(raw.version, 1);
+  assert.deepEqual([...raw.objectStoreNames].sort(), ['events', 'snapshots']);
+  raw.close();
+
+  // `old` keeps its connection open: the upgrade is not blocked by it
+  const started = Date.now();
+  const current = await indexedDbStorage(name);
+  assert.ok(Date.now() - started < 1000, 'the upgrade waited on the old connection');
+  raw = await rawOpen(name);
+  assert.equal(raw.version, 2);
+  assert.deepEqual([...raw.objectStoreNames].sort(), ['events', 'meta', 'snapshots']);
+  assert.deepEqual(await rawGetAll(raw, 'meta'), [{ key: 'schema', version: 2 }]);
+  const tx = raw.transaction('events', 'readonly');
+  assert.deepEqual([...tx.objectStore('events').indexNames].sort(), ['id', 'stream']);
+  raw.close();
+  assert.deepEqual(await readAllRecords(current), evs(1, 4));
+  assert.deepEqual(await current.readSnapshot('k'), { key: 'k', position: 4, hash: 'h'.repeat(64), state: { v: 1 } });
+  // the old adapter reopens (at the newer version) and both still append with the head check
+  await old.appendEvents(evs(5, 5), 4);
+  await current.appendEvents(evs(6, 6), 5);
+  await assert.rejects(old.appendEvents(evs(6, 6), 5), { code: 'CONFLICT' });
+  assert.deepEqual(await readAllRecords(old), evs(1, 6));
+  await old.close();
+  await current.close();
+
+  // a v1 database made by hand (the v1 layout), then opened by the current adapter
+  const handName = freshName('upgrade-raw');
+  const v1 = await new Promise((resolve, reject) => {
+    const r = indexedDB.open(handName, 1);
+    r.onupgradeneeded = () => {
+      const db = r.result;
+      const events = db.createObjectStore('events', { keyPath: 'position' });
+      events.createIndex('id', 'id', { unique: true });
+      events.createIndex('stream', ['streamId', 'version'], { unique: true });
+      db.createObjectStore('snapshots', { keyPath: 'key' });
+      for (const e of evs(1, 3)) events.add(e);
+    };
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  v1.onversionchange = () => v1.close();
+  const upgraded = await indexedDbStorage(handName);
+  assert.deepEqual(await readAllRecords(upgraded), evs(1, 3));
+  await upgraded.appendEvents(evs(4, 4), 3);
+  await upgraded.close();
+});
+
+test('options are validated; missing IndexedDB is a clear error', async () => {
+  await assert.rejects(indexedDbStorage(''), { name: 'ValidationError' });
+  await assert.rejects(indexedDbStorage(42), { name: 'ValidationError' });
+  await assert.rejects(indexedDbStorage('x', { durability: 'fast' }), { name: 'ValidationError' });
+  await assert.rejects(indexedDbStorage('x', { schemaVersion: 99 }), { name: 'ValidationError' });
+  await assert.rejects(indexedDbStorage('x', { indexedDB: {} }), /needs IndexedDB/);
+  const relaxed = await indexedDbStorage(freshName('relaxed'), { durability: 'relaxed' });
+  await relaxed.appendEvents(evs(1, 2), 0);
+  assert.equal((await readAllRecords(relaxed)).length, 2);
+  await relaxed.close();
+});
+
+test('with the engine: two engines on one database lose no update, and catch up by watch', async () => {
+  const name = freshName('engine');
+  const e1 = await Engine.open({ storage: await indexedDbStorage(name) });
+  await e1.execute('BankAccount', 'acc', { type: 'create_account', accountHolder: 'A', initialDeposit: 100 });
+  const e2 = await Engine.open({ storage: await indexedDbStorage(name) });
+  const results = await Promise.allSettled([
+    ...Array.from({ length: 30 }, (_, i) => e1.execute('BankAccount', 'acc', { type: 'deposit', amount: i + 1 })),
+    ...Array.from({ length: 30 }, (_, i) => e2.execute('BankAccount', 'acc', { type: 'deposit', amount: 100 + i })),
+  ]);
+  const amounts = [...Array.from({ length: 30 }, (_, i) => i + 1), ...Array.from({ length: 30 }, (_, i) => 100 + i)];
+  const acked = amounts.filter((_, i) => results[i].status === 'fulfilled').reduce((a, b) => a + b, 0);
+  for (let i = 0; i < 100; i += 1) {
+    if ((await e1.stats()).headPosition === (await e2.stats()).headPosition) break;
+    await tick(10);
+  }
+  const [s1, s2] = [await e1.stats(), await e2.stats()];
+  assert.deepEqual(s1, s2);
+  assert.equal((await e1.load('BankAccount', 'acc')).state.balance, 100 + acked);
+  assert.deepEqual(await e1.projection('account_balance'), await e2.projection('account_balance'));
+  const all = await e1.readAll();
+  assert.deepEqual(all.map((e) => e.position), all.map((_, i) => i + 1));
+  assert.equal((await e2.verify()).ok, true);
+  await e1.close();
+  await e2.close();
+  // reopen from the database
+  const e3 = await Engine.open({ storage: await indexedDbStorage(name) });
+  assert.deepEqual(await e3.stats(), s1);
+  await e3.close();
+});
+
+test('with the engine: a failing transaction is a StorageError with the original cause; nothing changes; writes resume', async () => {
+  const name = freshName('quota');
+  const engine = await Engine.open({ storage: await indexedDbStorage(name) });
+  await engine.execute('BankAccount', 'acc', { type: 'create_account', accountHolder: 'A', initialDeposit: 10 });
+  const before = await engine.stats();
+  const add = IDBObjectStore.prototype.add;
+  const quota = new DOMException('quota exceeded (test)', 'QuotaExceededError');
+  IDBObjectStore.prototype.add = function () { throw quota; };
+  try {
+    await assert.rejects(engine.execute('BankAccount', 'acc', { type: 'deposit', amount: 5 }), (e) => {
+      assert.equal(e.name, 'StorageError');
+      assert.equal(e.code, 'STORAGE');
+      assert.equal(e.cause, quota);
+      return true;
+    });
+  } finally {
+    IDBObjectStore.prototype.add = add;
+  }
+  assert.deepEqual(await engine.stats(), before);
+  assert.equal((await engine.load('BankAccount', 'acc')).state.balance, 10);
+  await engine.execute('BankAccount', 'acc', { type: 'deposit', amount: 5 });
+  assert.equal((await engine.load('BankAccount', 'acc')).state.balance, 15);
+  await engine.close();
+  const reopened = await Engine.open({ storage: await indexedDbStorage(name) });
+  assert.equal((await reopened.load('BankAccount', 'acc')).state.balance, 15);
+  assert.equal((await reopened.verify()).ok, true);
+  await reopened.close();
+});

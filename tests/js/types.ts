@@ -1,0 +1,82 @@
+// Compiled with `tsc --noEmit --strict` against the installed package: the declarations
+// must describe the whole API precisely enough for this typed usage to check.
+import {
+  Engine, memoryStorage, indexedDbStorage, sqliteStorage, ready, version,
+  ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError, NotFoundError,
+  ProjectionError, ClosedError, EventJournalError, ERROR_CODES,
+  type StorageAdapter, type StoredEvent, type ExecuteResult, type BankAccountState, type OrderState,
+  type AccountBalanceRow, type OrderStatusRow, type Snapshot, type Stats, type VerifyResult,
+  type ReplayResult, type Subscription, type ErrorCode, type Loaded,
+} from 'eventjournal';
+
+async function main(): Promise<void> {
+  const storage: StorageAdapter = memoryStorage();
+  const engine: Engine = await Engine.open({ storage, snapshotEvery: 50, clock: () => Date.now(), appendTimeoutMs: 5000 });
+
+  const r: ExecuteResult = await engine.execute('BankAccount', 'account_001', { type: 'create_account', accountHolder: 'Ada', initialDeposit: 100000 });
+  const first: StoredEvent = r.events[0];
+  const pos: number = first.position + r.version + r.position;
+  await engine.execute('BankAccount', 'account_001', { type: 'deposit', amount: 500, description: 'Salary' }, { expectedVersion: 2, commandId: 'c-1', metadata: { userId: 'u1' } });
+  await engine.execute('Order', 'order_001', { type: 'place_order', customerId: 'c1', items: [{ itemId: 'i', quantity: 1, price: 5 }], shippingAddress: '1 Main St' }, { expectedVersion: 'no_stream' });
+  // @ts-expect-error: deposit needs an amount
+  await engine.execute('BankAccount', 'account_001', { type: 'deposit' });
+  // @ts-expect-error: not an expected version
+  await engine.execute('BankAccount', 'account_001', { type: 'close_account' }, { expectedVersion: 'latest' });
+
+  const acc: Loaded<BankAccountState> | null = await engine.load('BankAccount', 'account_001', { at: { version: 2 } });
+  const balance: number | undefined = acc?.state.balance;
+  const order = await engine.load('Order', 'order_001', { at: { timestamp: new Date() } });
+  const status: OrderState['status'] | undefined = order?.state.status;
+
+  type CounterState = { n: number };
+  type CounterCommand = { type: 'add'; by: number };
+  engine.defineAggregate<CounterState, CounterCommand>('Counter', {
+    initialState: { n: 0 },
+    decide: (state, command) => (state.n + command.by < 0 ? [] : [{ type: 'added', data: { by: command.by } }]),
+    evolve: (state, event) => ({ n: state.n + (event.data.by as number) }),
+  });
+  const counter = await engine.load<CounterState>('Counter', 'c1');
+  const n: number | undefined = counter?.state.n;
+
+  engine.defineProjection<Record<string, number>>('counts', {
+    initialState: () => ({}),
+    filter: { types: ['added'], streamType: 'Counter' },
+    evolve: (s, e) => ({ ...s, [e.streamId]: (s[e.streamId] ?? 0) + 1 }),
+  });
+  const counts = await engine.projection<Record<string, number>>('counts', { at: { position: 3 } });
+  const balances: Record<string, AccountBalanceRow> = await engine.projection('account_balance');
+  const rows: OrderStatusRow[] = await engine.query('order_status', { customerId: 'c1' });
+  const events: StoredEvent[] = await engine.readAll({ fromPosition: 0, limit: 10, types: ['money_deposited'], streamType: 'BankAccount', fromTimestamp: 0, toTimestamp: new Date() });
+  const history: StoredEvent[] = await engine.readStream('account_001', { direction: 'backward', fromVersion: 3, limit: 2 });
+  const v: number = await engine.streamVersion('account_001');
+  const sub: Subscription = engine.subscribe((e) => { console.log(e.type); }, { fromPosition: 0, types: ['money_deposited'], onError: (err, e) => console.error(err, e.position) });
+  sub.unsubscribe();
+  const replayed: ReplayResult = await engine.replay('account_balance');
+  const stats: Stats = await engine.stats();
+  const verified: VerifyResult = await engine.verify();
+  const bad: number | null = verified.firstBadPosition;
+
+  try {
+    await engine.execute('BankAccount', 'account_001', { type: 'withdraw', amount: 1e9 });
+  } catch (e) {
+    if (e instanceof DomainError) { const m: string = e.message; const c: 'DOMAIN' = e.code; void m; void c; }
+    if (e instanceof ConcurrencyError) { const actual: number = e.actualVersion; void actual; }
+    if (e instanceof StorageError) { const reason: string = e.reason; const cause: unknown = e.cause; void reason; void cause; }
+    if (e instanceof IntegrityError) { const p: number = e.position; void p; }
+    if (e instanceof ProjectionError) { const p: string = e.projection; void p; }
+    if (e instanceof EventJournalError) { const code: ErrorCode = e.code; void code; }
+    void [ValidationError, NotFoundError, ClosedError];
+  }
+  const codes: readonly ErrorCode[] = ERROR_CODES;
+
+  const custom: StorageAdapter = {
+    readEvents: async (after, limit) => [] as StoredEvent[],
+    appendEvents: (events, expectedPosition) => undefined,
+    readSnapshot: async (key: string): Promise<Snapshot | undefined> => undefined,
+    watch: (onAppend) => () => undefined,
+  };
+  void [custom, indexedDbStorage, sqliteStorage, ready, version, pos, balance, status, n, counts, balances, rows, events, history, v, stats, replayed, bad, codes];
+  await engine.close();
+}
+
+void main;
