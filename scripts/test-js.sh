@@ -16,7 +16,7 @@ tarball=$(cd "$root/pkg" && npm pack --silent --pack-destination "$work" | tail 
 cd "$work"
 printf '{ "name": "eventjournal-consumer", "private": true, "type": "module" }\n' > package.json
 npm install --no-audit --no-fund --loglevel=error "./$tarball" >/dev/null
-for dep in fast-check playwright-core better-sqlite3 fake-indexeddb; do
+for dep in fast-check playwright-core better-sqlite3 fake-indexeddb vite; do
   [ -e "$root/node_modules/$dep" ] && ln -sfn "$root/node_modules/$dep" "node_modules/$dep"
 done
 # transitive dependencies of the linked packages resolve through the repository's tree

@@ -56,7 +56,7 @@ const scenarios = {
   },
 
   // 4: time travel inside one stream of `streamLength` events.
-  async s4({ contender, streamLength, samples, warmup }) {
+  async s4({ contender, full, streamLength, samples, warmup }) {
     const c = await factories[contender]();
     const id = accountId(1);
     const t0 = now();
@@ -86,7 +86,7 @@ const scenarios = {
     for (let i = 0; i < warmup + samples; i++) {
       const v = randomInt(1, streamLength);
       const t = now();
-      await c.loadAt(id, v);
+      await (full ? c.loadAll(id) : c.loadAt(id, v));
       const dt = now() - t;
       if (i >= warmup) times.push(dt * 1000); // µs
     }

@@ -321,13 +321,13 @@ describe('several processes on one file', () => {
         },
       });
       // a random moment: a quarter of the kills anywhere in the first 400 ms (start-up, schema
-      // creation, open, first appends), the others within 60 ms of the engine being open
+      // creation, open, first appends), the others within 150 ms of the engine being open
       // (while appending: inside transactions, between commit and acknowledgement, ...)
       if (random() < 0.25) {
         await sleep(Math.floor(random() * 400));
       } else {
         await Promise.race([readyPromise, done]);
-        await sleep(Math.floor(random() * 60));
+        await sleep(Math.floor(random() * 150));
       }
       child.kill('SIGKILL');
       const exit = await done;

@@ -99,6 +99,7 @@ export async function emmett() {
     loadAt: (id, version) => eventStore.aggregateStream(`BankAccount-${id}`, {
       evolve: evolveAccount, initialState: initialAccount, read: { to: BigInt(version) },
     }),
+    loadAll: (id) => eventStore.aggregateStream(`BankAccount-${id}`, { evolve: evolveAccount, initialState: initialAccount }),
     // Memory scenario: the same events appended through the store's own API, one call per
     // stream batch (the command handler costs O(all streams) per append in 0.42).
     bulkAppend: (streamName, events) => eventStore.appendToStream(streamName, events),

@@ -1,0 +1,496 @@
+#!/usr/bin/env node
+// eventjournal vs its peers, side by side in one run; rewrites the peers section of
+// BENCHMARKS.md (between <!-- peers:start --> and <!-- peers:end -->).
+//
+//   node benches/js/run.mjs [--quick] [--runs N] [--only 1,2,...] [--no-write] [--profile]
+//
+// --quick     small sizes, a smoke run (under a minute); still writes BENCHMARKS.md unless --no-write
+// --runs N    runs per figure (default 3, at least 3 unless --quick)
+// --only      scenarios to run (1-10); the others are left out of the section
+// --no-write  print the section instead of writing BENCHMARKS.md
+// --profile   instead of benchmarking: node --cpu-prof of scenario 1 for eventjournal, and
+//             where its time goes (wasm, JSON, GC, glue, promises...)
+//
+// Every Node measurement runs in a fresh child process (worker.mjs); in each run the
+// contenders go one after the other, in an order that rotates from run to run, and a ratio is
+// computed within each run, so machine noise between runs does not leak into the ratios.
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { gzipSync, constants as zlibConstants } from 'node:zlib';
+import { join, dirname, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { median, quantile } from './lib/stats.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+const require = createRequire(import.meta.url);
+
+// ------------------------------------------------------------------------------------ options
+const argv = process.argv.slice(2);
+const flag = (f) => argv.includes(f);
+const opt = (f) => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] : undefined; };
+const QUICK = flag('--quick');
+const RUNS = Math.max(QUICK ? 1 : 3, Number(opt('--runs') ?? 3));
+const ONLY = opt('--only') ? new Set(opt('--only').split(',').map(Number)) : null;
+const want = (n) => !ONLY || ONLY.has(n);
+
+const SIZES = QUICK
+  ? { accounts: 100, deposits: 5_000, burst: 1000, streamLength: 2_000, loadSamples: 200, loadWarmup: 50,
+    bigEvents: 50_000, replays: 3, atSamples: 20, atWarmup: 3, plainAtSamples: 10, memEvents: 50_000,
+    idbAccounts: 100, idbDeposits: 5_000, txSize: 1000, singleSamples: 50, singleWarmup: 10 }
+  : { accounts: 1000, deposits: 100_000, burst: 1000, streamLength: 10_000, loadSamples: 1000, loadWarmup: 200,
+    bigEvents: 1_000_000, replays: 5, atSamples: 200, atWarmup: 20, plainAtSamples: 40, memEvents: 1_000_000,
+    idbAccounts: 1000, idbDeposits: 100_000, txSize: 1000, singleSamples: 200, singleWarmup: 20 };
+const IDB_PAGE = 10_000; // the engine's read page size (checked in the run: readLimits)
+const DURABILITY = 'strict'; // indexedDbStorage's default; the raw floors use the same
+
+const T0 = Date.now();
+const elapsed = () => `${((Date.now() - T0) / 1000).toFixed(0).padStart(4)} s`;
+const log = (...a) => console.log(`[${elapsed()}]`, ...a);
+
+// ------------------------------------------------------------------------------------ workers
+function runWorker(task, { gc = false, extraFlags = [] } = {}) {
+  const args = [...(gc ? ['--expose-gc'] : []), ...extraFlags, join(here, 'worker.mjs'), JSON.stringify(task)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: here, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', () => {
+      const line = out.trim().split('\n').pop();
+      try {
+        const r = JSON.parse(line);
+        if (r.ok) resolve(r); else reject(new Error(r.error));
+      } catch {
+        reject(new Error(`worker died: ${err || out}`));
+      }
+    });
+  });
+}
+
+// pkg/ may be rebuilt by the lead while we run: retry a failed measurement twice.
+async function measure(task, opts) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runWorker(task, opts);
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      log(`  ! ${task.scenario}/${task.contender ?? ''} failed (${String(e.message).split('\n')[0]}); retrying in 15 s`);
+      await new Promise((r) => setTimeout(r, 15_000));
+    }
+  }
+}
+
+const rotate = (xs, r) => xs.map((_, i) => xs[(i + r) % xs.length]);
+
+/** Runs `task(contender)` for each contender, RUNS times, rotating the order. */
+async function paired(label, contenders, task, opts) {
+  const results = Object.fromEntries(contenders.map((c) => [c, []]));
+  for (let r = 0; r < RUNS; r++) {
+    for (const c of rotate(contenders, r)) {
+      const res = await measure(task(c), opts);
+      results[c].push(res);
+      log(`${label} run ${r + 1}/${RUNS} ${c}: ${brief(res)}`);
+    }
+  }
+  return results;
+}
+
+function brief(r) {
+  if (r.p50 !== undefined) return `p50 ${r.p50.toFixed(1)} µs`;
+  if (r.memory) return `${r.memory.bytesPerEvent.toFixed(0)} B/event`;
+  if (r.ms !== undefined) return `${(r.ms / 1000).toFixed(2)} s`;
+  if (r.buildMs !== undefined) return `build ${(r.buildMs / 1000).toFixed(1)} s`;
+  return JSON.stringify(r).slice(0, 80);
+}
+
+// ------------------------------------------------------------------------------------ formatting
+const fmtTime = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
+const fmtUs = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
+const fmtRate = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k/s` : `${n.toFixed(0)}/s`);
+const fmtX = (x) => (x >= 100 ? `${x.toFixed(0)}×` : x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`);
+const fmtBytes = (b) => `${b.toFixed(0)} B`;
+const int = (n) => n.toLocaleString('en-US');
+const spread = (xs, f) => `${f(Math.min(...xs))} – ${f(Math.max(...xs))}`;
+const ratioCell = (xs) => `**${fmtX(median(xs))}** (${spread(xs, fmtX)})`;
+const met = (ok) => (ok ? '✅ met' : '❌ missed');
+const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+const NAMES = {
+  eventjournal: 'eventjournal',
+  plain: 'plain-JS store (floor)',
+  emmett: 'Emmett 0.42 `DeciderCommandHandler` + `getInMemoryEventStore()`',
+  castore: 'Castore 2.4 `Command` + `EventStore` + in-memory adapter',
+};
+
+// ------------------------------------------------------------------------------------ scenarios
+const sections = [];
+const summary = []; // { scenario, target, value, ok }
+
+async function scenario12() {
+  const contenders = ['eventjournal', 'plain', 'emmett', 'castore'];
+  const { accounts, deposits, burst } = SIZES;
+  const n = accounts + deposits;
+  for (const s of [1, 2]) {
+    if (!want(s)) continue;
+    log(`scenario ${s}: ${int(accounts)} create_account + ${int(deposits)} deposits, ${s === 1 ? 'each awaited' : `bursts of ${burst}`}`);
+    const res = await paired(`s${s}`, contenders, (contender) => ({ scenario: `s${s}`, contender, accounts, deposits, burst }));
+    const ej = res.eventjournal.map((r) => r.ms);
+    const targets = s === 1 ? { emmett: 10, plain: 1.0 } : { plain: 1.5 };
+    const rows = contenders.map((c) => {
+      const ms = res[c].map((r) => r.ms);
+      const ratios = ms.map((m, i) => m / ej[i]);
+      const t = targets[c];
+      if (t !== undefined) summary.push({ s, what: `eventjournal vs ${c === 'plain' ? 'plain-JS store' : 'Emmett'}`, target: `≥ ${t}×`, value: fmtX(median(ratios)), ok: median(ratios) >= t });
+      return [c === 'eventjournal' ? '**eventjournal**' : NAMES[c], fmtTime(median(ms)), spread(ms, fmtTime), fmtRate(n / (median(ms) / 1000)),
+        c === 'eventjournal' ? '—' : ratioCell(ratios), t !== undefined ? `≥ ${t}×` : 'info', t !== undefined ? met(median(ratios) >= t) : ''];
+    });
+    sections.push(`### ${s}. Node, in memory: ${int(accounts)} create_account, then ${int(deposits)} deposits round-robin, ${s === 1 ? 'each awaited' : `in bursts of ${int(burst)} (Promise.all)`}
+
+Time for all ${int(n)} commands (creates included), per fresh process. Ratio: the contender's time ÷ eventjournal's time in the same run (above 1 = eventjournal is faster).
+
+${table(['contender', 'median', 'min – max', 'commands/s', 'eventjournal speed-up', 'target', ''], rows)}`);
+  }
+}
+
+async function scenario4() {
+  if (!want(4)) return;
+  const { streamLength, loadSamples, loadWarmup } = SIZES;
+  log(`scenario 4: load at a random version of a ${int(streamLength)}-event stream`);
+  const contenders = ['eventjournal', 'emmett', 'emmettFull', 'castore', 'plain'];
+  const res = await paired('s4', contenders, (c) => ({
+    scenario: 's4', contender: c === 'emmettFull' ? 'emmett' : c, full: c === 'emmettFull', streamLength, samples: loadSamples, warmup: loadWarmup,
+  }));
+  const ej = res.eventjournal.map((r) => r.p50);
+  const label = {
+    eventjournal: '**eventjournal** `load(…, { at: { version } })`',
+    emmett: 'Emmett `aggregateStream(…, { read: { to: version } })`',
+    emmettFull: 'Emmett `aggregateStream` of the whole stream',
+    castore: 'Castore `getAggregate(id, { maxVersion })`',
+    plain: 'plain-JS store: fold the stream up to the version',
+  };
+  const rows = contenders.map((c) => {
+    const p50 = res[c].map((r) => r.p50);
+    const ratios = p50.map((v, i) => v / ej[i]);
+    let target = 'info';
+    let ok = '';
+    if (c === 'eventjournal') {
+      target = 'p50 ≤ 20 µs'; ok = met(median(p50) <= 20);
+      summary.push({ s: 4, what: 'eventjournal load at a version, p50', target: '≤ 20 µs', value: fmtUs(median(p50)), ok: median(p50) <= 20 });
+    } else if (c === 'emmett' || c === 'emmettFull') {
+      target = '≥ 100×'; ok = met(median(ratios) >= 100);
+      summary.push({ s: 4, what: `eventjournal vs Emmett aggregateStream (${c === 'emmett' ? 'to the same version' : 'whole stream'})`, target: '≥ 100×', value: fmtX(median(ratios)), ok: median(ratios) >= 100 });
+    }
+    return [label[c], fmtUs(median(p50)), spread(p50, fmtUs), fmtUs(median(res[c].map((r) => r.p90))), c === 'eventjournal' ? '—' : ratioCell(ratios), target, ok];
+  });
+  sections.push(`### 4. Time travel: load an account at a random version of a ${int(streamLength)}-event stream
+
+${int(loadSamples)} loads at uniformly random versions per run (after ${int(loadWarmup)} warm-up loads), each timed alone; the figure per run is the p50. The stream is built through eventjournal's commands; the peers' streams are appended through their stores' own append (the read is what is measured). Ratio: the contender's p50 ÷ eventjournal's p50 in the same run. The target "≥ 100× Emmett's aggregateStream of that stream" is checked both ways: Emmett folding up to the same version (the like-for-like time-travel query) and Emmett folding the whole stream.
+
+${table(['contender', 'p50 (median of runs)', 'min – max', 'p90', 'eventjournal speed-up', 'target', ''], rows)}`);
+}
+
+let bigResults = null;
+async function scenarioBig() {
+  if (!want(3) && !want(5) && !want(9)) return;
+  const { bigEvents, burst, replays, atSamples, atWarmup, plainAtSamples, memEvents } = SIZES;
+  log(`scenarios 3, 5, 9: a ${int(bigEvents)}-event log (1,000 accounts, deposits, an order every 100 commands)`);
+  const res = { eventjournal: [], plain: [] };
+  for (let r = 0; r < RUNS; r++) {
+    for (const c of rotate(['eventjournal', 'plain'], r)) {
+      const task = c === 'eventjournal'
+        ? { scenario: 'big', events: bigEvents, burst, replays, samples: atSamples, warmup: atWarmup }
+        : { scenario: 'bigPlain', events: bigEvents, replays, samples: plainAtSamples, warmup: 2 };
+      const x = await measure(task, { gc: true });
+      res[c].push(x);
+      log(`big run ${r + 1}/${RUNS} ${c}: build ${(x.buildMs / 1000).toFixed(1)} s, replay ${fmtTime(median(x.replayMs))}, projection at p50 ${fmtUs(x.atP50)}${x.memory ? `, ${x.memory.bytesPerEvent.toFixed(0)} B/event` : ''}`);
+    }
+  }
+  bigResults = res;
+
+  const ejReplay = res.eventjournal.map((x) => median(x.replayMs));
+  const plReplay = res.plain.map((x) => median(x.replayMs));
+  const ejBuild = res.eventjournal.map((x) => x.buildMs);
+  if (want(3)) {
+    const rate = ejReplay.map((ms) => bigEvents / (ms / 1000));
+    const plRate = plReplay.map((ms) => bigEvents / (ms / 1000));
+    summary.push({ s: 3, what: `eventjournal replay() over ${int(bigEvents)} events`, target: '≥ 20 M events/s', value: fmtRate(median(rate)), ok: median(rate) >= 20e6 });
+    const rows = [
+      ['**eventjournal** `engine.replay()` (both projections)', fmtTime(median(ejReplay)), spread(ejReplay, fmtTime), fmtRate(median(rate)), `${fmtX(median(rate) / 20e6)} of the target`, '≥ 20 M events/s', met(median(rate) >= 20e6)],
+      ['plain-JS: fold the same two projections over its array', fmtTime(median(plReplay)), spread(plReplay, fmtTime), fmtRate(median(plRate)), `eventjournal ${ratioCell(plReplay.map((p, i) => p / ejReplay[i]))}`, 'info', ''],
+      [`building the log: eventjournal, ${int(bigEvents)} events by commands in bursts of ${int(burst)}`, fmtTime(median(ejBuild)), spread(ejBuild, fmtTime), `${fmtRate(median(ejBuild.map((ms) => bigEvents / (ms / 1000))))} events`, '', 'info', ''],
+    ];
+    sections.push(`### 3. Rebuild both built-in projections over ${int(bigEvents)} events (\`engine.replay()\`, Node)
+
+One ${int(bigEvents)}-event log per run (built by commands in bursts; the build is timed too), then ${replays} replays; the figure per run is the median of its replays. For scale, the same two projections folded by plain JS over the plain-JS store's array of the same events.
+
+${table(['what', 'median', 'min – max', 'events/s', 'ratio', 'target', ''], rows)}`);
+  }
+  if (want(5)) {
+    const ej = res.eventjournal.map((x) => x.atP50);
+    const pl = res.plain.map((x) => x.atP50);
+    summary.push({ s: 5, what: 'eventjournal projection at a random position, p50', target: '≤ 1 ms', value: fmtUs(median(ej)), ok: median(ej) <= 1000 });
+    const rows = [
+      ["**eventjournal** `projection('account_balance', { at: { position } })`", fmtUs(median(ej)), spread(ej, fmtUs), fmtUs(median(res.eventjournal.map((x) => x.atP90))), '—', 'p50 ≤ 1 ms', met(median(ej) <= 1000)],
+      ['plain-JS: fold from the start up to the position', fmtUs(median(pl)), spread(pl, fmtUs), fmtUs(median(res.plain.map((x) => x.atP90))), ratioCell(pl.map((p, i) => p / ej[i])), 'info', ''],
+    ];
+    sections.push(`### 5. Projection as of a random position of the ${int(bigEvents)}-event log (Node)
+
+${int(atSamples)} queries at uniformly random positions per run (after ${atWarmup} warm-up), each timed alone, on the log of scenario 3; the figure per run is the p50 (the state returned holds up to 1,000 accounts).
+
+${table(['what', 'p50 (median of runs)', 'min – max', 'p90', 'eventjournal speed-up', 'target', ''], rows)}`);
+  }
+  if (want(9)) {
+    log(`scenario 9: memory of the peers at ${int(memEvents)} events`);
+    const peers = ['castore', 'emmett', 'plain'];
+    const mem = await paired('s9', peers, (contender) => ({ scenario: 'memoryPeer', contender, events: memEvents }), { gc: true });
+    const ej = res.eventjournal.map((x) => x.memory.bytesPerEvent);
+    summary.push({ s: 9, what: `eventjournal memory per event at ${int(bigEvents)} events`, target: '≤ 200 B', value: fmtBytes(median(ej)), ok: median(ej) <= 200 });
+    const rows = [
+      ['**eventjournal** (wasm linear memory + JS heap)', fmtBytes(median(ej)), spread(ej, fmtBytes),
+        `wasm ${fmtBytes(median(res.eventjournal.map((x) => x.memory.wasmBytesPerEvent)))}, JS heap ${fmtBytes(median(res.eventjournal.map((x) => x.memory.heapBytesPerEvent)))}; wasm memory ${(median(res.eventjournal.map((x) => x.memory.after.wasm)) / 2 ** 20).toFixed(0)} MiB`,
+        '—', '≤ 200 B/event', met(median(ej) <= 200)],
+      ...peers.map((c) => {
+        const b = mem[c].map((x) => x.memory.bytesPerEvent);
+        const load = mem[c].map((x) => x.loadMs);
+        return [NAMES[c], fmtBytes(median(b)), spread(b, fmtBytes), `loaded in ${fmtTime(median(load))}`, `${fmtX(median(b.map((v, i) => v / ej[i % ej.length])))} eventjournal's`, 'info', ''];
+      }),
+    ];
+    sections.push(`### 9. Memory held per event at ${int(memEvents)} events (Node)
+
+Each store in its own \`node --expose-gc\` process: \`heapUsed + external\` after two \`gc()\`, before and after loading the log of scenario 3, divided by the event count. \`external\` already contains \`arrayBuffers\` and (measured) the wasm linear memory, so adding \`arrayBuffers\` again would count them twice. eventjournal is loaded by its commands (it also holds its projections, snapshots and hash chain); the peers through their stores' own append (Emmett's \`appendToStream\`, Castore's \`pushEvent\`, the plain store's append), the same events. Wasm memory only grows, so eventjournal's figure is the linear memory reserved, not just used.
+
+${table(['store', 'bytes/event (median)', 'min – max', 'detail', 'vs eventjournal', 'target', ''], rows)}`);
+  }
+}
+
+async function scenarioBrowser() {
+  if (!want(6) && !want(7) && !want(8)) return null;
+  const { openBrowser } = await import('./lib/browser.mjs');
+  const { idbAccounts, idbDeposits, burst, txSize, singleSamples, singleWarmup } = SIZES;
+  log(`scenarios 6-8: headless Chromium, IndexedDB (durability '${DURABILITY}'), ${int(idbDeposits)} deposits`);
+  const b = await openBrowser();
+  log(`Chromium ${b.chromiumVersion}, profile on ${b.userDataDir}`);
+  const probe = await b.call('adapterAvailable');
+  const adapter = probe.ok;
+  if (!adapter) log(`  indexedDbStorage is not usable in this build (${probe.error}): engine rows pending`);
+  const r = { rawWrite: [], engineWrite: [], rawRead: [], engineReopen: [], rawSingle: [], engineSingle: [], readLimits: new Set(), bytes: 0 };
+  for (let run = 0; run < RUNS; run++) {
+    await b.reload();
+    const setup = 2 * idbAccounts;
+    // Order alternates between runs: raw first, then eventjournal first.
+    const pair = async (rawFn, engineFn) => { if (run % 2 === 0) { await rawFn(); if (adapter) await engineFn(); } else { if (adapter) await engineFn(); await rawFn(); } };
+    await pair(
+      async () => { const x = await b.call('rawWrite', { dbName: `raw-${run}`, setup, count: idbDeposits, txSize, durability: DURABILITY }); r.rawWrite.push(x.ms); r.bytes = x.bytesPerRecord; log(`s6 run ${run + 1} raw put floor: ${fmtTime(x.ms)} (${x.bytesPerRecord.toFixed(0)} B/record as JSON)`); },
+      async () => { const x = await b.call('engineWrite', { dbName: `ej-${run}`, accounts: idbAccounts, deposits: idbDeposits, burst, durability: DURABILITY }); r.engineWrite.push(x.ms); x.readLimits.forEach((l) => r.readLimits.add(l)); log(`s6 run ${run + 1} eventjournal: ${fmtTime(x.ms)}`); },
+    );
+    await pair(
+      async () => { const x = await b.call('rawRead', { dbName: `raw-${run}`, pageSize: IDB_PAGE }); r.rawRead.push(x.ms); log(`s7 run ${run + 1} raw paged getAll: ${fmtTime(x.ms)} (${int(x.records)} records)`); },
+      async () => { const x = await b.call('engineReopen', { dbName: `ej-${run}`, expectEvents: setup + idbDeposits }); r.engineReopen.push(x.ms); log(`s7 run ${run + 1} eventjournal reopen: ${fmtTime(x.ms)} (${int(x.events)} events)`); },
+    );
+    await b.call('deleteDb', { dbName: `raw-${run}` });
+    await b.call('deleteDb', { dbName: `ej-${run}` });
+    await pair(
+      async () => { const x = await b.call('rawSingle', { dbName: `raw1-${run}`, samples: singleSamples, warmup: singleWarmup, durability: DURABILITY }); r.rawSingle.push(quantile(x.times, 0.5)); log(`s8 run ${run + 1} raw one-record tx p50: ${fmtTime(quantile(x.times, 0.5))}`); },
+      async () => { const x = await b.call('engineSingle', { dbName: `ej1-${run}`, samples: singleSamples, warmup: singleWarmup, durability: DURABILITY }); r.engineSingle.push(quantile(x.times, 0.5)); log(`s8 run ${run + 1} eventjournal one command p50: ${fmtTime(quantile(x.times, 0.5))}`); },
+    );
+  }
+  const chromium = b.chromiumVersion;
+  await b.close();
+
+  const pending = 'pending adapter';
+  const row = (label, xs, fmt) => [label, xs.length ? fmt(median(xs)) : pending, xs.length ? spread(xs, fmt) : ''];
+  if (want(6)) {
+    const ratios = r.engineWrite.map((e, i) => r.rawWrite[i] / e);
+    if (adapter) summary.push({ s: 6, what: 'eventjournal IndexedDB write throughput vs raw puts', target: '≥ 0.8×', value: fmtX(median(ratios)), ok: median(ratios) >= 0.8 });
+    else summary.push({ s: 6, what: 'eventjournal IndexedDB write throughput vs raw puts', target: '≥ 0.8×', value: pending, ok: null });
+    sections.push(`### 6. Chromium, IndexedDB: ${int(idbDeposits)} deposits in bursts of ${int(burst)}
+
+Raw floor: ${int(idbDeposits)} event-shaped records (${r.bytes.toFixed(0)} bytes each as JSON: id, hash, data, ...) \`put\` in readwrite transactions of ${int(txSize)}, each awaited. eventjournal: \`indexedDbStorage\`, ${int(idbAccounts)} accounts created first (untimed, like the raw floor's first ${int(2 * idbAccounts)} records), then ${int(idbDeposits)} deposits in bursts of ${int(burst)} (Promise.all). Both with durability '${DURABILITY}', in the same disk-backed profile. Ratio: raw time ÷ eventjournal time in the same run (throughput relative to the floor).
+
+${table(['contender', 'median', 'min – max', 'events/s', 'ratio to the floor', 'target', ''], [
+  [...row('raw IndexedDB puts (floor)', r.rawWrite, fmtTime), r.rawWrite.length ? fmtRate(idbDeposits / (median(r.rawWrite) / 1000)) : '', '—', '', ''],
+  [...row('**eventjournal** + `indexedDbStorage`', r.engineWrite, fmtTime), r.engineWrite.length ? fmtRate(idbDeposits / (median(r.engineWrite) / 1000)) : '', adapter ? ratioCell(ratios) : pending, '≥ 0.8×', adapter ? met(median(ratios) >= 0.8) : pending],
+])}`);
+  }
+  if (want(7)) {
+    const ratios = r.engineReopen.map((e, i) => e / r.rawRead[i]);
+    summary.push({ s: 7, what: 'eventjournal reopen vs raw paged getAll', target: '≤ 1.3×', value: adapter ? fmtX(median(ratios)) : pending, ok: adapter ? median(ratios) <= 1.3 : null });
+    sections.push(`### 7. Chromium, IndexedDB: reopen that log (${int(2 * idbAccounts + idbDeposits)} events)
+
+Raw floor: open the database and read every record with \`getAll(IDBKeyRange.lowerBound(last, true), ${int(IDB_PAGE)})\` pages (the engine's page size${r.readLimits.size ? `, seen in this run: ${[...r.readLimits].join(', ')}` : ''}). eventjournal: \`indexedDbStorage(name)\` + \`Engine.open\` (reads, checks every record and the hash chain, rebuilds the projections) + the two projections read once. Ratio: eventjournal's time ÷ the raw time in the same run.
+
+${table(['contender', 'median', 'min – max', 'ratio to the floor', 'target', ''], [
+  [...row('raw paged getAll (floor)', r.rawRead, fmtTime), '—', '', ''],
+  [...row('**eventjournal** reopen', r.engineReopen, fmtTime), adapter ? ratioCell(ratios) : pending, '≤ 1.3×', adapter ? met(median(ratios) <= 1.3) : pending],
+])}`);
+  }
+  if (want(8)) {
+    const ratios = r.engineSingle.map((e, i) => e / r.rawSingle[i]);
+    summary.push({ s: 8, what: 'eventjournal one persisted command vs a raw one-record transaction, p50', target: '≤ 1.2×', value: adapter ? fmtX(median(ratios)) : pending, ok: adapter ? median(ratios) <= 1.2 : null });
+    sections.push(`### 8. Chromium, IndexedDB: one command persisted alone
+
+${int(singleSamples)} commands per run (after ${singleWarmup} warm-up), each awaited before the next on an otherwise idle engine (deposits to one account); raw floor: one record \`put\` per readwrite transaction, each awaited. Durability '${DURABILITY}' for both. Figure per run: the p50. Ratio: eventjournal's p50 ÷ the raw p50 in the same run. (Chromium's \`performance.now()\` is coarsened to 100 µs on a page that is not cross-origin isolated.)
+
+${table(['contender', 'p50 (median of runs)', 'min – max', 'ratio to the floor', 'target', ''], [
+  [...row('raw one-record transaction (floor)', r.rawSingle, fmtTime), '—', '', ''],
+  [...row('**eventjournal** `execute` + `indexedDbStorage`', r.engineSingle, fmtTime), adapter ? ratioCell(ratios) : pending, 'p50 ≤ 1.2×', adapter ? met(median(ratios) <= 1.2) : pending],
+])}`);
+  }
+  return chromium;
+}
+
+function scenario10() {
+  if (!want(10)) return;
+  const pkgDir = dirname(require.resolve('eventjournal/package.json'));
+  const wasmPath = join(pkgDir, 'web', 'eventjournal_bg.wasm');
+  const wasm = readFileSync(wasmPath);
+  const gz = (buf) => {
+    try { return execFileSync('gzip', ['-9', '-c'], { input: buf, maxBuffer: 1 << 28 }).length; } catch { return gzipSync(buf, { level: zlibConstants.Z_BEST_COMPRESSION }).length; }
+  };
+  const wasmGz = gz(wasm);
+  const glue = readFileSync(join(pkgDir, 'web', 'eventjournal.js'));
+  const glueGz = gz(glue);
+  // The whole browser entry: what `import 'eventjournal'` loads besides the .wasm.
+  const entryFiles = ['index.js', 'web/eventjournal.js', ...readdirSync(join(pkgDir, 'lib')).filter((f) => f.endsWith('.js')).map((f) => `lib/${f}`)];
+  const entry = Buffer.concat(entryFiles.map((f) => readFileSync(join(pkgDir, f))));
+  const entryGz = gz(entry);
+  // Was wasm-opt applied? Run it again on a copy and see what changes.
+  let reopt = '';
+  const wasmOpt = [join(repo, 'node_modules', '.bin', 'wasm-opt'), 'wasm-opt'].find((p) => { try { execFileSync(p, ['--version']); return true; } catch { return false; } });
+  if (wasmOpt) {
+    const dir = mkdtempSync(join(os.tmpdir(), 'ej-wasm-'));
+    const sizes = {};
+    for (const level of ['-O3', '-Oz']) {
+      try {
+        execFileSync(wasmOpt, [level, '--enable-bulk-memory', '--enable-sign-ext', '--enable-mutable-globals', '--enable-nontrapping-float-to-int', '--enable-reference-types', '--enable-multivalue', wasmPath, '-o', join(dir, 'o.wasm')], { stdio: 'ignore' });
+        const o = readFileSync(join(dir, 'o.wasm'));
+        sizes[level] = { raw: o.length, gz: gz(o) };
+      } catch { /* leave it out */ }
+    }
+    rmSync(dir, { recursive: true, force: true });
+    const v = execFileSync(wasmOpt, ['--version']).toString().trim();
+    reopt = Object.entries(sizes).map(([l, s]) => `\`wasm-opt ${l}\` again (${v}) on a copy: ${int(s.raw)} B, ${int(s.gz)} B gzip -9`).join('; ');
+  }
+  const KB = 1000;
+  summary.push({ s: 10, what: 'release .wasm, gzip -9', target: '≤ 150 KB', value: `${(wasmGz / KB).toFixed(1)} KB`, ok: wasmGz <= 150 * KB });
+  summary.push({ s: 10, what: 'JS glue (wasm-bindgen web glue), gzip -9', target: '≤ 15 KB', value: `${(glueGz / KB).toFixed(1)} KB`, ok: glueGz <= 15 * KB });
+  sections.push(`### 10. Package size (the browser build in pkg/, as built by \`make pkg\`)
+
+Sizes are deterministic for a build: measured once. 1 KB = 1,000 bytes.
+
+${table(['file', 'raw', 'gzip -9', 'target', ''], [
+  ['`web/eventjournal_bg.wasm`', `${int(wasm.length)} B`, `${int(wasmGz)} B`, '≤ 150 KB gzip', met(wasmGz <= 150 * KB)],
+  ['`web/eventjournal.js` (wasm-bindgen glue)', `${int(glue.length)} B`, `${int(glueGz)} B`, '≤ 15 KB gzip', met(glueGz <= 15 * KB)],
+  [`whole browser entry besides the .wasm (${entryFiles.join(', ')}, concatenated)`, `${int(entry.length)} B`, `${int(entryGz)} B`, 'info', ''],
+])}
+${reopt ? `\nCheck that the shipped .wasm is optimized: ${reopt}.` : ''}`);
+}
+
+// ------------------------------------------------------------------------------------ machine
+function machine(chromium) {
+  const cpus = os.cpus();
+  let commit = '';
+  try { commit = execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']).toString().trim(); } catch { /* not a git checkout */ }
+  let wasmId = '';
+  try {
+    const w = join(dirname(require.resolve('eventjournal/package.json')), 'web', 'eventjournal_bg.wasm');
+    wasmId = `pkg built ${statSync(w).mtime.toISOString().slice(0, 16).replace('T', ' ')} UTC, .wasm sha256 ${createHash('sha256').update(readFileSync(w)).digest('hex').slice(0, 12)}`;
+  } catch { /* no pkg */ }
+  const pkgVersion = (name) => { try { return JSON.parse(readFileSync(require.resolve(`${name}/package.json`))).version; } catch { return '?'; } };
+  return [
+    `Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}${chromium ? `; Chromium ${chromium} (headless, playwright-core ${pkgVersion('playwright-core')})` : ''}.`,
+    `Versions: eventjournal at commit ${commit || '?'} (${wasmId}); @event-driven-io/emmett ${pkgVersion('@event-driven-io/emmett')}; @castore/core ${pkgVersion('@castore/core')}; @castore/event-storage-adapter-in-memory ${pkgVersion('@castore/event-storage-adapter-in-memory')}.`,
+    `Measured: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${RUNS} runs per figure, whole harness ${((Date.now() - T0) / 60000).toFixed(1)} min.`,
+  ].join('\n');
+}
+
+function writeSection(chromium) {
+  const cmd = `node ${relative(repo, join(here, 'run.mjs'))}${argv.length ? ` ${argv.join(' ')}` : ''}`;
+  const head = `<!-- peers:start -->
+## eventjournal vs its peers (Node and Chromium)
+
+Command: \`${cmd}\` (from the repository root, after \`make pkg\` and \`npm ci --prefix benches/js\`; see benches/js/README.md).${QUICK ? '\n\n**Quick run (--quick): small sizes, a smoke test; these figures are not comparable with the targets.**' : ''}
+${machine(chromium)}
+
+Every figure is the median over the runs with its min – max. Ratios are computed within each run (contenders measured one after the other in the same run, order rotated between runs) and are the figures of record: the machine is shared and noisy. Nothing is scaled down in this run: every contender did the full workload of its scenario.
+
+### Targets
+
+${table(['#', 'what', 'target', 'measured (median)', ''], summary.sort((a, b) => a.s - b.s).map((x) => [x.s, x.what, x.target, x.value, x.ok === null ? 'pending adapter' : met(x.ok)]))}
+`;
+  const section = `${head}\n${sections.join('\n\n')}\n<!-- peers:end -->`;
+  if (flag('--no-write')) { console.log(section); return; }
+  const file = join(repo, 'BENCHMARKS.md');
+  let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  if (/<!-- peers:start -->[\s\S]*<!-- peers:end -->/.test(doc)) doc = doc.replace(/<!-- peers:start -->[\s\S]*<!-- peers:end -->/, () => section);
+  else doc = `${doc.replace(/\s*$/, '')}\n\n${section}\n`;
+  writeFileSync(file, doc);
+  log(`wrote the peers section of ${file}`);
+  console.log(`\n${head}`);
+}
+
+// ------------------------------------------------------------------------------------ profile
+async function profile() {
+  const dir = mkdtempSync(join(os.tmpdir(), 'ej-prof-'));
+  const { accounts, deposits } = SIZES;
+  log(`profiling scenario 1 (eventjournal, ${int(accounts)} + ${int(deposits)} awaited commands) with --cpu-prof into ${dir}`);
+  await runWorker({ scenario: 's1', contender: 'eventjournal', accounts, deposits }, { extraFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'] });
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  const prof = JSON.parse(readFileSync(join(dir, file)));
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  for (let i = 0; i < prof.samples.length; i++) {
+    const id = prof.samples[i];
+    self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  }
+  const cat = (n) => {
+    const { functionName: f, url } = n.callFrame;
+    if (url.startsWith('wasm://') || /^\$?wasm-function|^\$/.test(f) || url.endsWith('.wasm')) return 'wasm (engine core)';
+    if (f === '(garbage collector)') return 'GC';
+    if (f === '(idle)') return 'idle';
+    if (f === '(program)') return '(program): V8/native, microtask loop';
+    if (!url && /^(parse|stringify)$/.test(f)) return 'JSON.parse / JSON.stringify';
+    if (url.includes('/pkg/node/eventjournal.js') || url.includes('eventjournal/node/')) return 'wasm-bindgen glue (JS)';
+    if (url.includes('/pkg/')) return 'package JS (errors, adapters)';
+    if (url.includes('/benches/js/')) return 'harness';
+    if (url.startsWith('node:')) return 'Node internals';
+    if (!url) return `V8 builtins (${f || 'anonymous'})`;
+    return 'other';
+  };
+  const totals = new Map();
+  const fnTotals = new Map();
+  let all = 0;
+  for (const [id, us] of self) {
+    const n = byId.get(id);
+    const c = cat(n);
+    totals.set(c, (totals.get(c) ?? 0) + us);
+    const key = `${c} :: ${n.callFrame.functionName || '(anonymous)'}`;
+    fnTotals.set(key, (fnTotals.get(key) ?? 0) + us);
+    all += us;
+  }
+  // Collapse the V8 builtins bucket's long tail.
+  console.log('\nSelf time by category:');
+  for (const [c, us] of [...totals].sort((a, b) => b[1] - a[1])) if (us / all > 0.002) console.log(`  ${(100 * us / all).toFixed(1).padStart(5)} %  ${c}`);
+  console.log('\nTop functions (self time):');
+  for (const [k, us] of [...fnTotals].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${(100 * us / all).toFixed(1).padStart(5)} %  ${k}`);
+  console.log(`\nprofile: ${join(dir, file)}`);
+}
+
+// ------------------------------------------------------------------------------------ main
+if (flag('--profile')) {
+  await profile();
+} else {
+  log(`eventjournal peers benchmark${QUICK ? ' (quick)' : ''}: ${RUNS} runs per figure`);
+  await scenario12();
+  await scenario4();
+  await scenarioBig();
+  const chromium = await scenarioBrowser();
+  scenario10();
+  writeSection(chromium);
+  log('done');
+}
