@@ -15,7 +15,7 @@ use crate::decider::AnyState;
 use crate::error::{Error, NotFoundError, ProjectionError, ValidationError};
 use crate::event::{validate_name, EventFilter};
 use crate::log::{EventView, Log};
-use crate::snapshot::SnapshotSeries;
+use crate::snapshot::{Snapshot, SnapshotSeries};
 
 /// Default smallest number of log positions between two projection snapshots.
 pub const DEFAULT_PROJECTION_SNAPSHOT_EVERY: u64 = 1024;
@@ -48,6 +48,18 @@ pub trait Projection: 'static {
     fn query(&self, state: &Self::State, filter: &Map<String, Value>) -> Result<String, String> {
         query_json(&self.state_json(state)?, filter)
     }
+
+    /// The key under which the storage keeps this projection's snapshot (include a version
+    /// of the projection's code: a snapshot from other code must not be restored). `None`:
+    /// never stored, rebuilt from the log at open.
+    fn snapshot_key(&self) -> Option<String> {
+        None
+    }
+
+    /// A state from the JSON text `state_json` wrote (for stored snapshots).
+    fn state_from_json(&self, _json: &str) -> Result<Self::State, String> {
+        Err("this projection cannot restore snapshots".to_owned())
+    }
 }
 
 /// The object-safe form of a projection, as the engine holds it; the JavaScript binding
@@ -60,6 +72,12 @@ pub trait AnyProjection {
     fn state_json(&self, state: &AnyState) -> Result<String, String>;
     fn weight(&self, state: &AnyState) -> usize;
     fn query(&self, state: &AnyState, filter: &Map<String, Value>) -> Result<String, String>;
+    fn snapshot_key(&self) -> Option<String> {
+        None
+    }
+    fn state_from_json(&self, _json: &str) -> Result<AnyState, String> {
+        Err("this projection cannot restore snapshots".to_owned())
+    }
 }
 
 const WRONG_STATE: &str = "internal: projection state of an unexpected type";
@@ -97,6 +115,14 @@ impl<P: Projection> AnyProjection for P {
     fn query(&self, state: &AnyState, filter: &Map<String, Value>) -> Result<String, String> {
         let s = state.downcast_ref::<P::State>().ok_or(WRONG_STATE)?;
         Projection::query(self, s, filter)
+    }
+
+    fn snapshot_key(&self) -> Option<String> {
+        Projection::snapshot_key(self)
+    }
+
+    fn state_from_json(&self, json: &str) -> Result<AnyState, String> {
+        Projection::state_from_json(self, json).map(AnyState::new)
     }
 }
 
@@ -143,6 +169,11 @@ struct Slot {
     snapshots: SnapshotSeries<AnyState>,
     since_snapshot: u64,
     dirty: bool,
+    /// The state was restored from a stored snapshot at this position: the in-memory
+    /// snapshots only cover positions from here on (history is rebuilt on first need).
+    history_from: u64,
+    /// Position of the last snapshot written to the storage.
+    persisted: u64,
 }
 
 impl Slot {
@@ -160,6 +191,8 @@ impl Slot {
             snapshots: SnapshotSeries::default(),
             since_snapshot: 0,
             dirty: false,
+            history_from: 0,
+            persisted: 0,
         })
     }
 
@@ -197,6 +230,25 @@ impl Slot {
                 break;
             }
         }
+        Ok(())
+    }
+
+    /// Rebuilds the in-memory snapshots before the restored point (once).
+    fn rebuild_history(&mut self, log: &Log, base_interval: u64) -> Result<(), Error> {
+        if self.history_from == 0 {
+            return Ok(());
+        }
+        let mut probe = Slot::new(&self.name, self.projection.clone())?;
+        for e in log.range(1, self.history_from) {
+            probe.apply(&e, base_interval);
+            if let Some(f) = probe.failure {
+                return Err(f.into());
+            }
+        }
+        let mut merged = probe.snapshots;
+        merged.append(std::mem::take(&mut self.snapshots));
+        self.snapshots = merged;
+        self.history_from = 0;
         Ok(())
     }
 
@@ -302,8 +354,14 @@ impl Projections {
     }
 
     /// The state as JSON text, now or as of `position`.
-    pub fn state_json(&self, name: &str, at: Option<u64>, log: &Log) -> Result<String, Error> {
-        let slot = &self.slots[self.index(name)?];
+    pub fn state_json(&mut self, name: &str, at: Option<u64>, log: &Log) -> Result<String, Error> {
+        let index = self.index(name)?;
+        let base_interval = self.base_interval;
+        let slot = &mut self.slots[index];
+        if at.is_some_and(|p| p < slot.history_from) {
+            slot.rebuild_history(log, base_interval)?;
+        }
+        let slot = &self.slots[index];
         let position = at.unwrap_or(u64::MAX).min(log.head_position());
         let to_json = |p: &dyn AnyProjection, s: &AnyState| {
             p.state_json(s)
@@ -329,6 +387,72 @@ impl Projections {
         slot.projection
             .query(&slot.state, filter)
             .map_err(|m| ValidationError::new(format!("query on '{name}': {m}")).into())
+    }
+
+    /// Keys of the projections whose snapshots the storage may keep.
+    pub fn snapshot_keys(&self) -> Vec<(String, String)> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.projection.snapshot_key().map(|k| (s.name.clone(), k)))
+            .collect()
+    }
+
+    /// Builds every projection from the log, starting from a stored snapshot where one is
+    /// given and matches the log (same hash at its position); the others from the start.
+    pub fn build_with_snapshots(&mut self, log: &Log, snapshots: &HashMap<String, Snapshot>) -> Result<(), Error> {
+        let base_interval = self.base_interval;
+        let mut from = Vec::with_capacity(self.slots.len());
+        for slot in &mut self.slots {
+            let mut start = 0;
+            if let Some(snap) = slot.projection.snapshot_key().and_then(|k| snapshots.get(&k)) {
+                let matches = snap.position <= log.head_position()
+                    && log.get(snap.position).is_some_and(|e| e.hash_hex() == snap.hash);
+                if matches {
+                    if let Ok(state) = slot.projection.state_from_json(&snap.state) {
+                        slot.state = state;
+                        slot.position = snap.position;
+                        slot.history_from = snap.position;
+                        slot.persisted = snap.position;
+                        start = snap.position;
+                    }
+                }
+            }
+            from.push(start);
+        }
+        let lowest = from.iter().copied().min().unwrap_or(0);
+        for e in log.range(lowest + 1, log.head_position()) {
+            for (slot, start) in self.slots.iter_mut().zip(&from) {
+                if e.position > *start {
+                    slot.apply(&e, base_interval);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Snapshots to store: projections with a key that moved at least `every` positions
+    /// since their last stored snapshot (any movement when `every` is 0). Marks them stored.
+    pub fn snapshots_due(&mut self, log: &Log, every: u64) -> Vec<Snapshot> {
+        let mut out = Vec::new();
+        for slot in &mut self.slots {
+            let Some(key) = slot.projection.snapshot_key() else {
+                continue;
+            };
+            if slot.failure.is_some() || slot.position == 0 || slot.position < slot.persisted + every.max(1) {
+                continue;
+            }
+            let (Some(event), Ok(state)) = (log.get(slot.position), slot.projection.state_json(&slot.state)) else {
+                continue;
+            };
+            out.push(Snapshot {
+                key,
+                position: slot.position,
+                hash: event.hash_hex(),
+                state,
+            });
+            slot.persisted = slot.position;
+        }
+        out
     }
 
     /// Names of all projections, in definition order.

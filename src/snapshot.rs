@@ -42,6 +42,11 @@ impl<T> SnapshotSeries<T> {
         self.entries.last()
     }
 
+    /// Moves every entry of `later` (all keys above this series') to the end.
+    pub fn append(&mut self, mut later: SnapshotSeries<T>) {
+        self.entries.append(&mut later.entries);
+    }
+
     /// Drops every entry.
     pub fn clear(&mut self) {
         self.entries.clear();

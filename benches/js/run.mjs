@@ -4,7 +4,7 @@
 //
 //   node benches/js/run.mjs [--quick] [--runs N] [--only 1,2,...] [--no-write] [--profile]
 //
-// --quick     small sizes, a smoke run (under a minute); still writes BENCHMARKS.md unless --no-write
+// --quick     small sizes, a smoke run (under a minute); prints the section, writes only with --write
 // --runs N    runs per figure (default 3, at least 3 unless --quick)
 // --only      scenarios to run (1-10); the others are left out of the section
 // --no-write  print the section instead of writing BENCHMARKS.md
@@ -38,9 +38,9 @@ const ONLY = opt('--only') ? new Set(opt('--only').split(',').map(Number)) : nul
 const want = (n) => !ONLY || ONLY.has(n);
 
 const SIZES = QUICK
-  ? { accounts: 100, deposits: 5_000, burst: 1000, streamLength: 2_000, loadSamples: 200, loadWarmup: 50,
-    bigEvents: 50_000, replays: 3, atSamples: 20, atWarmup: 3, plainAtSamples: 10, memEvents: 50_000,
-    idbAccounts: 100, idbDeposits: 5_000, txSize: 1000, singleSamples: 50, singleWarmup: 10 }
+  ? { accounts: 200, deposits: 2_000, burst: 200, streamLength: 1_000, loadSamples: 100, loadWarmup: 20,
+    bigEvents: 20_000, replays: 3, atSamples: 20, atWarmup: 3, plainAtSamples: 10, memEvents: 20_000,
+    idbAccounts: 200, idbDeposits: 2_000, txSize: 200, singleSamples: 30, singleWarmup: 5 }
   : { accounts: 1000, deposits: 100_000, burst: 1000, streamLength: 10_000, loadSamples: 1000, loadWarmup: 200,
     bigEvents: 1_000_000, replays: 5, atSamples: 200, atWarmup: 20, plainAtSamples: 40, memEvents: 1_000_000,
     idbAccounts: 1000, idbDeposits: 100_000, txSize: 1000, singleSamples: 200, singleWarmup: 20 };
@@ -48,6 +48,7 @@ const IDB_PAGE = 10_000; // the engine's read page size (checked in the run: rea
 const DURABILITY = 'strict'; // indexedDbStorage's default; the raw floors use the same
 
 const T0 = Date.now();
+const LOAD_START = os.loadavg();
 const elapsed = () => `${((Date.now() - T0) / 1000).toFixed(0).padStart(4)} s`;
 const log = (...a) => console.log(`[${elapsed()}]`, ...a);
 
@@ -78,8 +79,9 @@ async function measure(task, opts) {
     try {
       return await runWorker(task, opts);
     } catch (e) {
-      if (attempt >= 3) throw e;
-      log(`  ! ${task.scenario}/${task.contender ?? ''} failed (${String(e.message).split('\n')[0]}); retrying in 15 s`);
+      const transient = /Cannot find module|Cannot find package|ERR_MODULE_NOT_FOUND|ENOENT|CompileError|LinkError|wasm|worker died/i.test(String(e.message));
+      if (attempt >= 3 || !transient) throw e;
+      log(`  ! ${task.scenario}/${task.contender ?? ''} failed (${String(e.message).split('\n')[0]}); pkg/ being rebuilt? retrying in 15 s`);
       await new Promise((r) => setTimeout(r, 15_000));
     }
   }
@@ -356,7 +358,13 @@ function scenario10() {
   const glue = readFileSync(join(pkgDir, 'web', 'eventjournal.js'));
   const glueGz = gz(glue);
   // The whole browser entry: what `import 'eventjournal'` loads besides the .wasm.
-  const entryFiles = ['index.js', 'web/eventjournal.js', ...readdirSync(join(pkgDir, 'lib')).filter((f) => f.endsWith('.js')).map((f) => `lib/${f}`)];
+  const entryFiles = [];
+  (function walk(f) {
+    if (entryFiles.includes(f)) return;
+    entryFiles.push(f);
+    const src = readFileSync(join(pkgDir, f), 'utf8');
+    for (const m of src.matchAll(/(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]/g)) walk(join(dirname(f), m[1]));
+  })('index.js');
   const entry = Buffer.concat(entryFiles.map((f) => readFileSync(join(pkgDir, f))));
   const entryGz = gz(entry);
   // Was wasm-opt applied? Run it again on a copy and see what changes.
@@ -386,7 +394,7 @@ Sizes are deterministic for a build: measured once. 1 KB = 1,000 bytes.
 ${table(['file', 'raw', 'gzip -9', 'target', ''], [
   ['`web/eventjournal_bg.wasm`', `${int(wasm.length)} B`, `${int(wasmGz)} B`, '≤ 150 KB gzip', met(wasmGz <= 150 * KB)],
   ['`web/eventjournal.js` (wasm-bindgen glue)', `${int(glue.length)} B`, `${int(glueGz)} B`, '≤ 15 KB gzip', met(glueGz <= 15 * KB)],
-  [`whole browser entry besides the .wasm (${entryFiles.join(', ')}, concatenated)`, `${int(entry.length)} B`, `${int(entryGz)} B`, 'info', ''],
+  [`whole browser entry besides the .wasm: index.js and its static imports (${entryFiles.join(', ')}), concatenated`, `${int(entry.length)} B`, `${int(entryGz)} B`, 'info', ''],
 ])}
 ${reopt ? `\nCheck that the shipped .wasm is optimized: ${reopt}.` : ''}`);
 }
@@ -401,11 +409,12 @@ function machine(chromium) {
     const w = join(dirname(require.resolve('eventjournal/package.json')), 'web', 'eventjournal_bg.wasm');
     wasmId = `pkg built ${statSync(w).mtime.toISOString().slice(0, 16).replace('T', ' ')} UTC, .wasm sha256 ${createHash('sha256').update(readFileSync(w)).digest('hex').slice(0, 12)}`;
   } catch { /* no pkg */ }
-  const pkgVersion = (name) => { try { return JSON.parse(readFileSync(require.resolve(`${name}/package.json`))).version; } catch { return '?'; } };
+  const pkgVersion = (name) => { try { return JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'))).version; } catch { return '?'; } };
+  const load = (l) => l.map((x) => x.toFixed(1)).join(' / ');
   return [
     `Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}${chromium ? `; Chromium ${chromium} (headless, playwright-core ${pkgVersion('playwright-core')})` : ''}.`,
     `Versions: eventjournal at commit ${commit || '?'} (${wasmId}); @event-driven-io/emmett ${pkgVersion('@event-driven-io/emmett')}; @castore/core ${pkgVersion('@castore/core')}; @castore/event-storage-adapter-in-memory ${pkgVersion('@castore/event-storage-adapter-in-memory')}.`,
-    `Measured: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${RUNS} runs per figure, whole harness ${((Date.now() - T0) / 60000).toFixed(1)} min.`,
+    `Measured: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${RUNS} runs per figure, whole harness ${((Date.now() - T0) / 60000).toFixed(1)} min; load average (1/5/15 min) ${load(LOAD_START)} at the start, ${load(os.loadavg())} at the end (other work on the machine).`,
   ].join('\n');
 }
 
@@ -424,7 +433,7 @@ Every figure is the median over the runs with its min – max. Ratios are comput
 ${table(['#', 'what', 'target', 'measured (median)', ''], summary.sort((a, b) => a.s - b.s).map((x) => [x.s, x.what, x.target, x.value, x.ok === null ? 'pending adapter' : met(x.ok)]))}
 `;
   const section = `${head}\n${sections.join('\n\n')}\n<!-- peers:end -->`;
-  if (flag('--no-write')) { console.log(section); return; }
+  if (flag('--no-write') || (QUICK && !flag('--write'))) { console.log(section); log('(not written to BENCHMARKS.md: quick runs print only; add --write to write)'); return; }
   const file = join(repo, 'BENCHMARKS.md');
   let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
   if (/<!-- peers:start -->[\s\S]*<!-- peers:end -->/.test(doc)) doc = doc.replace(/<!-- peers:start -->[\s\S]*<!-- peers:end -->/, () => section);
@@ -435,6 +444,38 @@ ${table(['#', 'what', 'target', 'measured (median)', ''], summary.sort((a, b) =>
 }
 
 // ------------------------------------------------------------------------------------ profile
+// Function-index of the wasm function that holds SHA-256's round constants (the .wasm has no
+// name section, so this is the one core function we can name without symbols).
+function wasmSha256Index(wasmPath) {
+  const b = readFileSync(wasmPath);
+  let p = 8;
+  const uleb = () => { let r = 0; let s = 0; for (;;) { const x = b[p++]; r += (x & 0x7f) * 2 ** s; s += 7; if (!(x & 0x80)) return r; } };
+  const skipLimits = () => { const f = b[p++]; uleb(); if (f & 1) uleb(); };
+  let imported = 0;
+  const K0 = Buffer.from([0x41, 0x98, 0xdf, 0xa8, 0x94, 0x04]); // i32.const 0x428a2f98
+  while (p < b.length) {
+    const id = b[p++];
+    const size = uleb();
+    const end = p + size;
+    if (id === 2) {
+      for (let n = uleb(); n > 0; n--) {
+        for (let k = 0; k < 2; k++) { const len = uleb(); p += len; } // module, field
+        const kind = b[p++];
+        if (kind === 0) { imported++; uleb(); } else if (kind === 1) { p++; skipLimits(); } else if (kind === 2) skipLimits(); else if (kind === 3) p += 2; else { p++; uleb(); }
+      }
+    } else if (id === 10) {
+      const n = uleb();
+      for (let i = 0; i < n; i++) {
+        const len = uleb();
+        if (b.subarray(p, p + len).indexOf(K0) >= 0) return imported + i;
+        p += len;
+      }
+    }
+    p = end;
+  }
+  return -1;
+}
+
 async function profile() {
   const dir = mkdtempSync(join(os.tmpdir(), 'ej-prof-'));
   const { accounts, deposits } = SIZES;
@@ -442,43 +483,58 @@ async function profile() {
   await runWorker({ scenario: 's1', contender: 'eventjournal', accounts, deposits }, { extraFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'] });
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   const prof = JSON.parse(readFileSync(join(dir, file)));
+  const pkgDir = dirname(require.resolve('eventjournal/package.json'));
+  const glueLines = readFileSync(join(pkgDir, 'node', 'eventjournal.js'), 'utf8').split('\n');
+  const sha = wasmSha256Index(join(pkgDir, 'node', 'eventjournal_bg.wasm'));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map();
-  for (let i = 0; i < prof.samples.length; i++) {
-    const id = prof.samples[i];
-    self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
-  }
-  const cat = (n) => {
-    const { functionName: f, url } = n.callFrame;
-    if (url.startsWith('wasm://') || /^\$?wasm-function|^\$/.test(f) || url.endsWith('.wasm')) return 'wasm (engine core)';
-    if (f === '(garbage collector)') return 'GC';
-    if (f === '(idle)') return 'idle';
-    if (f === '(program)') return '(program): V8/native, microtask loop';
-    if (!url && /^(parse|stringify)$/.test(f)) return 'JSON.parse / JSON.stringify';
-    if (url.includes('/pkg/node/eventjournal.js') || url.includes('eventjournal/node/')) return 'wasm-bindgen glue (JS)';
-    if (url.includes('/pkg/')) return 'package JS (errors, adapters)';
-    if (url.includes('/benches/js/')) return 'harness';
-    if (url.startsWith('node:')) return 'Node internals';
-    if (!url) return `V8 builtins (${f || 'anonymous'})`;
-    return 'other';
+  for (let i = 0; i < prof.samples.length; i++) self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  // Anonymous glue functions are the bodies of wasm-bindgen imports: name them by the import.
+  const glueName = (n) => {
+    const { functionName: f, lineNumber } = n.callFrame;
+    if (f) return f;
+    for (let l = lineNumber; l >= 0 && l > lineNumber - 40; l--) {
+      const m = /^\s+(__wbg_\w+?)_[0-9a-f]{16}\s*:/.exec(glueLines[l] ?? '');
+      if (m) return m[1];
+    }
+    return '(anonymous)';
   };
-  const totals = new Map();
-  const fnTotals = new Map();
+  const classify = (n) => {
+    const { functionName: f, url } = n.callFrame;
+    if (url.startsWith('wasm://') || /wasm-function\[/.test(f)) {
+      return /wasm-function\[(\d+)\]/.exec(f)?.[1] === String(sha) ? ['wasm: SHA-256 compression (hash chain)', f] : ['wasm: rest of the core (decide, JCS, serde, allocator, ...)', f];
+    }
+    if (f === '(garbage collector)') return ['GC', f];
+    if (f === '(idle)') return ['idle', f];
+    if (f === '(program)') return ['(program): V8 native, not attributed', f];
+    if (url.includes('/node/eventjournal.js')) {
+      const g = glueName(n);
+      if (/__wbg_parse/.test(g)) return ['JSON.parse of results (glue; the builtin is billed to its caller)', g];
+      if (/__wbg_stringify/.test(g)) return ['JSON.stringify of commands/options (glue)', g];
+      if (/string_get|getStringFromWasm0|passStringToWasm0|getUint8ArrayMemory0|getDataViewMemory0|number_get/.test(g)) return ['string/number marshalling (glue)', g];
+      if (/then|resolve|queueMicrotask|closure|invoke|Promise|__wbg_new_/.test(g)) return ['promise/closure plumbing (glue)', g];
+      return ['other glue', g];
+    }
+    if (/^(decode|encode|encodeInto)$/.test(f)) return ['string/number marshalling (glue)', `TextDecoder/Encoder ${f}`];
+    if (/Microtask|processTicksAndRejections|runMicrotasks|^then$|^resolve$|PromiseResolve|asyncFunction|AsyncFunction/i.test(f)) return ['promise machinery (V8/Node)', f];
+    if (url.includes('/benches/js/')) return ['harness (command generation, awaits)', f];
+    if (url.startsWith('node:')) return ['Node internals', f];
+    return [`other (${f || 'anonymous'})`, f];
+  };
+  const cats = new Map();
+  const fns = new Map();
   let all = 0;
   for (const [id, us] of self) {
-    const n = byId.get(id);
-    const c = cat(n);
-    totals.set(c, (totals.get(c) ?? 0) + us);
-    const key = `${c} :: ${n.callFrame.functionName || '(anonymous)'}`;
-    fnTotals.set(key, (fnTotals.get(key) ?? 0) + us);
+    const [c, f] = classify(byId.get(id));
+    cats.set(c, (cats.get(c) ?? 0) + us);
+    fns.set(`${c} :: ${f}`, (fns.get(`${c} :: ${f}`) ?? 0) + us);
     all += us;
   }
-  // Collapse the V8 builtins bucket's long tail.
-  console.log('\nSelf time by category:');
-  for (const [c, us] of [...totals].sort((a, b) => b[1] - a[1])) if (us / all > 0.002) console.log(`  ${(100 * us / all).toFixed(1).padStart(5)} %  ${c}`);
+  console.log(`\nSelf time by category (${(all / 1e6).toFixed(2)} s sampled; SHA-256 = wasm-function[${sha}]):`);
+  for (const [c, us] of [...cats].sort((a, b) => b[1] - a[1])) if (us / all > 0.002) console.log(`  ${(100 * us / all).toFixed(1).padStart(5)} %  ${c}`);
   console.log('\nTop functions (self time):');
-  for (const [k, us] of [...fnTotals].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${(100 * us / all).toFixed(1).padStart(5)} %  ${k}`);
-  console.log(`\nprofile: ${join(dir, file)}`);
+  for (const [k, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${(100 * us / all).toFixed(1).padStart(5)} %  ${k}`);
+  console.log(`\nprofile: ${join(dir, file)} (open in Chrome DevTools > Performance)`);
 }
 
 // ------------------------------------------------------------------------------------ main

@@ -154,7 +154,7 @@ impl Decider for BankAccount {
 }
 
 /// A row of `account_balance`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountRow {
     pub account_id: String,
@@ -225,5 +225,13 @@ impl Projection for AccountBalance {
 
     fn query(&self, rows: &Self::State, filter: &serde_json::Map<String, serde_json::Value>) -> Result<String, String> {
         super::query_rows(rows, filter)
+    }
+
+    fn snapshot_key(&self) -> Option<String> {
+        Some(format!("projection:{PROJECTION}:v1"))
+    }
+
+    fn state_from_json(&self, json: &str) -> Result<Self::State, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
     }
 }

@@ -198,14 +198,25 @@ impl Decider for Order {
     }
 }
 
+/// An order's status, as `order_status` rows hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Placed,
+    Confirmed,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
 /// A row of `order_status`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderRow {
     pub order_id: String,
     pub customer_id: String,
     pub total_amount: u64,
-    pub status: &'static str,
+    pub status: Status,
     pub created_at: i64,
     pub last_updated: i64,
 }
@@ -245,17 +256,17 @@ impl Projection for OrderStatus {
                         order_id: event.stream_id.to_owned(),
                         customer_id: d.customer_id,
                         total_amount: d.total_amount,
-                        status: "placed",
+                        status: Status::Placed,
                         created_at: event.timestamp,
                         last_updated: event.timestamp,
                     },
                 );
                 return Ok(());
             }
-            "order_confirmed" => "confirmed",
-            "order_shipped" => "shipped",
-            "order_delivered" => "delivered",
-            "order_cancelled" => "cancelled",
+            "order_confirmed" => Status::Confirmed,
+            "order_shipped" => Status::Shipped,
+            "order_delivered" => Status::Delivered,
+            "order_cancelled" => Status::Cancelled,
             _ => return Ok(()),
         };
         if let Some(row) = rows.get_mut(event.stream_id) {
@@ -275,5 +286,13 @@ impl Projection for OrderStatus {
 
     fn query(&self, rows: &Self::State, filter: &serde_json::Map<String, Value>) -> Result<String, String> {
         super::query_rows(rows, filter)
+    }
+
+    fn snapshot_key(&self) -> Option<String> {
+        Some(format!("projection:{PROJECTION}:v1"))
+    }
+
+    fn state_from_json(&self, json: &str) -> Result<Self::State, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
     }
 }

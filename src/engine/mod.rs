@@ -51,11 +51,18 @@ pub struct EngineConfig {
     pub max_batch_commands: usize,
     /// Events read per `read_events` call (default 10,000).
     pub read_page_size: u32,
+    /// Store projection snapshots (through `write_snapshot`) every this many events, and at
+    /// close; they are restored at open instead of folding the whole log (default 10,000;
+    /// 0 = only at close).
+    pub projection_persist_every: u64,
     /// Register the built-in `BankAccount` and `Order` domains and their projections.
     pub builtin_domains: bool,
     pub clock: Rc<dyn Clock>,
     /// Seed of the id generator.
     pub seed: u64,
+    /// Projections defined at open (before the log is loaded), so their stored snapshots can
+    /// be restored instead of folding the whole log.
+    pub projections: Vec<(String, Rc<dyn AnyProjection>)>,
 }
 
 impl EngineConfig {
@@ -67,9 +74,11 @@ impl EngineConfig {
             max_conflict_retries: 16,
             max_batch_commands: 4096,
             read_page_size: 10_000,
+            projection_persist_every: 10_000,
             builtin_domains: true,
             clock,
             seed,
+            projections: Vec::new(),
         }
     }
 }
@@ -192,6 +201,8 @@ pub(crate) struct Core {
     ids: IdGenerator,
     clock: Rc<dyn Clock>,
     snapshot_every: u64,
+    /// While opening, projections wait until stored snapshots are known.
+    defer_projections: bool,
 }
 
 impl Core {
@@ -230,7 +241,9 @@ impl Core {
             }
         }
         let head = self.log.head_position();
-        self.projections.apply(&self.log, first, head);
+        if !self.defer_projections {
+            self.projections.apply(&self.log, first, head);
+        }
         result.map(|()| applied).map_err(Error::from)
     }
 }
@@ -257,6 +270,9 @@ impl<S: Storage> Engine<S> {
         if config.builtin_domains {
             crate::domains::register(&mut registry, &mut projections, &log)?;
         }
+        for (name, projection) in &config.projections {
+            projections.define(name, projection.clone(), &log)?;
+        }
         let engine = Engine {
             storage,
             core: RefCell::new(Core {
@@ -268,6 +284,7 @@ impl<S: Storage> Engine<S> {
                 ids: IdGenerator::new(config.seed),
                 clock: config.clock.clone(),
                 snapshot_every: config.snapshot_every,
+                defer_projections: true,
             }),
             queue: RefCell::new(Queue::default()),
             subscriptions: Subscriptions::default(),
@@ -277,7 +294,38 @@ impl<S: Storage> Engine<S> {
             closed: Cell::new(false),
         };
         engine.read_new_events().await?;
+        engine.restore_projections().await?;
         Ok(engine)
+    }
+
+    /// Builds the projections after the initial load, from stored snapshots where they match.
+    async fn restore_projections(&self) -> Result<(), Error> {
+        let keys = self.core()?.projections.snapshot_keys();
+        let mut found = HashMap::new();
+        for (_, key) in keys {
+            // A snapshot that cannot be read is simply rebuilt from the log.
+            if let Ok(Some(snapshot)) = self.storage.read_snapshot(&key).await {
+                found.insert(key, snapshot);
+            }
+        }
+        let mut core = self.core_mut()?;
+        let core = &mut *core;
+        core.defer_projections = false;
+        core.projections.build_with_snapshots(&core.log, &found)
+    }
+
+    /// Writes the projection snapshots that are due (failures only mean a longer next open).
+    async fn persist_snapshots(&self, every: u64) {
+        let due = match self.core.try_borrow_mut() {
+            Ok(mut core) => {
+                let core = &mut *core;
+                core.projections.snapshots_due(&core.log, every)
+            }
+            Err(_) => return,
+        };
+        for snapshot in due {
+            let _ = self.storage.write_snapshot(&snapshot).await;
+        }
     }
 
     fn check_open(&self) -> Result<(), Error> {
@@ -442,6 +490,9 @@ impl<S: Storage> Engine<S> {
                         drop(core);
                         fill(fills);
                         self.pump_subscriptions();
+                        if self.config.projection_persist_every > 0 {
+                            self.persist_snapshots(self.config.projection_persist_every).await;
+                        }
                         return;
                     }
                     Err(AppendError::Failed(error)) => {
@@ -613,7 +664,8 @@ impl<S: Storage> Engine<S> {
 
     /// A projection's state (JSON text), now or at a position or timestamp.
     pub fn projection(&self, name: &str, at: Option<At>) -> Result<String, Error> {
-        let core = self.core()?;
+        let mut core = self.core_mut()?;
+        let core = &mut *core;
         let position = match at {
             Some(at) => Some(log_position_at(&core.log, at)?),
             None => None,
@@ -691,6 +743,7 @@ impl<S: Storage> Engine<S> {
             }
             .await;
         }
+        self.persist_snapshots(0).await;
         self.storage.close().await.map_err(|e: StorageError| Error::Storage(e))
     }
 }

@@ -57,7 +57,7 @@ const op = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'reopen' }) },
   { weight: 1, arbitrary: fc.constant({ t: 'retry' }) },
 );
-const fault = fc.record({ at: fc.nat(20), kind: fc.constantFrom(...KINDS), variant: fc.nat(GARBAGE_VARIANTS * 12) });
+const fault = fc.record({ at: fc.nat(12), kind: fc.constantFrom(...KINDS), variant: fc.nat(GARBAGE_VARIANTS * 12) });
 const scenario = fc.record({
   ops: fc.array(op, { minLength: 1, maxLength: 16 }),
   faults: fc.array(fault, { maxLength: 8 }),

@@ -59,7 +59,7 @@ function rawGetAll(db, store) {
 
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
 
-test('readEvents pages in position order, exclusive of afterPosition, at most limit', async () => {
+test('readEvents pages in position order, exclusive of afterPosition, at most limit', { timeout: 10_000 }, async () => {
   const s = await indexedDbStorage(freshName('paging'));
   const all = evs(1, 25);
   await s.appendEvents(all.slice(0, 10), 0);
@@ -78,7 +78,7 @@ test('readEvents pages in position order, exclusive of afterPosition, at most li
   await s.close();
 });
 
-test('appendEvents checks the head: CONFLICT with nothing written', async () => {
+test('appendEvents checks the head: CONFLICT with nothing written', { timeout: 10_000 }, async () => {
   const s = await indexedDbStorage(freshName('conflict'));
   await s.appendEvents(evs(1, 3), 0);
   for (const expected of [0, 2, 4, 100]) {
@@ -97,7 +97,7 @@ test('appendEvents checks the head: CONFLICT with nothing written', async () => 
   await s.close();
 });
 
-test('concurrent appends on one database: exactly one wins each head', async () => {
+test('concurrent appends on one database: exactly one wins each head', { timeout: 10_000 }, async () => {
   const name = freshName('race');
   const a = await indexedDbStorage(name);
   const b = await indexedDbStorage(name);
@@ -112,7 +112,7 @@ test('concurrent appends on one database: exactly one wins each head', async () 
   await b.close();
 });
 
-test('a batch is atomic: a failing record writes nothing and the adapter stays usable', async () => {
+test('a batch is atomic: a failing record writes nothing and the adapter stays usable', { timeout: 10_000 }, async () => {
   const s = await indexedDbStorage(freshName('atomic'));
   await s.appendEvents(evs(1, 3), 0);
   // duplicate id (unique index 'id')
@@ -131,7 +131,7 @@ test('a batch is atomic: a failing record writes nothing and the adapter stays u
   await s.close();
 });
 
-test('snapshots round trip by key', async () => {
+test('snapshots round trip by key', { timeout: 10_000 }, async () => {
   const s = await indexedDbStorage(freshName('snap'));
   assert.equal(await s.readSnapshot('BankAccount:acc1'), undefined);
   const snap = { key: 'BankAccount:acc1', position: 7, hash: 'a'.repeat(64), state: { balance: 5, tags: ['x'], nested: { ok: true, none: null } } };
@@ -144,7 +144,7 @@ test('snapshots round trip by key', async () => {
   await s.close();
 });
 
-test('watch/unwatch across two adapters on one name; a writer is not told of its own appends', async () => {
+test('watch/unwatch across two adapters on one name; a writer is not told of its own appends', { timeout: 10_000 }, async () => {
   const name = freshName('watch');
   const a = await indexedDbStorage(name);
   const b = await indexedDbStorage(name);
@@ -179,7 +179,7 @@ test('watch/unwatch across two adapters on one name; a writer is not told of its
   await elsewhere.close();
 });
 
-test('close releases the connection; the next call reopens lazily', async () => {
+test('close releases the connection; the next call reopens lazily', { timeout: 10_000 }, async () => {
   const name = freshName('close');
   const s = await indexedDbStorage(name);
   await s.appendEvents(evs(1, 2), 0);
@@ -202,7 +202,7 @@ test('close releases the connection; the next call reopens lazily', async () => 
   await s.close();
 });
 
-test('versionchange closes the connection at once; the adapter reopens and keeps working', async () => {
+test('versionchange closes the connection at once; the adapter reopens and keeps working', { timeout: 10_000 }, async () => {
   const name = freshName('versionchange');
   const s = await indexedDbStorage(name);
   await s.appendEvents(evs(1, 2), 0);
@@ -230,7 +230,7 @@ test('versionchange closes the connection at once; the adapter reopens and keeps
   await s.close();
 });
 
-test('upgrade from schema v1 (adapter-made and raw-made) to the current schema', async () => {
+test('upgrade from schema v1 (adapter-made and raw-made) to the current schema', { timeout: 10_000 }, async () => {
   const name = freshName('upgrade');
   const old = await indexedDbStorage(name, { schemaVersion: 1 });
   await old.appendEvents(evs(1, 4), 0);
@@ -283,7 +283,7 @@ test('upgrade from schema v1 (adapter-made and raw-made) to the current schema',
   await upgraded.close();
 });
 
-test('options are validated; missing IndexedDB is a clear error', async () => {
+test('options are validated; missing IndexedDB is a clear error', { timeout: 10_000 }, async () => {
   await assert.rejects(indexedDbStorage(''), { name: 'ValidationError' });
   await assert.rejects(indexedDbStorage(42), { name: 'ValidationError' });
   await assert.rejects(indexedDbStorage('x', { durability: 'fast' }), { name: 'ValidationError' });
@@ -295,7 +295,7 @@ test('options are validated; missing IndexedDB is a clear error', async () => {
   await relaxed.close();
 });
 
-test('with the engine: two engines on one database lose no update, and catch up by watch', async () => {
+test('with the engine: two engines on one database lose no update, and catch up by watch', { timeout: 10_000 }, async () => {
   const name = freshName('engine');
   const e1 = await Engine.open({ storage: await indexedDbStorage(name) });
   await e1.execute('BankAccount', 'acc', { type: 'create_account', accountHolder: 'A', initialDeposit: 100 });
@@ -325,7 +325,7 @@ test('with the engine: two engines on one database lose no update, and catch up 
   await e3.close();
 });
 
-test('with the engine: a failing transaction is a StorageError with the original cause; nothing changes; writes resume', async () => {
+test('with the engine: a failing transaction is a StorageError with the original cause; nothing changes; writes resume', { timeout: 10_000 }, async () => {
   const name = freshName('quota');
   const engine = await Engine.open({ storage: await indexedDbStorage(name) });
   await engine.execute('BankAccount', 'acc', { type: 'create_account', accountHolder: 'A', initialDeposit: 10 });

@@ -70,6 +70,30 @@ H.open = async (key, dbName, storageOptions, engineOptions) => {
   return engine;
 };
 
+/** Like H.open, with the adapter's appends counted in H.counts[key]: { appends, conflicts }. */
+H.counts = {};
+H.openCounting = async (key, dbName, storageOptions, engineOptions) => {
+  const storage = await ej.indexedDbStorage(dbName, storageOptions);
+  const counts = { appends: 0, conflicts: 0 };
+  H.counts[key] = counts;
+  const counted = {
+    ...storage,
+    async appendEvents(events, expected) {
+      counts.appends += 1;
+      try {
+        return await storage.appendEvents(events, expected);
+      } catch (e) {
+        if (e && e.code === 'CONFLICT') counts.conflicts += 1;
+        throw e;
+      }
+    },
+  };
+  H.storages[key] = storage;
+  const engine = await ej.Engine.open({ storage: counted, ...engineOptions });
+  H.engines[key] = engine;
+  return engine;
+};
+
 /** What must survive a reopen: states, versions, projections, stats, verify, the log. */
 H.observe = async (engine, streams) => {
   const loads = {};
