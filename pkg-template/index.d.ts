@@ -79,8 +79,16 @@ export interface StorageAdapter {
 export function memoryStorage(): StorageAdapter;
 
 export interface IndexedDbStorageOptions {
-  /** `'strict'` (default): resolve appends once the data is on disk. `'relaxed'`: once the OS has it. */
-  durability?: 'strict' | 'relaxed';
+  /**
+   * `'strict'` (default): an append resolves once the data is on disk, so an acknowledged
+   * event survives a power loss. `'relaxed'`: once the OS has it (survives a tab or browser
+   * crash, may lose the last acknowledged events on power loss). `'default'`: the browser's.
+   */
+  durability?: 'strict' | 'relaxed' | 'default';
+  /** Open (and upgrade to) this schema version; for migrations and tests. */
+  schemaVersion?: 1 | 2;
+  /** The IndexedDB factory to use (default `globalThis.indexedDB`), e.g. fake-indexeddb's. */
+  indexedDB?: IDBFactory;
 }
 
 /** Browser storage on IndexedDB (database `name`). */

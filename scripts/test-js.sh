@@ -24,25 +24,36 @@ export NODE_PATH="$root/node_modules"
 cp -r "$root/tests/js" ./tests
 mkdir -p examples && cp "$root"/examples/*.mjs examples/ 2>/dev/null || true
 
-echo "== TypeScript: tsc --noEmit on tests/js/types.ts"
-"$root/node_modules/.bin/tsc" --noEmit --strict --target es2022 --module nodenext --moduleResolution nodenext \
+failures=()
+step() { # step NAME COMMAND...: run, remember a failure, go on
+  local name=$1; shift
+  echo "== $name"
+  if ! "$@"; then failures+=("$name"); fi
+}
+
+step "TypeScript: tsc --noEmit on tests/js/types.ts" \
+  "$root/node_modules/.bin/tsc" --noEmit --strict --target es2022 --module nodenext --moduleResolution nodenext \
   --skipLibCheck false tests/types.ts
 
-echo "== README examples"
 node "$root/scripts/readme-examples.mjs" "$root/pkg-template/README.md" readme-examples
+run_quiet() { "$@" > /dev/null; }
 for f in readme-examples/*.mjs examples/*.mjs; do
   [ -e "$f" ] || continue
-  echo "-- $f"
-  node "$f" > /dev/null
+  step "example $f" run_quiet node "$f"
 done
 
-echo "== node --test"
-node --test --test-reporter=spec tests/*.test.mjs tests/*.test.cjs
+step "node --test" node --test --test-reporter=spec tests/*.test.mjs tests/*.test.cjs
 
 if [ "${SKIP_BROWSER:-0}" != 1 ]; then
   for f in tests/*.browser.mjs; do
     [ -e "$f" ] || continue
-    echo "== $f (headless Chromium)"
-    node "$f"
+    step "$f (headless Chromium)" node "$f"
   done
 fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+  printf '\nJS tests FAILED:\n'
+  printf '  - %s\n' "${failures[@]}"
+  exit 1
+fi
+echo "JS tests passed"

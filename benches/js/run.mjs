@@ -370,7 +370,7 @@ function scenario10() {
   // Was wasm-opt applied? Run it again on a copy and see what changes.
   let reopt = '';
   const wasmOpt = [join(repo, 'node_modules', '.bin', 'wasm-opt'), 'wasm-opt'].find((p) => { try { execFileSync(p, ['--version']); return true; } catch { return false; } });
-  if (wasmOpt) {
+  if (wasmOpt && !QUICK) {
     const dir = mkdtempSync(join(os.tmpdir(), 'ej-wasm-'));
     const sizes = {};
     for (const level of ['-O3', '-Oz']) {

@@ -489,11 +489,7 @@ impl<S: Storage> Engine<S> {
                         self.head.set(core.log.head_position());
                         drop(core);
                         fill(fills);
-                        self.pump_subscriptions();
-                        if self.config.projection_persist_every > 0 {
-                            self.persist_snapshots(self.config.projection_persist_every).await;
-                        }
-                        return;
+                        Vec::new()
                     }
                     Err(AppendError::Failed(error)) => {
                         let (again, fills) = core.fail_batch(batch, error);
@@ -506,6 +502,14 @@ impl<S: Storage> Engine<S> {
                     Err(AppendError::Conflict) => core.abandon_batch_entries(batch),
                 }
             };
+            if pending.is_empty() {
+                // Committed (or a conflict that left nothing to retry).
+                self.pump_subscriptions();
+                if self.config.projection_persist_every > 0 {
+                    self.persist_snapshots(self.config.projection_persist_every).await;
+                }
+                return;
+            }
             conflicts += 1;
             if conflicts > self.config.max_conflict_retries {
                 let n = self.config.max_conflict_retries;
