@@ -16,6 +16,7 @@ module.exports = {
   Engine: wasm.Engine,
   memoryStorage,
   sqliteStorage,
+  setSqliteDriver,
   indexedDbStorage,
   version: '__VERSION__',
   ready: () => Promise.resolve(),

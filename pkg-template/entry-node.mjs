@@ -5,7 +5,7 @@ const require = createRequire(import.meta.url);
 const m = require('./index.cjs');
 
 export const {
-  Engine, memoryStorage, sqliteStorage, indexedDbStorage, version, ready,
+  Engine, memoryStorage, sqliteStorage, setSqliteDriver, indexedDbStorage, version, ready,
   EventJournalError, ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError,
   NotFoundError, ProjectionError, ClosedError, ERROR_CODES, errorFactory,
 } = m;

@@ -35,3 +35,8 @@ Engine.open = async function (options) {
 export function sqliteStorage() {
   throw new Error('sqliteStorage() is only available in Node (import eventjournal in Node)');
 }
+
+/** SQLite storage exists only in Node. */
+export function setSqliteDriver() {
+  throw new Error('setSqliteDriver() is only available in Node');
+}

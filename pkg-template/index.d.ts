@@ -94,8 +94,23 @@ export interface IndexedDbStorageOptions {
 /** Browser storage on IndexedDB (database `name`). */
 export function indexedDbStorage(name: string, options?: IndexedDbStorageOptions): Promise<StorageAdapter>;
 
-/** Node storage on SQLite through better-sqlite3 (an optional peer dependency). */
-export function sqliteStorage(path: string, options?: Record<string, unknown>): StorageAdapter;
+export interface SqliteStorageOptions {
+  /** SQLite's `synchronous` pragma. `'FULL'` (default): an acknowledged event survives a power loss. */
+  synchronous?: 'FULL' | 'NORMAL' | 'EXTRA' | 'OFF';
+  /** How long a writer waits for another process's transaction (default 5000 ms). */
+  busyTimeoutMs?: number;
+  /** How often `watch` polls for other processes' appends (default 250 ms; 0 = no watch). */
+  watchIntervalMs?: number;
+}
+
+/**
+ * Node storage on SQLite (WAL) through better-sqlite3, an optional peer dependency:
+ * `npm install better-sqlite3@12`. Several processes may write one file.
+ */
+export function sqliteStorage(path: string, options?: SqliteStorageOptions): StorageAdapter;
+
+/** Hands the SQLite driver over explicitly (the module, or a function returning it), e.g. where `require` is unavailable. */
+export function setSqliteDriver(driver: unknown): void;
 
 // ---------------------------------------------------------------------------------------
 // Engine
@@ -365,7 +380,12 @@ export declare class ConcurrencyError extends EventJournalError {
 export declare class StorageError extends EventJournalError {
   name: 'StorageError';
   code: 'STORAGE';
-  /** `'failed'` (the callback threw or rejected), `'timeout'`, `'malformed'`, `'unsupported'`. */
+  /**
+   * `'failed'`: the callback threw or rejected (see `cause`). `'timeout'`: it did not settle in
+   * `appendTimeoutMs`; the outcome is unknown, retry with the same `commandId`. `'malformed'`:
+   * it returned something that is not what the contract says (e.g. `readEvents` → not an array).
+   * `'unsupported'`: the storage lacks a required method. `'abandoned'`: the append was dropped.
+   */
   reason: 'failed' | 'timeout' | 'malformed' | 'unsupported' | 'abandoned';
   /** The storage's own error. */
   cause?: unknown;

@@ -1178,3 +1178,24 @@ fn load_returns_none_for_missing_streams_and_points_before_them() {
         1
     );
 }
+
+#[test]
+fn a_refusal_that_cannot_be_confirmed_against_the_storage_is_a_storage_error() {
+    let shared = MemoryStorage::new();
+    let a_storage = TestStorage::sharing(&shared);
+    let a = open(a_storage.clone());
+    let b = open(shared.clone());
+    exec(&b, "BankAccount", "x", json!({"type": "create_account", "accountHolder": "B"})).unwrap();
+    // A has not seen x; its confirming read fails: no stale "Account does not exist".
+    a_storage.fail_reads.set(1);
+    let err = exec(&a, "BankAccount", "x", json!({"type": "deposit", "amount": 5})).unwrap_err();
+    assert_eq!(err.code(), "STORAGE", "{err}");
+    // Bad input needs no confirmation.
+    a_storage.fail_reads.set(1);
+    let err = exec(&a, "BankAccount", "x", json!({"type": "deposit", "amount": 0})).unwrap_err();
+    assert_eq!(err.code(), "VALIDATION");
+    // With the storage back, the command is decided on the true state.
+    a_storage.fail_reads.set(0);
+    exec(&a, "BankAccount", "x", json!({"type": "deposit", "amount": 5})).unwrap();
+    assert_eq!(state(&a, "BankAccount", "x").unwrap()["balance"], json!(5));
+}

@@ -111,7 +111,10 @@ function onLiveEvent(event) {
   scheduleRefresh();
 }
 
-function scheduleRefresh(delay = S.generating ? 400 : 60) {
+let lastRefreshMs = 0;
+// Renders at most every 60 ms, less often when a render is slow (a large log streaming in
+// from another tab) or while this tab generates sample data.
+function scheduleRefresh(delay = S.generating ? 400 : Math.min(500, Math.max(60, lastRefreshMs * 3))) {
   if (refreshTimer) return;
   refreshTimer = setTimeout(() => { refreshTimer = null; refreshAll(); }, delay);
 }
@@ -131,6 +134,7 @@ async function refreshAll() {
 
 async function refreshOnce() {
   if (!S.engine) return;
+  const t0 = performance.now();
   try {
     await refreshStats();
     if (S.foreignEvents > 0) {
@@ -142,6 +146,13 @@ async function refreshOnce() {
   } catch (err) {
     if (!err.stale && err.code !== 'CLOSED') console.error('refresh', err);
   }
+  lastRefreshMs = performance.now() - t0;
+}
+
+/** Keeps the suggested ids of the two "new" forms free (another tab or the generator may take them). */
+function suggestId(input, prefix, taken) {
+  if (document.activeElement === input || input.dataset.edited === 'true') return;
+  if (!input.value || taken[input.value]) input.value = nextId(prefix, 3, taken);
 }
 
 async function refreshStats() {
@@ -215,6 +226,7 @@ async function renderBank() {
   if (!current('bank', t)) return;
   S.accountsNow = now;
   fillAccountSelect(now);
+  suggestId($('#create-account-id'), 'account_', now);
   $('#stat-accounts').textContent = count(Object.keys(now).length);
 
   const q = S.accountsSearch.toLowerCase();
@@ -276,6 +288,7 @@ async function onCreateAccount(ev) {
     $('#tx-account').value = id;
     $('#create-account-holder').value = '';
     $('#create-account-deposit').value = '';
+    $('#create-account-id').dataset.edited = 'false';
     $('#create-account-id').value = nextId('account_', 3, S.accountsNow);
   }
 }
@@ -366,6 +379,7 @@ async function onPlaceOrder(ev) {
   });
   if (ok) {
     const orders = await withEngine((e) => e.projection('order_status')).catch(() => ({}));
+    $('#order-id').dataset.edited = 'false';
     $('#order-id').value = nextId('order_', 3, orders);
     $('#order-items').innerHTML = '';
     addItemRow();
@@ -382,10 +396,7 @@ async function onOrderAction(ev) {
   const id = $('#oa-order').value.trim();
   if (!id) { showMsg(msg, 'error', 'Enter an order id (or pick one in the list below).'); return; }
   const command = { type };
-  if (type === 'ship_order') {
-    command.trackingNumber = $('#oa-tracking').value.trim();
-    if (!command.trackingNumber) { showMsg(msg, 'error', 'Enter a tracking number to ship.'); $('#oa-tracking').focus(); return; }
-  }
+  if (type === 'ship_order') command.trackingNumber = $('#oa-tracking').value.trim();
   if (type === 'cancel_order') command.reason = $('#oa-reason').value.trim();
   const ok = await run(msg, async () => {
     const r = await withEngine((e) => e.execute('Order', id, command, { metadata: meta() }));
@@ -438,6 +449,7 @@ async function renderShop() {
   renderPager($('#orders-pager'), S.ordersPage, pages, (p) => { S.ordersPage = p; renderShop(); });
 
   if (S.travel == null) {
+    suggestId($('#order-id'), 'order_', all);
     const recent = allRows.slice().sort((a, b) => b.lastUpdated - a.lastUpdated).slice(0, 100);
     const key = recent.map((o) => o.orderId + o.status).join(',');
     const dl = $('#oa-orders');
@@ -1007,6 +1019,9 @@ function wire() {
     updateOrderTotal();
   });
   $('#order-items').addEventListener('input', updateOrderTotal);
+  for (const id of ['#create-account-id', '#order-id']) {
+    $(id).addEventListener('input', (ev) => { ev.target.dataset.edited = String(ev.target.value.trim() !== ''); });
+  }
 
   // selection from any table, customer filter, "show in log"
   document.addEventListener('click', (ev) => {

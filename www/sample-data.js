@@ -19,9 +19,11 @@ const CATALOG = [
   ['sku-backpack', 6500], ['sku-water-bottle', 1800], ['sku-plant-pot', 950], ['sku-usb-cable', 790],
   ['sku-monitor-arm', 7400], ['sku-chair-cushion', 2600], ['sku-puzzle', 2100], ['sku-book-rust', 3999],
 ];
-const DEPOSITS = [['Salary', 150000, 420000, 0.12], ['Transfer from savings', 10000, 80000, 0.2],
-  ['Refund', 500, 9000, 0.25], ['Cash deposit', 2000, 30000, 0.43]];
-const WITHDRAWALS = [['Rent', 60000, 140000, 0.06], ['Groceries', 1500, 12000, 0.3], ['Coffee', 250, 900, 0.2],
+// [description, min cents, max cents, weight]: about as much goes out as comes in, so balances
+// wander instead of growing without end.
+const DEPOSITS = [['Salary', 150000, 420000, 0.05], ['Transfer from savings', 10000, 50000, 0.15],
+  ['Refund', 500, 9000, 0.3], ['Cash deposit', 2000, 20000, 0.5]];
+const WITHDRAWALS = [['Rent', 60000, 140000, 0.08], ['Groceries', 1500, 12000, 0.3], ['Coffee', 250, 900, 0.18],
   ['Utilities', 4000, 15000, 0.08], ['Restaurant', 2500, 9000, 0.16], ['ATM withdrawal', 2000, 20000, 0.2]];
 const CANCEL_REASONS = ['Customer changed their mind', 'Payment failed', 'Out of stock', 'Duplicate order', 'Address not deliverable'];
 
@@ -126,7 +128,7 @@ export function planSampleData({ targetEvents = 50000, accounts, orders, taken =
     for (const a of accts) {
       if (!a.txRounds.has(r)) continue;
       let cmd;
-      if (rand() < 0.55) {
+      if (rand() < 0.62) {
         const [description, lo, hi] = weighted(WITHDRAWALS);
         const amount = int(lo / 10, hi / 10) * 10;
         if (amount <= a.balance) { cmd = { type: 'withdraw', amount, description }; a.balance -= amount; }

@@ -444,9 +444,19 @@ impl Core {
 impl Batch {
     /// Does any command's outcome depend on the state it was decided against?
     pub(super) fn has_state_dependent_outcomes(&self) -> bool {
-        self.entries
-            .iter()
-            .any(|e| matches!(e.outcome, Outcome::NoEvents { .. } | Outcome::Rejected(_)))
+        self.entries.iter().any(|e| state_dependent(&e.outcome))
+    }
+
+    /// The state could not be confirmed (the storage read failed): state-dependent answers
+    /// become that storage error; the others stand.
+    pub(super) fn into_fills_unconfirmed(self, error: &Error) -> Vec<Fill> {
+        let unconfirmed = |outcome: &Outcome| state_dependent(outcome);
+        let flags: Vec<bool> = self.entries.iter().map(|e| unconfirmed(&e.outcome)).collect();
+        self.into_fills_without_events()
+            .into_iter()
+            .zip(flags)
+            .map(|((slot, result), unsure)| if unsure { (slot, Err(error.clone())) } else { (slot, result) })
+            .collect()
     }
 
     /// Settles a batch that has no events to append (every command was refused, a no-op, or
@@ -472,6 +482,15 @@ impl Batch {
             })
             .collect()
     }
+}
+
+/// Refusals on business rules or versions, and no-ops, depend on the state decided against;
+/// bad input and unknown types do not.
+fn state_dependent(outcome: &Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::NoEvents { .. } | Outcome::Rejected(Error::Domain(_)) | Outcome::Rejected(Error::Concurrency(_))
+    )
 }
 
 fn wrong_type(stream_id: &str, actual: &str, asked: &str) -> Error {

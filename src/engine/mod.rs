@@ -466,7 +466,12 @@ impl<S: Storage> Engine<S> {
                             }
                             Err(_) => { /* cannot happen between awaits; answer as decided */ }
                         },
-                        Err(_) => { /* storage unreachable: answer from what we know */ }
+                        Err(e) => {
+                            // Another writer may have changed what these answers rest on.
+                            fill(batch.into_fills_unconfirmed(&e));
+                            self.needs_resync.set(true);
+                            return;
+                        }
                     }
                 }
                 fill(batch.into_fills_without_events());
