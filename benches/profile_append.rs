@@ -14,7 +14,12 @@ fn main() {
     let e = block_on(Engine::open(MemoryStorage::new(), EngineConfig::new(clock, 1))).unwrap();
     for i in 0..1000 {
         let c = json!({"type": "create_account", "accountHolder": "H", "initialDeposit": 1000});
-        block_on(e.execute(ExecuteRequest::new("BankAccount", format!("a{i}"), Command::from_value(c).unwrap()))).unwrap();
+        block_on(e.execute(ExecuteRequest::new(
+            "BankAccount",
+            format!("a{i}"),
+            Command::from_value(c).unwrap(),
+        )))
+        .unwrap();
     }
     let t = std::time::Instant::now();
     for i in 0..n {
@@ -22,7 +27,11 @@ fn main() {
         block_on(e.execute(ExecuteRequest::new("BankAccount", format!("a{}", i % 1000), c))).unwrap();
     }
     let el = t.elapsed();
-    println!("{n} deposits: {:?} ({:.2} µs each)", el, el.as_secs_f64() * 1e6 / n as f64);
+    println!(
+        "{n} deposits: {:?} ({:.2} µs each)",
+        el,
+        el.as_secs_f64() * 1e6 / n as f64
+    );
     let t = std::time::Instant::now();
     let r = e.replay(None).unwrap();
     println!("replay {} events: {:?}", r.events_replayed, t.elapsed());

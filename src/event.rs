@@ -26,21 +26,41 @@ pub const MAX_NAME_LEN: usize = 256;
 /// Largest `data` plus `metadata` of one event, in bytes of canonical JSON (1 MiB).
 pub const MAX_EVENT_BYTES: usize = 1 << 20;
 
+/// An event's data as a `decide` gives it: a JSON value (it must be an object), or an
+/// object already in canonical form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventData {
+    Json(Value),
+    Canonical(CanonicalJson),
+}
+
+impl From<Value> for EventData {
+    fn from(v: Value) -> Self {
+        EventData::Json(v)
+    }
+}
+
+impl From<CanonicalJson> for EventData {
+    fn from(v: CanonicalJson) -> Self {
+        EventData::Canonical(v)
+    }
+}
+
 /// An event as a `decide` returns it, before the engine stamps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub event_type: String,
-    pub data: Value,
+    pub data: EventData,
     /// Extra metadata for this event; merged over the command's metadata.
     pub metadata: Option<Map<String, Value>>,
 }
 
 impl NewEvent {
-    /// An event of `event_type` with `data` (a JSON object).
-    pub fn new(event_type: impl Into<String>, data: Value) -> Self {
+    /// An event of `event_type` with `data` (a JSON object, or canonical JSON).
+    pub fn new(event_type: impl Into<String>, data: impl Into<EventData>) -> Self {
         Self {
             event_type: event_type.into(),
-            data,
+            data: data.into(),
             metadata: None,
         }
     }

@@ -582,14 +582,19 @@ impl Log {
         Ok(())
     }
 
-    /// Appends an event the engine stamped itself (already checked and hashed).
-    pub fn append_trusted(&mut self, e: Event) {
-        let id = parse_event_id(&e.id).unwrap_or([0; 16]);
-        let hash = Hash::from_hex(&e.hash).unwrap_or(GENESIS);
-        self.push(id, hash, e);
+    /// Appends an event the engine stamped itself (already checked and hashed), given its id
+    /// and hash as bytes.
+    pub fn append_raw(&mut self, e: &Event, id: [u8; 16], hash: [u8; 32]) {
+        self.push_parts(id, Hash(hash), e, e.data.clone(), e.metadata.clone());
     }
 
-    fn push(&mut self, id: [u8; 16], hash: Hash, e: Event) {
+    fn push(&mut self, id: [u8; 16], hash: Hash, mut e: Event) {
+        let data = std::mem::replace(&mut e.data, CanonicalJson::placeholder());
+        let metadata = std::mem::replace(&mut e.metadata, CanonicalJson::placeholder());
+        self.push_parts(id, hash, &e, data, metadata);
+    }
+
+    fn push_parts(&mut self, id: [u8; 16], hash: Hash, e: &Event, data: CanonicalJson, metadata: CanonicalJson) {
         let index = self.records.len() as u32;
         let event_type = self.names.intern(&e.event_type);
         let stream = match self.stream_index.get(e.stream_id.as_str()) {
@@ -619,12 +624,12 @@ impl Log {
             event_type,
             timestamp: e.timestamp,
             version: e.version,
-            metadata: if e.metadata.is_empty_object() {
+            metadata: if metadata.is_empty_object() {
                 None
             } else {
-                Some(e.metadata)
+                Some(metadata)
             },
-            data: e.data,
+            data,
         });
         self.head_hash = hash;
     }

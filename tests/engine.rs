@@ -1185,7 +1185,13 @@ fn a_refusal_that_cannot_be_confirmed_against_the_storage_is_a_storage_error() {
     let a_storage = TestStorage::sharing(&shared);
     let a = open(a_storage.clone());
     let b = open(shared.clone());
-    exec(&b, "BankAccount", "x", json!({"type": "create_account", "accountHolder": "B"})).unwrap();
+    exec(
+        &b,
+        "BankAccount",
+        "x",
+        json!({"type": "create_account", "accountHolder": "B"}),
+    )
+    .unwrap();
     // A has not seen x; its confirming read fails: no stale "Account does not exist".
     a_storage.fail_reads.set(1);
     let err = exec(&a, "BankAccount", "x", json!({"type": "deposit", "amount": 5})).unwrap_err();

@@ -161,7 +161,7 @@ async function refreshStats() {
   $('#stat-events').textContent = count(st.totalEvents);
   $('#stat-streams').textContent = count(st.totalStreams);
   const head = $('#stat-head');
-  head.textContent = st.headHash ? `${st.headHash.slice(0, 16)}…` : '—';
+  head.textContent = st.headHash ? `${st.headHash.slice(0, 24)}…` : '—';
   head.title = st.headHash || '';
   document.body.dataset.head = String(st.headPosition);
   renderTravelControls();
@@ -492,10 +492,11 @@ async function renderInspector() {
   const at = S.travel != null ? { at: { position: S.travel } } : undefined;
   const [loaded, recent] = await withEngine(async (e) => [
     await e.load(sel.type, sel.id, at),
-    await e.readStream(sel.id, { direction: 'backward', limit: 8 }),
+    await e.readStream(sel.id, { direction: 'backward', limit: 6 }),
   ]);
   if (!current('inspector', t)) return;
   if (!loaded) {
+    $('#inspector-events').innerHTML = '';
     body.innerHTML = `<p class="empty">${esc(sel.id)} ${S.travel != null ? `did not exist yet at position ${count(S.travel)}.` : 'has no events.'}</p>`;
     return;
   }
@@ -525,8 +526,8 @@ async function renderInspector() {
     fields = [['State', `<pre>${esc(JSON.stringify(st, null, 2))}</pre>`]];
   }
   fields.push(['Version', `<span class="mono" data-testid="inspector-version">${loaded.version}</span>${S.travel != null ? ' <span class="muted">(at the time-travel point)</span>' : ''}`]);
-  body.innerHTML = `<dl class="kv">${fields.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>
-    <h4>Latest events of this stream <button type="button" class="link" data-filter-stream="${esc(sel.id)}">show all in the log ↓</button></h4>
+  body.innerHTML = `<dl class="kv">${fields.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
+  $('#inspector-events').innerHTML = `<h4>Latest events of this stream <button type="button" class="link" data-filter-stream="${esc(sel.id)}">show all in the log ↓</button></h4>
     <ol class="mini-log">${recent.map((e) => `<li class="${S.travel != null && e.position > S.travel ? 'future' : ''}">
       <span class="mono muted">v${e.version}</span> <span class="type-dot" style="background:${typeColor(e.type)}"></span><span class="mono">${esc(e.type)}</span>
       <span class="muted">${esc(summarize(e))}</span></li>`).join('')}</ol>`;
@@ -944,6 +945,7 @@ function resetViewState() {
   $('#tt-now').disabled = true;
   $('#inspector-name').textContent = '';
   $('#inspector-body').innerHTML = '<p class="empty">Select an account or an order to see its state (at the time-travel point) and its history.</p>';
+  $('#inspector-events').innerHTML = '';
   $('#balance-chart').innerHTML = '<p class="empty">Select an account.</p>';
   $('#balance-chart-name').textContent = '';
   for (const id of ['#replay-result', '#verify-result', '#sample-status']) { $(id).textContent = ''; }
@@ -1112,10 +1114,12 @@ function wire() {
 
   // charts follow the width of their boxes
   let resizeTimer = null;
-  new ResizeObserver(() => {
+  const resized = new ResizeObserver(() => {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => { renderTypeChart(); drawBalanceChart(); }, 80);
-  }).observe($('#insights'));
+  });
+  resized.observe($('#insights'));
+  resized.observe($('#inspector'));
 }
 
 async function main() {

@@ -9,15 +9,13 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-use serde_json::json;
-
-use crate::canonical::MAX_SAFE_INTEGER;
+use crate::canonical::{CanonicalJson, Field, MAX_SAFE_INTEGER};
 use crate::decider::{Command, Decider};
 use crate::error::Rejection;
 use crate::event::{EventFilter, NewEvent};
 use crate::log::EventView;
 use crate::projection::Projection;
+use serde::{Deserialize, Serialize};
 
 pub const STREAM_TYPE: &str = "BankAccount";
 pub const PROJECTION: &str = "account_balance";
@@ -44,6 +42,19 @@ struct Created {
 #[serde(rename_all = "camelCase")]
 struct Moved {
     balance_after: u64,
+}
+
+fn data(fields: &mut [(&str, Field<'_>)]) -> Result<CanonicalJson, Rejection> {
+    CanonicalJson::from_fields(fields).map_err(Rejection::Validation)
+}
+
+/// `{ amount, balanceAfter, description }` of a deposit or withdrawal.
+fn moved(amount: u64, description: &str, balance_after: u64) -> Result<CanonicalJson, Rejection> {
+    data(&mut [
+        ("amount", Field::U64(amount)),
+        ("balanceAfter", Field::U64(balance_after)),
+        ("description", Field::Str(description)),
+    ])
 }
 
 /// The `BankAccount` decider.
@@ -80,12 +91,15 @@ impl Decider for BankAccount {
                 }
                 let mut events = vec![NewEvent::new(
                     "account_created",
-                    json!({ "accountHolder": holder, "initialDeposit": initial }),
+                    data(&mut [
+                        ("accountHolder", Field::Str(holder)),
+                        ("initialDeposit", Field::U64(initial)),
+                    ])?,
                 )];
                 if initial > 0 {
                     events.push(NewEvent::new(
                         "money_deposited",
-                        json!({ "amount": initial, "description": "Initial deposit", "balanceAfter": initial }),
+                        moved(initial, "Initial deposit", initial)?,
                     ));
                 }
                 Ok(events)
@@ -102,7 +116,7 @@ impl Decider for BankAccount {
                 }
                 Ok(vec![NewEvent::new(
                     "money_deposited",
-                    json!({ "amount": amount, "description": description, "balanceAfter": after }),
+                    moved(amount, description, after)?,
                 )])
             }
             "withdraw" => {
@@ -114,14 +128,14 @@ impl Decider for BankAccount {
                 }
                 Ok(vec![NewEvent::new(
                     "money_withdrawn",
-                    json!({ "amount": amount, "description": description, "balanceAfter": state.balance - amount }),
+                    moved(amount, description, state.balance - amount)?,
                 )])
             }
             "close_account" => {
                 check_active(state)?;
                 Ok(vec![NewEvent::new(
                     "account_closed",
-                    json!({ "finalBalance": state.balance }),
+                    data(&mut [("finalBalance", Field::U64(state.balance))])?,
                 )])
             }
             other => Err(Rejection::validation(format!(

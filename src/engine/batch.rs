@@ -16,7 +16,7 @@ use crate::canonical::CanonicalJson;
 use crate::clock::next_timestamp;
 use crate::decider::{Aggregate, AnyState};
 use crate::error::{ConcurrencyError, Error, NotFoundError, StorageError, ValidationError};
-use crate::event::{validate_name, Event, EventFields, NewEvent, MAX_EVENT_BYTES};
+use crate::event::{validate_name, Event, EventData, EventFields, NewEvent, MAX_EVENT_BYTES};
 use crate::integrity::{event_hash, format_event_id, Hash};
 use crate::log::{EventView, StreamSym};
 
@@ -63,6 +63,8 @@ struct Overlay {
 pub(super) struct Batch {
     pub(super) expected_position: u64,
     pub(super) events: Vec<Event>,
+    /// Each event's id and hash as bytes (what the log keeps).
+    raw: Vec<([u8; 16], [u8; 32])>,
     pub(super) entries: Vec<Entry>,
     overlays: HashMap<String, Overlay>,
     prev_hash: Hash,
@@ -79,7 +81,8 @@ impl Core {
         let last = self.log.last_timestamp();
         let mut batch = Batch {
             expected_position: self.log.head_position(),
-            events: Vec::new(),
+            events: Vec::with_capacity(jobs.len()),
+            raw: Vec::with_capacity(jobs.len()),
             entries: Vec::with_capacity(jobs.len()),
             overlays: HashMap::new(),
             prev_hash: self.log.head_hash(),
@@ -162,7 +165,8 @@ impl Core {
         for (event_type, data, metadata) in prepared {
             version += 1;
             let position = batch.expected_position + batch.events.len() as u64 + 1;
-            let id = format_event_id(&self.ids.next_id(batch.timestamp));
+            let id_bytes = self.ids.next_id(batch.timestamp);
+            let id = format_event_id(&id_bytes);
             let fields = EventFields {
                 id: &id,
                 stream_id: &req.stream_id,
@@ -202,10 +206,12 @@ impl Core {
                         overlay.snapshots.push((version, copy));
                     }
                     batch.events.push(event);
+                    batch.raw.push((id_bytes, hash.0));
                     batch.prev_hash = hash;
                 }
                 Err(m) => {
                     batch.events.truncate(start);
+                    batch.raw.truncate(start);
                     batch.prev_hash = saved_hash;
                     overlay.snapshots.truncate(saved_snapshots);
                     // `state` was consumed: rebuild it from the cache plus this batch.
@@ -332,11 +338,17 @@ impl Core {
         let Batch {
             expected_position,
             events,
+            raw,
             entries,
             overlays,
             ..
         } = batch;
         let head_after = expected_position + events.len() as u64;
+        for (event, (id, hash)) in events.iter().zip(&raw) {
+            self.log.append_raw(event, *id, *hash);
+        }
+        // Each command's events move into its result (their ranges follow each other).
+        let mut owned = events.into_iter();
         let mut results: Vec<Result<ExecuteResult, Error>> = Vec::with_capacity(entries.len());
         for entry in &entries {
             let result = match &entry.outcome {
@@ -351,7 +363,7 @@ impl Core {
                         );
                     }
                     Ok(ExecuteResult {
-                        events: events[range.clone()].to_vec(),
+                        events: owned.by_ref().take(range.len()).collect(),
                         version: *version,
                         position: expected_position + range.end as u64,
                     })
@@ -369,9 +381,6 @@ impl Core {
                 Outcome::Done(r) => Ok(r.clone()),
             };
             results.push(result);
-        }
-        for event in events {
-            self.log.append_trusted(event);
         }
         for (stream_id, overlay) in overlays {
             let Some(sym) = self.log.stream_sym(&stream_id) else {
@@ -455,7 +464,13 @@ impl Batch {
         self.into_fills_without_events()
             .into_iter()
             .zip(flags)
-            .map(|((slot, result), unsure)| if unsure { (slot, Err(error.clone())) } else { (slot, result) })
+            .map(|((slot, result), unsure)| {
+                if unsure {
+                    (slot, Err(error.clone()))
+                } else {
+                    (slot, result)
+                }
+            })
             .collect()
     }
 
@@ -513,7 +528,10 @@ fn prepare_events(
                 req.stream_type, v.message
             ))
         })?;
-        let data = CanonicalJson::from_value(&e.data, "event data")?;
+        let data = match e.data {
+            EventData::Json(v) => CanonicalJson::from_value(&v, "event data")?,
+            EventData::Canonical(c) => c,
+        };
         let metadata = match (&e.metadata, req.metadata.is_empty(), &req.command_id) {
             (None, true, None) => CanonicalJson::empty_object(),
             _ => {

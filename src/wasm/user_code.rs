@@ -147,7 +147,7 @@ fn decided_events(returned: JsValue) -> Result<Vec<NewEvent>, Rejection> {
         };
         out.push(NewEvent {
             event_type,
-            data,
+            data: data.into(),
             metadata,
         });
     }

@@ -58,7 +58,11 @@ export async function storageKind(page) {
   return page.getAttribute('#storage-badge', 'data-kind');
 }
 
-/** Submits a form by a button and waits for that form's message to be rewritten. */
+/**
+ * Submits a form by a button and waits for that form's message to be rewritten. Headless
+ * Chromium paints no frames for a page that is not in front, and Playwright's actionability
+ * checks wait for frames: a visitor acts in the tab in front, so the helpers bring it there.
+ */
 async function submitAndRead(page, button, msgSel) {
   await page.evaluate((sel) => { const el = document.querySelector(sel); el.textContent = ''; delete el.dataset.kind; }, msgSel);
   await page.click(button);
@@ -67,6 +71,7 @@ async function submitAndRead(page, button, msgSel) {
 }
 
 export async function createAccount(page, id, holder, deposit) {
+  await page.bringToFront();
   await page.fill('#create-account-id', id);
   await page.fill('#create-account-holder', holder);
   await page.fill('#create-account-deposit', deposit);
@@ -74,6 +79,7 @@ export async function createAccount(page, id, holder, deposit) {
 }
 
 export async function moveMoney(page, action, account, amount, description = '') {
+  await page.bringToFront();
   await page.selectOption('#tx-account', account);
   await page.fill('#tx-amount', amount);
   await page.fill('#tx-description', description);
@@ -81,6 +87,7 @@ export async function moveMoney(page, action, account, amount, description = '')
 }
 
 export async function placeOrder(page, { id, customer, address, items }) {
+  await page.bringToFront();
   await page.fill('#order-id', id);
   await page.fill('#order-customer', customer);
   await page.fill('#order-address', address);
@@ -96,6 +103,7 @@ export async function placeOrder(page, { id, customer, address, items }) {
 }
 
 export async function orderAction(page, id, action, { trackingNumber, reason } = {}) {
+  await page.bringToFront();
   await page.fill('#oa-order', id);
   if (trackingNumber !== undefined) await page.fill('#oa-tracking', trackingNumber);
   if (reason !== undefined) await page.fill('#oa-reason', reason);
@@ -114,7 +122,7 @@ export async function waitForBalance(page, id, text, timeout = 15_000) {
   await page.waitForFunction(([accountId, expected]) => {
     const cell = document.querySelector(`#accounts-table tr[data-account-id="${accountId}"] [data-testid=balance]`);
     return cell && cell.textContent.trim() === expected;
-  }, [id, text], { timeout });
+  }, [id, text], { timeout, polling: 50 });
 }
 
 /** Log rows as [position, streamId, version, type]. */
@@ -155,6 +163,11 @@ export async function docsScreenshot(page, options) {
     await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true, style: SHOT_CSS, animations: 'disabled', ...options });
   }
   return artifact;
+}
+
+/** Waits for a condition by polling (works for a page that is not in front, unlike rAF polling). */
+export function waitFor(page, fn, arg, timeout = 15_000) {
+  return page.waitForFunction(fn, arg, { timeout, polling: 50 });
 }
 
 export const log = (...args) => console.log('   ', ...args);

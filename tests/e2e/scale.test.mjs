@@ -117,7 +117,7 @@ test('replay rebuilds the projections and verify reports ok', { timeout: 60_000 
   // a good-looking picture for the README: data in every panel, an account's balance chart
   await page.evaluate(() => window.scrollTo(0, 0));
   await settle(page, 300);
-  await docsScreenshot(page, { fullPage: true, clip: { x: 0, y: 0, width: 1440, height: 2000 } });
+  await docsScreenshot(page, { fullPage: true, clip: { x: 0, y: 0, width: 1440, height: 1720 } });
   await screenshot(page, '08-large-log');
 });
 

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   openContext, gotoDemo, storageKind, createAccount, moveMoney, placeOrder, orderAction,
-  shownBalance, waitForBalance, logRows, settle, screenshot,
+  shownBalance, waitForBalance, logRows, screenshot, waitFor,
 } from './helpers.mjs';
 
 let ctx;
@@ -48,11 +48,11 @@ test('a second tab sees the first tab\'s new events without a reload, and the ot
   // A → B
   assert.equal((await moveMoney(a, 'deposit', 'account_001', '400.00', 'from tab A')).kind, 'ok');
   await waitForBalance(b, 'account_001', '2,000.00');
-  await b.waitForFunction(() => document.querySelector('#log-table tbody tr')?.dataset.position === '6');
+  await waitFor(b, () => document.querySelector('#log-table tbody tr')?.dataset.position === '6');
   const top = (await logRows(b))[0];
   assert.deepEqual(top.slice(0, 4), [6, 'account_001', 6, 'money_deposited']);
   // B tells its visitor that another tab wrote
-  await b.waitForSelector('#toast:not([hidden])');
+  await waitFor(b, () => !document.querySelector('#toast').hidden);
   assert.match(await b.textContent('#toast'), /from another tab/);
 
   // B → A
@@ -61,9 +61,9 @@ test('a second tab sees the first tab\'s new events without a reload, and the ot
     items: [{ itemId: 'sku-notebook', quantity: 3, price: '6.90' }, { itemId: 'sku-fountain-pen', quantity: 1, price: '48.00' }],
   });
   assert.equal(r.kind, 'ok', r.text);
-  await a.waitForSelector('#orders-table tr[data-order-id="order_001"]');
+  await waitFor(a, () => !!document.querySelector('#orders-table tr[data-order-id="order_001"]'));
   assert.equal((await orderAction(a, 'order_001', 'confirm')).kind, 'ok');
-  await b.waitForFunction(() => document.querySelector('#orders-table tr[data-order-id="order_001"] [data-testid=order-status]')?.textContent === 'confirmed');
+  await waitFor(b, () => document.querySelector('#orders-table tr[data-order-id="order_001"] [data-testid=order-status]')?.textContent === 'confirmed');
 
   // concurrent commands from both tabs on one account: no update is lost
   await Promise.all([
@@ -72,25 +72,28 @@ test('a second tab sees the first tab\'s new events without a reload, and the ot
   ]);
   await waitForBalance(a, 'account_001', '2,003.00');
   await waitForBalance(b, 'account_001', '2,003.00');
-  await settle(a);
-  await settle(b);
+  await a.waitForTimeout(300);
   const [ra, rb] = [await logRows(a), await logRows(b)];
   assert.deepEqual(ra, rb);
   assert.deepEqual(ra.map(([p]) => p), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+  await a.bringToFront();
   await screenshot(a, '05-tab-a');
+  await b.bringToFront();
   await screenshot(b, '06-tab-b');
 });
 
 test('reset in one tab empties the database for both', async () => {
+  await a.bringToFront();
   await a.click('#reset-db');
   await a.click('#reset-confirm');
-  await a.waitForFunction(() => document.querySelector('#reset-status').dataset.kind === 'ok', null, { timeout: 30_000 });
-  await a.waitForFunction(() => document.querySelector('#stat-events').textContent === '0');
-  await b.waitForFunction(() => document.querySelector('#stat-events').textContent === '0', null, { timeout: 30_000 });
+  await waitFor(a, () => document.querySelector('#reset-status').dataset.kind === 'ok', null, 30_000);
+  await waitFor(a, () => document.querySelector('#stat-events').textContent === '0');
+  await waitFor(b, () => document.querySelector('#stat-events').textContent === '0', null, 30_000);
   assert.equal(await a.locator('#accounts-table tbody tr[data-account-id]').count(), 0);
   // both tabs keep working on the fresh database
   assert.equal((await createAccount(b, 'account_001', 'Linus Torvalds', '10.00')).kind, 'ok');
   await waitForBalance(a, 'account_001', '10.00');
+  await a.bringToFront();
   await a.reload();
   await a.waitForSelector('body[data-ready="true"]');
   assert.equal(await shownBalance(a, 'account_001'), '10.00');
