@@ -61,7 +61,7 @@ if [ "${SKIP_BROWSER:-0}" != 1 ]; then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver
   fi
-  cv=$(/usr/bin/chromium --version | grep -o '[0-9]*\.' | head -n1)
+  cv=$(/usr/bin/chromium --version 2>/dev/null | grep -o '[0-9]*\.' | head -n1)
   dv=$(/usr/bin/chromedriver --version | grep -o '[0-9]*\.' | head -n1)
   [ "$cv" = "$dv" ] || { echo "chromium ($cv) and chromedriver ($dv) major versions differ" >&2; exit 1; }
 fi

@@ -102,13 +102,22 @@ impl Command {
     }
 }
 
-/// Checks an amount of money (or a count) given in integer minor units: a non-negative
-/// (or, with `positive`, strictly positive) integer no larger than 2^53 - 1.
+/// Checks an amount of money given in integer minor units: a non-negative (or, with
+/// `positive`, strictly positive) integer no larger than 2^53 - 1.
 pub fn amount(field: &str, value: Option<&Value>, positive: bool) -> Result<u64, Rejection> {
+    safe_integer(field, value, positive, " in minor units (e.g. cents)")
+}
+
+/// Checks a count (e.g. a quantity): a positive integer no larger than 2^53 - 1.
+pub fn count(field: &str, value: Option<&Value>) -> Result<u64, Rejection> {
+    safe_integer(field, value, true, "")
+}
+
+fn safe_integer(field: &str, value: Option<&Value>, positive: bool, unit: &str) -> Result<u64, Rejection> {
     let what = if positive { "a positive" } else { "a non-negative" };
     let err = |got: String| {
         Rejection::validation(format!(
-            "{field} must be {what} integer in minor units (e.g. cents) no larger than 2^53-1, got {got}"
+            "{field} must be {what} integer{unit} no larger than 2^53-1, got {got}"
         ))
     };
     let n = match value {

@@ -55,8 +55,8 @@ export function balanceChart(points, { width, travelPosition = null } = {}) {
   let t0 = points[0].t;
   let t1 = points[points.length - 1].t;
   if (t1 === t0) { t0 -= 1000; t1 += 1000; }
-  const maxB = Math.max(1, ...points.map((p) => p.balance));
-  const niceMax = niceCeil(maxB);
+  const maxB = Math.max(100, ...points.map((p) => p.balance));
+  const niceMax = niceCeil(maxB / 4) * 4; // four round steps
   const x = (t) => m.l + ((t - t0) / (t1 - t0)) * iw;
   const y = (b) => m.t + ih - (b / niceMax) * ih;
 
@@ -110,8 +110,8 @@ function niceCeil(v) {
 
 function short(cents) {
   const v = cents / 100;
-  if (v >= 1e6) return `${(v / 1e6).toFixed(v >= 1e7 ? 0 : 1)}M`;
-  if (v >= 1e4) return `${(v / 1e3).toFixed(0)}k`;
-  if (v >= 1e3) return `${(v / 1e3).toFixed(1)}k`;
-  return v.toFixed(0);
+  const trim = (x) => String(Number(x.toFixed(1)));
+  if (v >= 1e6) return `${trim(v / 1e6)}M`;
+  if (v >= 1e3) return `${trim(v / 1e3)}k`;
+  return trim(v);
 }

@@ -8,7 +8,7 @@
 // --runs N    runs per figure (default 3, at least 3 unless --quick)
 // --only      scenarios to run (1-10); the others are left out of the section
 // --no-write  print the section instead of writing BENCHMARKS.md
-// --profile   instead of benchmarking: node --cpu-prof of scenario 1 for eventjournal, and
+// --profile [2]  instead of benchmarking: node --cpu-prof of scenario 1 (or 2) for eventjournal, and
 //             where its time goes (wasm, JSON, GC, glue, promises...)
 //
 // Every Node measurement runs in a fresh child process (worker.mjs); in each run the
@@ -130,7 +130,7 @@ const NAMES = {
 };
 
 // ------------------------------------------------------------------------------------ scenarios
-const sections = [];
+const sections = []; // { s, text }
 const summary = []; // { scenario, target, value, ok }
 
 async function scenario12() {
@@ -148,14 +148,15 @@ async function scenario12() {
       const ratios = ms.map((m, i) => m / ej[i]);
       const t = targets[c];
       if (t !== undefined) summary.push({ s, what: `eventjournal vs ${c === 'plain' ? 'plain-JS store' : 'Emmett'}`, target: `≥ ${t}×`, value: fmtX(median(ratios)), ok: median(ratios) >= t });
-      return [c === 'eventjournal' ? '**eventjournal**' : NAMES[c], fmtTime(median(ms)), spread(ms, fmtTime), fmtRate(n / (median(ms) / 1000)),
+      const steady = res[c].map((r) => r.secondHalfCommands / (r.secondHalfMs / 1000));
+      return [c === 'eventjournal' ? '**eventjournal**' : NAMES[c], fmtTime(median(ms)), spread(ms, fmtTime), fmtRate(n / (median(ms) / 1000)), fmtRate(median(steady)),
         c === 'eventjournal' ? '—' : ratioCell(ratios), t !== undefined ? `≥ ${t}×` : 'info', t !== undefined ? met(median(ratios) >= t) : ''];
     });
-    sections.push(`### ${s}. Node, in memory: ${int(accounts)} create_account, then ${int(deposits)} deposits round-robin, ${s === 1 ? 'each awaited' : `in bursts of ${int(burst)} (Promise.all)`}
+    sections.push({ s: s, text: `### ${s}. Node, in memory: ${int(accounts)} create_account, then ${int(deposits)} deposits round-robin, ${s === 1 ? 'each awaited' : `in bursts of ${int(burst)} (Promise.all)`}
 
-Time for all ${int(n)} commands (creates included), per fresh process. Ratio: the contender's time ÷ eventjournal's time in the same run (above 1 = eventjournal is faster).
+Time for all ${int(n)} commands (creates included), per fresh process (cold start included: the first thousands of commands run before V8 has tiered up the JIT and the wasm code). "Second half alone" is the rate over the last half of the deposits: the warm, steady state. Ratio (on the whole run): the contender's time ÷ eventjournal's time in the same run (above 1 = eventjournal is faster).
 
-${table(['contender', 'median', 'min – max', 'commands/s', 'eventjournal speed-up', 'target', ''], rows)}`);
+${table(['contender', 'median', 'min – max', 'commands/s', 'second half alone, commands/s', 'eventjournal speed-up', 'target', ''], rows)}` });
   }
 }
 
@@ -189,11 +190,11 @@ async function scenario4() {
     }
     return [label[c], fmtUs(median(p50)), spread(p50, fmtUs), fmtUs(median(res[c].map((r) => r.p90))), c === 'eventjournal' ? '—' : ratioCell(ratios), target, ok];
   });
-  sections.push(`### 4. Time travel: load an account at a random version of a ${int(streamLength)}-event stream
+  sections.push({ s: 4, text: `### 4. Time travel: load an account at a random version of a ${int(streamLength)}-event stream
 
 ${int(loadSamples)} loads at uniformly random versions per run (after ${int(loadWarmup)} warm-up loads), each timed alone; the figure per run is the p50. The stream is built through eventjournal's commands; the peers' streams are appended through their stores' own append (the read is what is measured). Ratio: the contender's p50 ÷ eventjournal's p50 in the same run. The target "≥ 100× Emmett's aggregateStream of that stream" is checked both ways: Emmett folding up to the same version (the like-for-like time-travel query) and Emmett folding the whole stream.
 
-${table(['contender', 'p50 (median of runs)', 'min – max', 'p90', 'eventjournal speed-up', 'target', ''], rows)}`);
+${table(['contender', 'p50 (median of runs)', 'min – max', 'p90', 'eventjournal speed-up', 'target', ''], rows)}` });
 }
 
 let bigResults = null;
@@ -226,11 +227,11 @@ async function scenarioBig() {
       ['plain-JS: fold the same two projections over its array', fmtTime(median(plReplay)), spread(plReplay, fmtTime), fmtRate(median(plRate)), `eventjournal ${ratioCell(plReplay.map((p, i) => p / ejReplay[i]))}`, 'info', ''],
       [`building the log: eventjournal, ${int(bigEvents)} events by commands in bursts of ${int(burst)}`, fmtTime(median(ejBuild)), spread(ejBuild, fmtTime), `${fmtRate(median(ejBuild.map((ms) => bigEvents / (ms / 1000))))} events`, '', 'info', ''],
     ];
-    sections.push(`### 3. Rebuild both built-in projections over ${int(bigEvents)} events (\`engine.replay()\`, Node)
+    sections.push({ s: 3, text: `### 3. Rebuild both built-in projections over ${int(bigEvents)} events (\`engine.replay()\`, Node)
 
 One ${int(bigEvents)}-event log per run (built by commands in bursts; the build is timed too), then ${replays} replays; the figure per run is the median of its replays. For scale, the same two projections folded by plain JS over the plain-JS store's array of the same events.
 
-${table(['what', 'median', 'min – max', 'events/s', 'ratio', 'target', ''], rows)}`);
+${table(['what', 'median', 'min – max', 'events/s', 'ratio', 'target', ''], rows)}` });
   }
   if (want(5)) {
     const ej = res.eventjournal.map((x) => x.atP50);
@@ -240,11 +241,11 @@ ${table(['what', 'median', 'min – max', 'events/s', 'ratio', 'target', ''], ro
       ["**eventjournal** `projection('account_balance', { at: { position } })`", fmtUs(median(ej)), spread(ej, fmtUs), fmtUs(median(res.eventjournal.map((x) => x.atP90))), '—', 'p50 ≤ 1 ms', met(median(ej) <= 1000)],
       ['plain-JS: fold from the start up to the position', fmtUs(median(pl)), spread(pl, fmtUs), fmtUs(median(res.plain.map((x) => x.atP90))), ratioCell(pl.map((p, i) => p / ej[i])), 'info', ''],
     ];
-    sections.push(`### 5. Projection as of a random position of the ${int(bigEvents)}-event log (Node)
+    sections.push({ s: 5, text: `### 5. Projection as of a random position of the ${int(bigEvents)}-event log (Node)
 
 ${int(atSamples)} queries at uniformly random positions per run (after ${atWarmup} warm-up), each timed alone, on the log of scenario 3; the figure per run is the p50 (the state returned holds up to 1,000 accounts).
 
-${table(['what', 'p50 (median of runs)', 'min – max', 'p90', 'eventjournal speed-up', 'target', ''], rows)}`);
+${table(['what', 'p50 (median of runs)', 'min – max', 'p90', 'eventjournal speed-up', 'target', ''], rows)}` });
   }
   if (want(9)) {
     log(`scenario 9: memory of the peers at ${int(memEvents)} events`);
@@ -262,11 +263,11 @@ ${table(['what', 'p50 (median of runs)', 'min – max', 'p90', 'eventjournal spe
         return [NAMES[c], fmtBytes(median(b)), spread(b, fmtBytes), `loaded in ${fmtTime(median(load))}`, `${fmtX(median(b.map((v, i) => v / ej[i % ej.length])))} eventjournal's`, 'info', ''];
       }),
     ];
-    sections.push(`### 9. Memory held per event at ${int(memEvents)} events (Node)
+    sections.push({ s: 9, text: `### 9. Memory held per event at ${int(memEvents)} events (Node)
 
 Each store in its own \`node --expose-gc\` process: \`heapUsed + external\` after two \`gc()\`, before and after loading the log of scenario 3, divided by the event count. \`external\` already contains \`arrayBuffers\` and (measured) the wasm linear memory, so adding \`arrayBuffers\` again would count them twice. eventjournal is loaded by its commands (it also holds its projections, snapshots and hash chain); the peers through their stores' own append (Emmett's \`appendToStream\`, Castore's \`pushEvent\`, the plain store's append), the same events. Wasm memory only grows, so eventjournal's figure is the linear memory reserved, not just used.
 
-${table(['store', 'bytes/event (median)', 'min – max', 'detail', 'vs eventjournal', 'target', ''], rows)}`);
+${table(['store', 'bytes/event (median)', 'min – max', 'detail', 'vs eventjournal', 'target', ''], rows)}` });
   }
 }
 
@@ -310,38 +311,38 @@ async function scenarioBrowser() {
     const ratios = r.engineWrite.map((e, i) => r.rawWrite[i] / e);
     if (adapter) summary.push({ s: 6, what: 'eventjournal IndexedDB write throughput vs raw puts', target: '≥ 0.8×', value: fmtX(median(ratios)), ok: median(ratios) >= 0.8 });
     else summary.push({ s: 6, what: 'eventjournal IndexedDB write throughput vs raw puts', target: '≥ 0.8×', value: pending, ok: null });
-    sections.push(`### 6. Chromium, IndexedDB: ${int(idbDeposits)} deposits in bursts of ${int(burst)}
+    sections.push({ s: 6, text: `### 6. Chromium, IndexedDB: ${int(idbDeposits)} deposits in bursts of ${int(burst)}
 
 Raw floor: ${int(idbDeposits)} event-shaped records (${r.bytes.toFixed(0)} bytes each as JSON: id, hash, data, ...) \`put\` in readwrite transactions of ${int(txSize)}, each awaited. eventjournal: \`indexedDbStorage\`, ${int(idbAccounts)} accounts created first (untimed, like the raw floor's first ${int(2 * idbAccounts)} records), then ${int(idbDeposits)} deposits in bursts of ${int(burst)} (Promise.all). Both with durability '${DURABILITY}', in the same disk-backed profile. Ratio: raw time ÷ eventjournal time in the same run (throughput relative to the floor).
 
 ${table(['contender', 'median', 'min – max', 'events/s', 'ratio to the floor', 'target', ''], [
   [...row('raw IndexedDB puts (floor)', r.rawWrite, fmtTime), r.rawWrite.length ? fmtRate(idbDeposits / (median(r.rawWrite) / 1000)) : '', '—', '', ''],
   [...row('**eventjournal** + `indexedDbStorage`', r.engineWrite, fmtTime), r.engineWrite.length ? fmtRate(idbDeposits / (median(r.engineWrite) / 1000)) : '', adapter ? ratioCell(ratios) : pending, '≥ 0.8×', adapter ? met(median(ratios) >= 0.8) : pending],
-])}`);
+])}` });
   }
   if (want(7)) {
     const ratios = r.engineReopen.map((e, i) => e / r.rawRead[i]);
     summary.push({ s: 7, what: 'eventjournal reopen vs raw paged getAll', target: '≤ 1.3×', value: adapter ? fmtX(median(ratios)) : pending, ok: adapter ? median(ratios) <= 1.3 : null });
-    sections.push(`### 7. Chromium, IndexedDB: reopen that log (${int(2 * idbAccounts + idbDeposits)} events)
+    sections.push({ s: 7, text: `### 7. Chromium, IndexedDB: reopen that log (${int(2 * idbAccounts + idbDeposits)} events)
 
 Raw floor: open the database and read every record with \`getAll(IDBKeyRange.lowerBound(last, true), ${int(IDB_PAGE)})\` pages (the engine's page size${r.readLimits.size ? `, seen in this run: ${[...r.readLimits].join(', ')}` : ''}). eventjournal: \`indexedDbStorage(name)\` + \`Engine.open\` (reads, checks every record and the hash chain, rebuilds the projections) + the two projections read once. Ratio: eventjournal's time ÷ the raw time in the same run.
 
 ${table(['contender', 'median', 'min – max', 'ratio to the floor', 'target', ''], [
   [...row('raw paged getAll (floor)', r.rawRead, fmtTime), '—', '', ''],
   [...row('**eventjournal** reopen', r.engineReopen, fmtTime), adapter ? ratioCell(ratios) : pending, '≤ 1.3×', adapter ? met(median(ratios) <= 1.3) : pending],
-])}`);
+])}` });
   }
   if (want(8)) {
     const ratios = r.engineSingle.map((e, i) => e / r.rawSingle[i]);
     summary.push({ s: 8, what: 'eventjournal one persisted command vs a raw one-record transaction, p50', target: '≤ 1.2×', value: adapter ? fmtX(median(ratios)) : pending, ok: adapter ? median(ratios) <= 1.2 : null });
-    sections.push(`### 8. Chromium, IndexedDB: one command persisted alone
+    sections.push({ s: 8, text: `### 8. Chromium, IndexedDB: one command persisted alone
 
 ${int(singleSamples)} commands per run (after ${singleWarmup} warm-up), each awaited before the next on an otherwise idle engine (deposits to one account); raw floor: one record \`put\` per readwrite transaction, each awaited. Durability '${DURABILITY}' for both. Figure per run: the p50. Ratio: eventjournal's p50 ÷ the raw p50 in the same run. (Chromium's \`performance.now()\` is coarsened to 100 µs on a page that is not cross-origin isolated.)
 
 ${table(['contender', 'p50 (median of runs)', 'min – max', 'ratio to the floor', 'target', ''], [
   [...row('raw one-record transaction (floor)', r.rawSingle, fmtTime), '—', '', ''],
   [...row('**eventjournal** `execute` + `indexedDbStorage`', r.engineSingle, fmtTime), adapter ? ratioCell(ratios) : pending, 'p50 ≤ 1.2×', adapter ? met(median(ratios) <= 1.2) : pending],
-])}`);
+])}` });
   }
   return chromium;
 }
@@ -387,7 +388,7 @@ function scenario10() {
   const KB = 1000;
   summary.push({ s: 10, what: 'release .wasm, gzip -9', target: '≤ 150 KB', value: `${(wasmGz / KB).toFixed(1)} KB`, ok: wasmGz <= 150 * KB });
   summary.push({ s: 10, what: 'JS glue (wasm-bindgen web glue), gzip -9', target: '≤ 15 KB', value: `${(glueGz / KB).toFixed(1)} KB`, ok: glueGz <= 15 * KB });
-  sections.push(`### 10. Package size (the browser build in pkg/, as built by \`make pkg\`)
+  sections.push({ s: 10, text: `### 10. Package size (the browser build in pkg/, as built by \`make pkg\`)
 
 Sizes are deterministic for a build: measured once. 1 KB = 1,000 bytes.
 
@@ -396,7 +397,7 @@ ${table(['file', 'raw', 'gzip -9', 'target', ''], [
   ['`web/eventjournal.js` (wasm-bindgen glue)', `${int(glue.length)} B`, `${int(glueGz)} B`, '≤ 15 KB gzip', met(glueGz <= 15 * KB)],
   [`whole browser entry besides the .wasm: index.js and its static imports (${entryFiles.join(', ')}), concatenated`, `${int(entry.length)} B`, `${int(entryGz)} B`, 'info', ''],
 ])}
-${reopt ? `\nCheck that the shipped .wasm is optimized: ${reopt}.` : ''}`);
+${reopt ? `\nCheck that the shipped .wasm is optimized: ${reopt}.` : ''}` });
 }
 
 // ------------------------------------------------------------------------------------ machine
@@ -432,7 +433,7 @@ Every figure is the median over the runs with its min – max. Ratios are comput
 
 ${table(['#', 'what', 'target', 'measured (median)', ''], summary.sort((a, b) => a.s - b.s).map((x) => [x.s, x.what, x.target, x.value, x.ok === null ? 'pending adapter' : met(x.ok)]))}
 `;
-  const section = `${head}\n${sections.join('\n\n')}\n<!-- peers:end -->`;
+  const section = `${head}\n${sections.sort((a, b) => a.s - b.s).map((x) => x.text).join('\n\n')}\n<!-- peers:end -->`;
   if (flag('--no-write') || (QUICK && !flag('--write'))) { console.log(section); log('(not written to BENCHMARKS.md: quick runs print only; add --write to write)'); return; }
   const file = join(repo, 'BENCHMARKS.md');
   let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
@@ -478,9 +479,10 @@ function wasmSha256Index(wasmPath) {
 
 async function profile() {
   const dir = mkdtempSync(join(os.tmpdir(), 'ej-prof-'));
-  const { accounts, deposits } = SIZES;
-  log(`profiling scenario 1 (eventjournal, ${int(accounts)} + ${int(deposits)} awaited commands) with --cpu-prof into ${dir}`);
-  await runWorker({ scenario: 's1', contender: 'eventjournal', accounts, deposits }, { extraFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'] });
+  const { accounts, deposits, burst } = SIZES;
+  const which = opt('--profile') === '2' ? 2 : 1;
+  log(`profiling scenario ${which} (eventjournal, ${int(accounts)} + ${int(deposits)} commands, ${which === 1 ? 'each awaited' : `bursts of ${burst}`}) with --cpu-prof into ${dir}`);
+  await runWorker({ scenario: `s${which}`, contender: 'eventjournal', accounts, deposits, burst }, { extraFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'] });
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   const prof = JSON.parse(readFileSync(join(dir, file)));
   const pkgDir = dirname(require.resolve('eventjournal/package.json'));

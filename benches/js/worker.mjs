@@ -38,11 +38,18 @@ const scenarios = {
   // 1: every command awaited before the next.
   async s1({ contender, accounts, deposits }) {
     const c = await factories[contender]();
+    const half = accounts + Math.floor(deposits / 2);
+    let i = 0;
+    let tHalf = 0;
     const t0 = now();
-    for (const cmd of s1Commands(accounts, deposits)) await apply(c, cmd);
-    const ms = now() - t0;
+    for (const cmd of s1Commands(accounts, deposits)) {
+      if (i++ === half) tHalf = now();
+      await apply(c, cmd);
+    }
+    const t1 = now();
     await c.close();
-    return { ms, commands: accounts + deposits };
+    // The second half alone: the steady state, once the JIT (and wasm tier-up) is warm.
+    return { ms: t1 - t0, commands: accounts + deposits, secondHalfMs: t1 - tHalf, secondHalfCommands: accounts + deposits - half };
   },
 
   // 2: the same commands in bursts of `burst` (Promise.all).
@@ -53,11 +60,14 @@ const scenarios = {
     // holds two commands for one stream (burst <= accounts), so no store sees a conflict.
     const t0 = now();
     const cmds = [...s1Commands(accounts, deposits)];
+    const half = accounts + Math.floor(deposits / 2 / burst) * burst;
     await runBursts(c, cmds.slice(0, accounts), burst);
-    await runBursts(c, cmds.slice(accounts), burst);
-    const ms = now() - t0;
+    await runBursts(c, cmds.slice(accounts, half), burst);
+    const tHalf = now();
+    await runBursts(c, cmds.slice(half), burst);
+    const t1 = now();
     await c.close();
-    return { ms, commands: accounts + deposits };
+    return { ms: t1 - t0, commands: accounts + deposits, secondHalfMs: t1 - tHalf, secondHalfCommands: cmds.length - half };
   },
 
   // 4: time travel inside one stream of `streamLength` events.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::canonical::{kind_of, MAX_SAFE_INTEGER};
-use crate::decider::{amount, Command, Decider};
+use crate::decider::{amount, count, Command, Decider};
 use crate::error::Rejection;
 use crate::event::{EventFilter, NewEvent};
 use crate::log::EventView;
@@ -92,7 +92,7 @@ fn items(command: &Command) -> Result<(Vec<Value>, u64), Rejection> {
                 )))
             }
         };
-        let quantity = amount(&format!("items[{i}].quantity"), fields.get("quantity"), true)?;
+        let quantity = count(&format!("items[{i}].quantity"), fields.get("quantity"))?;
         let price = amount(&format!("items[{i}].price"), fields.get("price"), false)?;
         total = quantity
             .checked_mul(price)

@@ -4,8 +4,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   openContext, gotoDemo, storageKind, createAccount, moveMoney, placeOrder, orderAction,
-  shownBalance, waitForBalance, logRows, travelTo, settle, screenshot, log,
+  shownBalance, waitForBalance, logRows, travelTo, settle, screenshot, waitFor,
 } from './helpers.mjs';
+
+const orderIds = () => document.querySelectorAll('#orders-table tbody tr[data-order-id]').length;
 
 let ctx;
 let page;
@@ -53,26 +55,23 @@ test('the seed demo: account_001 ends at 1,600.00; the order is shipped; the log
   r = await orderAction(page, 'order_001', 'ship', { trackingNumber: 'TRK-0001' });
   assert.equal(r.kind, 'ok', r.text);
   assert.match(r.text, /order_001 is now shipped \(tracking TRK-0001\)/);
-  await settle(page);
-
-  const status = page.locator('#orders-table tr[data-order-id="order_001"] [data-testid=order-status]');
-  assert.equal((await status.textContent()).trim(), 'shipped');
+  await waitFor(page, () => document.querySelector('#orders-table tr[data-order-id="order_001"] [data-testid=order-status]')?.textContent === 'shipped');
+  await waitFor(page, () => document.querySelectorAll('#log-table tbody tr[data-position]').length === 8);
   // by status (engine query) and by customer
   await page.click('#orders-status [data-status="shipped"]');
-  await settle(page);
+  await waitFor(page, () => document.querySelector('#orders-status [data-status="shipped"]').classList.contains('active'));
   assert.deepEqual(await page.$$eval('#orders-table tbody tr[data-order-id]', (rs) => rs.map((x) => x.dataset.orderId)), ['order_001']);
   await page.click('#orders-status [data-status="placed"]');
-  await settle(page);
-  assert.equal(await page.locator('#orders-table tbody tr[data-order-id]').count(), 0);
+  await waitFor(page, () => document.querySelector('#orders-status [data-status="placed"]').classList.contains('active'));
+  assert.equal(await page.evaluate(orderIds), 0);
   await page.click('#orders-status [data-status=""]');
-  await page.fill('#orders-customer', 'customer_001');
-  await settle(page);
-  assert.equal(await page.locator('#orders-table tbody tr[data-order-id]').count(), 1);
   await page.fill('#orders-customer', 'nobody');
-  await settle(page);
-  assert.equal(await page.locator('#orders-table tbody tr[data-order-id]').count(), 0);
+  await waitFor(page, () => document.querySelector('#orders-count').textContent.startsWith('· 0 of'));
+  assert.equal(await page.evaluate(orderIds), 0);
+  await page.fill('#orders-customer', 'customer_001');
+  await waitFor(page, () => document.querySelector('#orders-count').textContent === '· 1');
+  assert.equal(await page.evaluate(orderIds), 1);
   await page.fill('#orders-customer', '');
-  await settle(page);
 
   const rows = await logRows(page);
   assert.deepEqual(rows.map(([p, s, v, t]) => [p, s, v, t]), [
@@ -151,11 +150,12 @@ test('refusals and validation errors are shown next to the form, in words', asyn
 
 test('time travel: before the deposits the balance was 1,000.00; back to now restores 1,600.00', async () => {
   await travelTo(page, 2);
-  assert.equal(await shownBalance(page, 'account_001'), '1,000.00');
+  await waitForBalance(page, 'account_001', '1,000.00');
   assert.equal(await page.getAttribute('#tt-status', 'data-mode'), 'past');
   await page.waitForFunction(() => document.querySelector('[data-testid=inspector-balance]')?.textContent === '1,000.00');
   assert.equal(await page.textContent('[data-testid=inspector-version]'), '2');
   // the events after the point are greyed out, the ones before are not
+  await waitFor(page, () => document.querySelector('#log-table tr[data-position="3"]').classList.contains('future'));
   const rows = await logRows(page);
   assert.deepEqual(rows.map(([p, , , , future]) => [p, future]), [[8, true], [7, true], [6, true], [5, true], [4, true], [3, true], [2, false], [1, false]]);
   // the order did not exist yet
@@ -176,13 +176,12 @@ test('time travel: before the deposits the balance was 1,000.00; back to now res
   const pad = (n) => String(n).padStart(2, '0');
   await page.fill('#tt-time', `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`);
   await page.waitForFunction(() => document.querySelector('#tt-status').dataset.position === '0');
-  await settle(page);
-  assert.equal(await page.locator('#accounts-table tbody tr[data-account-id]').count(), 0);
+  await waitFor(page, () => document.querySelectorAll('#accounts-table tbody tr[data-account-id]').length === 0);
 
   await page.click('#tt-now');
   await waitForBalance(page, 'account_001', '1,600.00');
   assert.equal(await page.getAttribute('#tt-status', 'data-mode'), 'now');
-  assert.equal((await logRows(page)).some(([, , , , future]) => future), false);
+  await waitFor(page, () => !document.querySelector('#log-table tr.future'));
 });
 
 test('keyboard: forms are labelled and work without a mouse', async () => {
