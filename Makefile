@@ -6,13 +6,15 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 PORT ?= 8080
 
-.PHONY: help setup test test-rust test-wasm test-js test-e2e lint pkg demo bench clean
+.PHONY: help setup test test-rust test-wasm test-js test-e2e lint pkg demo bench fuzz soak clean
 
 help:
 	@echo "make test   install what is missing, then run every test"
 	@echo "make demo   install what is missing, build, serve the demo on http://127.0.0.1:$(PORT)"
 	@echo "make bench  run the benchmarks and rewrite BENCHMARKS.md"
 	@echo "make pkg    build the npm package into pkg/"
+	@echo "make fuzz   fuzz every decoder of outside data (60 s per target)"
+	@echo "make soak   the long reliability runs (crashes, soak)"
 
 setup:
 	@scripts/setup.sh
@@ -51,6 +53,10 @@ test: lint test-rust pkg test-wasm test-js test-e2e
 
 demo: pkg
 	node scripts/serve.mjs --port $(PORT)
+
+# Bounded libFuzzer runs of every decoder of outside data (60 s per target).
+fuzz: setup
+	scripts/fuzz.sh
 
 bench: setup
 	cargo bench --bench core

@@ -16,8 +16,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::canonical::{write_string, write_u64, CanonicalJson};
-use crate::error::ValidationError;
+use crate::canonical::{kind_of, write_string, write_u64, CanonicalJson, MAX_SAFE_INTEGER};
+use crate::error::{Error, IntegrityError, StorageError, StorageFailure, ValidationError};
 
 /// Longest stream id, stream type, event type, projection name or command id, counted in
 /// UTF-16 code units as JavaScript's `length` counts them.
@@ -174,9 +174,10 @@ pub fn write_event_record(out: &mut String, e: &EventFields<'_>, hash: &str) {
     write_u64(out, e.version);
     out.push_str(",\"position\":");
     write_u64(out, e.position);
-    out.push_str(",\"hash\":\"");
-    out.push_str(hash);
-    out.push_str("\"}");
+    out.push_str(",\"hash\":");
+    // Escaped like every string: an event decoded from a hostile storage may carry anything.
+    write_string(out, hash);
+    out.push('}');
 }
 
 fn write_i64(out: &mut String, n: i64) {
@@ -184,6 +185,117 @@ fn write_i64(out: &mut String, n: i64) {
         out.push('-');
     }
     write_u64(out, n.unsigned_abs());
+}
+
+/// The fields of a stored event record, exactly.
+pub const EVENT_FIELDS: [&str; 10] = [
+    "id",
+    "streamId",
+    "streamType",
+    "type",
+    "data",
+    "metadata",
+    "timestamp",
+    "version",
+    "position",
+    "hash",
+];
+
+/// Decodes what a storage returned (JSON text of an array of records) into events. Text that
+/// is not a JSON array is a `StorageError` (malformed); a record that is not an event is an
+/// `IntegrityError` naming the position it should have had (`after + index + 1`).
+pub fn stored_events_from_json(text: &str, after: u64) -> Result<Vec<Event>, Error> {
+    let records: Vec<Value> = serde_json::from_str(text).map_err(|e| {
+        StorageError::new(
+            StorageFailure::Malformed,
+            format!("readEvents returned something that is not a JSON array of records: {e}"),
+        )
+    })?;
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Event::from_stored(r, after.saturating_add(i as u64 + 1)).map_err(Error::from))
+        .collect()
+}
+
+impl Event {
+    /// Decodes one stored record: an object with exactly the ten fields of the right types.
+    /// Content (ids, hashes, versions, the chain) is checked when the log appends it.
+    pub fn from_stored(value: Value, expected_position: u64) -> Result<Event, IntegrityError> {
+        let bad = |m: String| IntegrityError::at(expected_position, m);
+        let Value::Object(mut fields) = value else {
+            return Err(bad(format!(
+                "stored record is {}, not an event object",
+                kind_of(&value)
+            )));
+        };
+        if let Some(extra) = fields.keys().find(|k| !EVENT_FIELDS.contains(&k.as_str())) {
+            return Err(bad(format!(
+                "stored record has an unexpected field '{}'",
+                truncated(extra)
+            )));
+        }
+        let mut take = |k: &str| {
+            fields
+                .remove(k)
+                .ok_or_else(|| bad(format!("stored record lacks the field '{k}'")))
+        };
+        let text = |k: &str, v: Value| match v {
+            Value::String(s) => Ok(s),
+            other => Err(bad(format!("field '{k}' must be a string, got {}", kind_of(&other)))),
+        };
+        let int = |k: &str, v: Value, min: i64| -> Result<i64, IntegrityError> {
+            let n = v
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER as f64);
+            match n {
+                Some(f) if f as i64 >= min => Ok(f as i64),
+                _ => Err(bad(format!(
+                    "field '{k}' must be an integer ≥ {min}, got {}",
+                    truncated(&v.to_string())
+                ))),
+            }
+        };
+        let object = |k: &str, v: Value| -> Result<CanonicalJson, IntegrityError> {
+            CanonicalJson::from_value(&v, &format!("field '{k}'")).map_err(|e| bad(e.message))
+        };
+        let id = text("id", take("id")?)?;
+        let stream_id = text("streamId", take("streamId")?)?;
+        let stream_type = text("streamType", take("streamType")?)?;
+        let event_type = text("type", take("type")?)?;
+        let data = object("data", take("data")?)?;
+        let metadata = object("metadata", take("metadata")?)?;
+        let timestamp = int("timestamp", take("timestamp")?, 0)?;
+        let version = int("version", take("version")?, 1)? as u64;
+        let position = int("position", take("position")?, 1)? as u64;
+        let hash = text("hash", take("hash")?)?;
+        if data.len() + metadata.len() > MAX_EVENT_BYTES {
+            return Err(bad(format!(
+                "stored record's data and metadata exceed {MAX_EVENT_BYTES} bytes"
+            )));
+        }
+        Ok(Event {
+            id,
+            stream_id,
+            stream_type,
+            event_type,
+            data,
+            metadata,
+            timestamp,
+            version,
+            position,
+            hash,
+        })
+    }
+}
+
+/// At most 80 characters of `s`, for messages about hostile input.
+fn truncated(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    }
 }
 
 /// Reads `commandId` from canonical metadata without parsing it when it cannot be there.

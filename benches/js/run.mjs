@@ -73,17 +73,57 @@ function runWorker(task, { gc = false, extraFlags = [] } = {}) {
   });
 }
 
-// pkg/ may be rebuilt by the lead while we run: retry a failed measurement twice.
-async function measure(task, opts) {
-  for (let attempt = 1; ; attempt++) {
+const measure = runWorker;
+
+// pkg/ may be rebuilt (make pkg) while the harness runs. Each scenario group is measured on one
+// build: before it starts we wait until pkg/ is complete and has not changed for 20 s; if the
+// build changes while it runs (or it fails the way a half-written pkg/ fails), the group is
+// measured again from scratch.
+const pkgRoot = () => dirname(require.resolve('eventjournal/package.json'));
+const PKG_FILES = ['package.json', 'index.js', 'index.cjs', 'index.node.mjs', 'node/eventjournal.js', 'node/eventjournal_bg.wasm', 'web/eventjournal.js', 'web/eventjournal_bg.wasm'];
+function pkgId() {
+  try {
+    const h = createHash('sha256');
+    for (const f of ['node/eventjournal_bg.wasm', 'web/eventjournal_bg.wasm', 'index.cjs', 'index.js']) h.update(readFileSync(join(pkgRoot(), f)));
+    for (const f of readdirSync(join(pkgRoot(), 'lib')).sort()) h.update(readFileSync(join(pkgRoot(), 'lib', f)));
+    return h.digest('hex').slice(0, 12);
+  } catch { return null; }
+}
+async function waitForPkg() {
+  const deadline = Date.now() + 15 * 60_000;
+  let said = false;
+  for (;;) {
+    let ok = false;
     try {
-      return await runWorker(task, opts);
+      const root = pkgRoot();
+      const newest = Math.max(...PKG_FILES.map((f) => statSync(join(root, f)).mtimeMs), ...readdirSync(join(root, 'lib')).map((f) => statSync(join(root, 'lib', f)).mtimeMs));
+      ok = Date.now() - newest > 20_000;
+    } catch { ok = false; }
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error('pkg/ is missing or still changing after 15 minutes (run make pkg)');
+    if (!said) { log('  waiting for pkg/ to be complete and unchanged for 20 s (being rebuilt?)'); said = true; }
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
+}
+const transientError = (e) => /Cannot find module|Cannot find package|ERR_MODULE_NOT_FOUND|ENOENT|CompileError|LinkError|wasm|worker died|bench page did not load|Failed to fetch|net::ERR/i.test(String(e?.message ?? e));
+const builds = []; // { label, id }
+async function stable(label, fn) {
+  for (let attempt = 1; ; attempt++) {
+    await waitForPkg();
+    const id = pkgId();
+    const ns = sections.length;
+    const nsum = summary.length;
+    try {
+      const r = await fn();
+      if (pkgId() === id) { builds.push({ label, id }); return r; }
+      log(`  ! pkg/ changed while scenarios ${label} ran: measuring them again on the new build`);
     } catch (e) {
-      const transient = /Cannot find module|Cannot find package|ERR_MODULE_NOT_FOUND|ENOENT|CompileError|LinkError|wasm|worker died/i.test(String(e.message));
-      if (attempt >= 3 || !transient) throw e;
-      log(`  ! ${task.scenario}/${task.contender ?? ''} failed (${String(e.message).split('\n')[0]}); pkg/ being rebuilt? retrying in 15 s`);
-      await new Promise((r) => setTimeout(r, 15_000));
+      if (!transientError(e)) throw e;
+      log(`  ! scenarios ${label} failed (${String(e.message).split('\n')[0]}): pkg/ being rebuilt? measuring them again`);
     }
+    sections.length = ns;
+    summary.length = nsum;
+    if (attempt >= 4) throw new Error(`pkg/ kept changing while scenarios ${label} ran`);
   }
 }
 
@@ -282,6 +322,7 @@ async function scenarioBrowser() {
   const adapter = probe.ok;
   if (!adapter) log(`  indexedDbStorage is not usable in this build (${probe.error}): engine rows pending`);
   const r = { rawWrite: [], engineWrite: [], rawRead: [], engineReopen: [], rawSingle: [], engineSingle: [], readLimits: new Set(), bytes: 0 };
+  try {
   for (let run = 0; run < RUNS; run++) {
     await b.reload();
     const setup = 2 * idbAccounts;
@@ -302,8 +343,10 @@ async function scenarioBrowser() {
       async () => { const x = await b.call('engineSingle', { dbName: `ej1-${run}`, samples: singleSamples, warmup: singleWarmup, durability: DURABILITY }); r.engineSingle.push(quantile(x.times, 0.5)); log(`s8 run ${run + 1} eventjournal one command p50: ${fmtTime(quantile(x.times, 0.5))}`); },
     );
   }
+  } finally {
+    await b.close();
+  }
   const chromium = b.chromiumVersion;
-  await b.close();
 
   const pending = 'pending adapter';
   const row = (label, xs, fmt) => [label, xs.length ? fmt(median(xs)) : pending, xs.length ? spread(xs, fmt) : ''];
@@ -408,13 +451,16 @@ function machine(chromium) {
   let wasmId = '';
   try {
     const w = join(dirname(require.resolve('eventjournal/package.json')), 'web', 'eventjournal_bg.wasm');
-    wasmId = `pkg built ${statSync(w).mtime.toISOString().slice(0, 16).replace('T', ' ')} UTC, .wasm sha256 ${createHash('sha256').update(readFileSync(w)).digest('hex').slice(0, 12)}`;
+    const ids = [...new Set(builds.map((b) => b.id))];
+    wasmId = ids.length <= 1
+      ? `pkg/ build ${ids[0] ?? pkgId()}, built ${statSync(w).mtime.toISOString().slice(0, 16).replace('T', ' ')} UTC`
+      : `pkg/ was rebuilt during the run; each scenario group ran on one build: ${builds.map((b) => `${b.label} on ${b.id}`).join(', ')}`;
   } catch { /* no pkg */ }
   const pkgVersion = (name) => { try { return JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'))).version; } catch { return '?'; } };
   const load = (l) => l.map((x) => x.toFixed(1)).join(' / ');
   return [
     `Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}${chromium ? `; Chromium ${chromium} (headless, playwright-core ${pkgVersion('playwright-core')})` : ''}.`,
-    `Versions: eventjournal at commit ${commit || '?'} (${wasmId}); @event-driven-io/emmett ${pkgVersion('@event-driven-io/emmett')}; @castore/core ${pkgVersion('@castore/core')}; @castore/event-storage-adapter-in-memory ${pkgVersion('@castore/event-storage-adapter-in-memory')}.`,
+    `Versions: eventjournal, repository HEAD ${commit || '?'} (${wasmId}; build id = sha256 of pkg/'s .wasm files and JS, first 12 hex); @event-driven-io/emmett ${pkgVersion('@event-driven-io/emmett')}; @castore/core ${pkgVersion('@castore/core')}; @castore/event-storage-adapter-in-memory ${pkgVersion('@castore/event-storage-adapter-in-memory')}.`,
     `Measured: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${RUNS} runs per figure, whole harness ${((Date.now() - T0) / 60000).toFixed(1)} min; load average (1/5/15 min) ${load(LOAD_START)} at the start, ${load(os.loadavg())} at the end (other work on the machine).`,
   ].join('\n');
 }
@@ -544,11 +590,11 @@ if (flag('--profile')) {
   await profile();
 } else {
   log(`eventjournal peers benchmark${QUICK ? ' (quick)' : ''}: ${RUNS} runs per figure`);
-  await scenario12();
-  await scenario4();
-  await scenarioBig();
-  const chromium = await scenarioBrowser();
-  scenario10();
+  await stable('1, 2', scenario12);
+  await stable('4', scenario4);
+  await stable('3, 5, 9', scenarioBig);
+  const chromium = await stable('6, 7, 8', scenarioBrowser);
+  await stable('10', async () => scenario10());
   writeSection(chromium);
   log('done');
 }

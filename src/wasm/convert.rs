@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::canonical::{CanonicalJson, MAX_SAFE_INTEGER};
-use crate::error::{Error, IntegrityError, StorageError, StorageFailure, ValidationError};
+use crate::canonical::MAX_SAFE_INTEGER;
+use crate::error::{Error, StorageError, StorageFailure, ValidationError};
 use crate::event::{Event, EventFilter, ExpectedVersion, MAX_EVENT_BYTES};
 use crate::time_travel::At;
 
@@ -282,19 +282,6 @@ pub fn filter(options: &JsValue) -> Result<EventFilter, Error> {
     })
 }
 
-const EVENT_FIELDS: [&str; 10] = [
-    "id",
-    "streamId",
-    "streamType",
-    "type",
-    "data",
-    "metadata",
-    "timestamp",
-    "version",
-    "position",
-    "hash",
-];
-
 /// Events as the host's `readEvents` returned them. Anything but an array is a
 /// `StorageError`; a record that is not an event is an `IntegrityError` naming its position.
 pub fn stored_events(value: &JsValue, after: u64) -> Result<Vec<Event>, Error> {
@@ -311,81 +298,7 @@ pub fn stored_events(value: &JsValue, after: u64) -> Result<Vec<Event>, Error> {
             "readEvents returned records that are not JSON",
         )
     })?;
-    let records: Vec<Value> = serde_json::from_str(&text).map_err(|e| {
-        StorageError::new(
-            StorageFailure::Malformed,
-            format!("readEvents returned records that are not JSON: {e}"),
-        )
-    })?;
-    records
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| record(r, after + i as u64 + 1).map_err(Error::from))
-        .collect()
-}
-
-fn record(value: Value, expected: u64) -> Result<Event, IntegrityError> {
-    let bad = |m: String| IntegrityError::at(expected, m);
-    let Value::Object(mut fields) = value else {
-        return Err(bad(format!(
-            "stored record is {}, not an event object",
-            crate::canonical::kind_of(&value)
-        )));
-    };
-    if let Some(extra) = fields.keys().find(|k| !EVENT_FIELDS.contains(&k.as_str())) {
-        return Err(bad(format!("stored record has an unexpected field '{extra}'")));
-    }
-    let mut take = |k: &str| {
-        fields
-            .remove(k)
-            .ok_or_else(|| bad(format!("stored record lacks the field '{k}'")))
-    };
-    let text = |k: &str, v: Value| match v {
-        Value::String(s) => Ok(s),
-        other => Err(bad(format!(
-            "field '{k}' must be a string, got {}",
-            crate::canonical::kind_of(&other)
-        ))),
-    };
-    let int = |k: &str, v: Value, min: i64| -> Result<i64, IntegrityError> {
-        let n = v
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER as f64);
-        match n {
-            Some(f) if f as i64 >= min => Ok(f as i64),
-            _ => Err(bad(format!("field '{k}' must be an integer ≥ {min}, got {v}"))),
-        }
-    };
-    let object = |k: &str, v: Value| -> Result<CanonicalJson, IntegrityError> {
-        CanonicalJson::from_value(&v, &format!("field '{k}'")).map_err(|e| bad(e.message))
-    };
-    let id = text("id", take("id")?)?;
-    let stream_id = text("streamId", take("streamId")?)?;
-    let stream_type = text("streamType", take("streamType")?)?;
-    let event_type = text("type", take("type")?)?;
-    let data = object("data", take("data")?)?;
-    let metadata = object("metadata", take("metadata")?)?;
-    let timestamp = int("timestamp", take("timestamp")?, 0)?;
-    let version = int("version", take("version")?, 1)? as u64;
-    let position = int("position", take("position")?, 1)? as u64;
-    let hash = text("hash", take("hash")?)?;
-    if data.len() + metadata.len() > MAX_EVENT_BYTES {
-        return Err(bad(format!(
-            "stored record's data and metadata exceed {MAX_EVENT_BYTES} bytes"
-        )));
-    }
-    Ok(Event {
-        id,
-        stream_id,
-        stream_type,
-        event_type,
-        data,
-        metadata,
-        timestamp,
-        version,
-        position,
-        hash,
-    })
+    crate::event::stored_events_from_json(&text, after)
 }
 
 /// A JSON array of events, for `JSON.parse`.

@@ -226,9 +226,9 @@ fn snapshot_to_js(s: &Snapshot) -> JsValue {
     crate::canonical::write_string(&mut text, &s.key);
     text.push_str(",\"position\":");
     crate::canonical::write_u64(&mut text, s.position);
-    text.push_str(",\"hash\":\"");
-    text.push_str(&s.hash);
-    text.push_str("\",\"state\":");
+    text.push_str(",\"hash\":");
+    crate::canonical::write_string(&mut text, &s.hash);
+    text.push_str(",\"state\":");
     text.push_str(&s.state);
     text.push('}');
     convert::parse(&text)
