@@ -54,13 +54,21 @@ test: lint test-rust pkg test-wasm test-js test-e2e
 demo: pkg
 	node scripts/serve.mjs --port $(PORT)
 
+# The long reliability runs: crashes in a real browser, soak tests (see RELIABILITY.md).
+soak: pkg
+	scripts/soak.sh
+
 # Bounded libFuzzer runs of every decoder of outside data (60 s per target).
 fuzz: setup
 	scripts/fuzz.sh
 
-bench: setup
+# Native criterion benches, then the package against its peers in Node and Chromium
+# (benches/js); both rewrite their section of BENCHMARKS.md. Never part of `make test`.
+bench: pkg
 	cargo bench --bench core
 	node scripts/bench-report.mjs
+	npm ci --prefix benches/js --no-audit --no-fund --loglevel=error
+	node benches/js/run.mjs
 
 clean:
 	cargo clean

@@ -16,7 +16,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::canonical::{kind_of, write_string, write_u64, CanonicalJson, MAX_SAFE_INTEGER};
+use crate::canonical::{kind_of, write_i64, write_string, write_u64, CanonicalJson, MAX_SAFE_INTEGER};
 use crate::error::{Error, IntegrityError, StorageError, StorageFailure, ValidationError};
 
 /// Longest stream id, stream type, event type, projection name or command id, counted in
@@ -178,13 +178,6 @@ pub fn write_event_record(out: &mut String, e: &EventFields<'_>, hash: &str) {
     // Escaped like every string: an event decoded from a hostile storage may carry anything.
     write_string(out, hash);
     out.push('}');
-}
-
-fn write_i64(out: &mut String, n: i64) {
-    if n < 0 {
-        out.push('-');
-    }
-    write_u64(out, n.unsigned_abs());
 }
 
 /// The fields of a stored event record, exactly.

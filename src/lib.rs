@@ -24,6 +24,7 @@
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![cfg_attr(target_arch = "wasm32", deny(unsafe_code))]
 
+pub mod arena;
 pub mod canonical;
 pub mod clock;
 pub mod decider;

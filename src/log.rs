@@ -1,7 +1,8 @@
 //! The in-memory event log and its indexes.
 //!
 //! Events are held compactly: stream ids and type names are interned, ids and hashes are kept
-//! as bytes, data and metadata as canonical JSON text. Positions are implicit (index + 1).
+//! as bytes, data and metadata as canonical JSON text in an arena, records in fixed-size
+//! chunks (see `arena.rs`). Positions are implicit (index + 1).
 //! Indexes: by stream (its positions in version order), by event type, by stream type, and by
 //! time (timestamps never decrease along the log, so the log itself is the time index).
 
@@ -10,6 +11,7 @@ use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 
+use crate::arena::{ChunkedVec, TextArena, TextRef};
 use crate::canonical::CanonicalJson;
 use crate::error::{IntegrityError, ValidationError};
 use crate::event::{validate_name, write_event_record, Event, EventFields};
@@ -20,17 +22,19 @@ pub type StreamSym = u32;
 /// Index of an interned name (event type or stream type).
 pub type NameSym = u32;
 
+/// One event: 88 bytes plus its data and metadata text in the arena.
 #[derive(Debug)]
 struct Record {
     id: [u8; 16],
     hash: [u8; 32],
+    timestamp: i64,
+    /// Data, then metadata (absent when it is `{}`), in the text arena.
+    text: TextRef,
+    data_len: u32,
+    meta_len: u32,
     stream: StreamSym,
     event_type: NameSym,
-    timestamp: i64,
-    version: u64,
-    data: CanonicalJson,
-    /// `None` for `{}`.
-    metadata: Option<CanonicalJson>,
+    version: u32,
 }
 
 #[derive(Debug)]
@@ -83,6 +87,18 @@ pub struct EventView<'a> {
     pub position: u64,
     id: IdRef<'a>,
     hash: HashRef<'a>,
+    /// Where the event sits in the log (`None` while it is pending in a batch).
+    syms: Option<Syms<'a>>,
+}
+
+/// A committed event's interned names, for fast matching and keys.
+#[derive(Debug, Clone, Copy)]
+pub struct Syms<'a> {
+    pub stream: StreamSym,
+    /// The log's shared copy of the stream id (cloning it does not allocate).
+    pub stream_id: &'a Rc<str>,
+    pub stream_type: NameSym,
+    pub event_type: NameSym,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -111,7 +127,28 @@ impl<'a> EventView<'a> {
             position: e.position,
             id: IdRef::Text(&e.id),
             hash: HashRef::Text(&e.hash),
+            syms: None,
         }
+    }
+
+    /// The interned names of a committed event (`None` while it is pending).
+    pub fn syms(&self) -> Option<Syms<'a>> {
+        self.syms
+    }
+
+    /// The raw JSON text of a top-level field of `data` (see [`crate::canonical::field`]).
+    pub fn field(&self, key: &str) -> Option<&'a str> {
+        crate::canonical::field(self.data, key)
+    }
+
+    /// A field of `data` that is a non-negative safe integer.
+    pub fn u64_field(&self, key: &str) -> Option<u64> {
+        self.field(key).and_then(crate::canonical::as_u64)
+    }
+
+    /// A field of `data` that is a string.
+    pub fn str_field(&self, key: &str) -> Option<std::borrow::Cow<'a, str>> {
+        self.field(key).and_then(crate::canonical::as_str)
     }
 
     /// The event id (lowercase hyphenated UUID).
@@ -224,7 +261,8 @@ pub struct Stats {
 /// The in-memory log.
 #[derive(Debug)]
 pub struct Log {
-    records: Vec<Record>,
+    records: ChunkedVec<Record>,
+    text: TextArena,
     streams: Vec<Stream>,
     stream_index: HashMap<Rc<str>, StreamSym>,
     names: Interner,
@@ -243,7 +281,8 @@ impl Default for Log {
 impl Log {
     pub fn new() -> Self {
         Log {
-            records: Vec::new(),
+            records: ChunkedVec::default(),
+            text: TextArena::default(),
             streams: Vec::new(),
             stream_index: HashMap::new(),
             names: Interner::default(),
@@ -287,6 +326,12 @@ impl Log {
         &self.streams[sym as usize].id
     }
 
+    /// The stream's symbol and the log's shared copy of its id.
+    pub fn stream_rc(&self, stream_id: &str) -> Option<(StreamSym, Rc<str>)> {
+        let sym = self.stream_sym(stream_id)?;
+        Some((sym, self.streams[sym as usize].id.clone()))
+    }
+
     /// The stream's version: its number of events (0 when it has none).
     pub fn stream_version(&self, stream_id: &str) -> u64 {
         self.stream_sym(stream_id)
@@ -304,6 +349,11 @@ impl Log {
             .map(|s| self.names.name(self.streams[s as usize].stream_type))
     }
 
+    /// The symbol of an interned name (event type or stream type), if the log has seen it.
+    pub fn name_sym(&self, name: &str) -> Option<NameSym> {
+        self.names.get(name)
+    }
+
     /// Number of streams.
     pub fn stream_count(&self) -> usize {
         self.streams.len()
@@ -318,17 +368,28 @@ impl Log {
     fn view(&self, index: usize) -> Option<EventView<'_>> {
         let r = self.records.get(index)?;
         let stream = &self.streams[r.stream as usize];
+        let data_len = r.data_len as usize;
         Some(EventView {
             stream_id: &stream.id,
             stream_type: self.names.name(stream.stream_type),
             event_type: self.names.name(r.event_type),
-            data: r.data.as_str(),
-            metadata: r.metadata.as_ref().map_or("{}", |m| m.as_str()),
+            data: self.text.get(r.text, 0, data_len),
+            metadata: if r.meta_len == 0 {
+                "{}"
+            } else {
+                self.text.get(r.text, data_len, r.meta_len as usize)
+            },
             timestamp: r.timestamp,
-            version: r.version,
+            version: u64::from(r.version),
             position: index as u64 + 1,
             id: IdRef::Bytes(&r.id),
             hash: HashRef::Bytes(&r.hash),
+            syms: Some(Syms {
+                stream: r.stream,
+                stream_id: &stream.id,
+                stream_type: stream.stream_type,
+                event_type: r.event_type,
+            }),
         })
     }
 
@@ -431,7 +492,7 @@ impl Log {
             None => None,
         };
         let matches = |i: usize| -> bool {
-            let r = &self.records[i];
+            let Some(r) = self.records.get(i) else { return false };
             type_syms.as_ref().is_none_or(|ts| ts.contains(&r.event_type))
                 && stream_type_sym.is_none_or(|st| self.streams[r.stream as usize].stream_type == st)
         };
@@ -492,13 +553,15 @@ impl Log {
         let mut scratch = String::new();
         let mut id = String::new();
         for i in 0..self.records.len() {
-            let Some(view) = self.view(i) else { break };
+            let (Some(view), Some(record)) = (self.view(i), self.records.get(i)) else {
+                break;
+            };
             id.clear();
-            id.push_str(&format_event_id(&self.records[i].id));
+            id.push_str(&format_event_id(&record.id));
             let mut fields = view.fields();
             fields.id = &id;
             let h = event_hash(&prev, &fields, &mut scratch);
-            if h.0 != self.records[i].hash {
+            if h.0 != record.hash {
                 return VerifyReport {
                     ok: false,
                     checked: i as u64 + 1,
@@ -540,7 +603,7 @@ impl Log {
             validate_name(what, value).map_err(|v: ValidationError| bad(v.message))?;
         }
         let current_version = self.stream_version(&e.stream_id);
-        if e.version != current_version + 1 {
+        if e.version != current_version + 1 || e.version > u64::from(u32::MAX) {
             return Err(bad(format!(
                 "stream '{}' version {} does not follow {current_version}",
                 e.stream_id, e.version
@@ -585,16 +648,14 @@ impl Log {
     /// Appends an event the engine stamped itself (already checked and hashed), given its id
     /// and hash as bytes.
     pub fn append_raw(&mut self, e: &Event, id: [u8; 16], hash: [u8; 32]) {
-        self.push_parts(id, Hash(hash), e, e.data.clone(), e.metadata.clone());
+        self.push_parts(id, Hash(hash), e, e.data.as_str(), e.metadata.as_str());
     }
 
-    fn push(&mut self, id: [u8; 16], hash: Hash, mut e: Event) {
-        let data = std::mem::replace(&mut e.data, CanonicalJson::placeholder());
-        let metadata = std::mem::replace(&mut e.metadata, CanonicalJson::placeholder());
-        self.push_parts(id, hash, &e, data, metadata);
+    fn push(&mut self, id: [u8; 16], hash: Hash, e: Event) {
+        self.push_parts(id, hash, &e, e.data.as_str(), e.metadata.as_str());
     }
 
-    fn push_parts(&mut self, id: [u8; 16], hash: Hash, e: &Event, data: CanonicalJson, metadata: CanonicalJson) {
+    fn push_parts(&mut self, id: [u8; 16], hash: Hash, e: &Event, data: &str, metadata: &str) {
         let index = self.records.len() as u32;
         let event_type = self.names.intern(&e.event_type);
         let stream = match self.stream_index.get(e.stream_id.as_str()) {
@@ -617,19 +678,18 @@ impl Log {
         let stream_type = s.stream_type;
         self.by_type.entry(event_type).or_default().push(index);
         self.by_stream_type.entry(stream_type).or_default().push(index);
+        let metadata = if metadata == "{}" { "" } else { metadata };
+        let text = self.text.push(&[data, metadata]);
         self.records.push(Record {
             id,
             hash: hash.0,
+            timestamp: e.timestamp,
+            text,
+            data_len: data.len() as u32,
+            meta_len: metadata.len() as u32,
             stream,
             event_type,
-            timestamp: e.timestamp,
-            version: e.version,
-            metadata: if metadata.is_empty_object() {
-                None
-            } else {
-                Some(metadata)
-            },
-            data,
+            version: e.version as u32,
         });
         self.head_hash = hash;
     }

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::decider::AnyState;
 use crate::error::{Error, NotFoundError, ProjectionError, ValidationError};
 use crate::event::{validate_name, EventFilter};
-use crate::log::{EventView, Log};
+use crate::log::{EventView, Log, NameSym};
 use crate::snapshot::{Snapshot, SnapshotSeries};
 
 /// Default smallest number of log positions between two projection snapshots.
@@ -56,8 +56,9 @@ pub trait Projection: 'static {
         None
     }
 
-    /// A state from the JSON text `state_json` wrote (for stored snapshots).
-    fn state_from_json(&self, _json: &str) -> Result<Self::State, String> {
+    /// A state from the JSON text `state_json` wrote (for stored snapshots); `log` resolves
+    /// stream ids to the log's symbols.
+    fn state_from_json(&self, _json: &str, _log: &Log) -> Result<Self::State, String> {
         Err("this projection cannot restore snapshots".to_owned())
     }
 }
@@ -75,7 +76,7 @@ pub trait AnyProjection {
     fn snapshot_key(&self) -> Option<String> {
         None
     }
-    fn state_from_json(&self, _json: &str) -> Result<AnyState, String> {
+    fn state_from_json(&self, _json: &str, _log: &Log) -> Result<AnyState, String> {
         Err("this projection cannot restore snapshots".to_owned())
     }
 }
@@ -121,8 +122,8 @@ impl<P: Projection> AnyProjection for P {
         Projection::snapshot_key(self)
     }
 
-    fn state_from_json(&self, json: &str) -> Result<AnyState, String> {
-        Projection::state_from_json(self, json).map(AnyState::new)
+    fn state_from_json(&self, json: &str, log: &Log) -> Result<AnyState, String> {
+        Projection::state_from_json(self, json, log).map(AnyState::new)
     }
 }
 
@@ -156,6 +157,32 @@ pub fn query_json(state_json: &str, filter: &Map<String, Value>) -> Result<Strin
     };
     let hits: Vec<&Value> = records.values().filter(|r| record_matches(r, filter)).collect();
     serde_json::to_string(&hits).map_err(|e| e.to_string())
+}
+
+/// A filter resolved against the log's interned names (so matching compares integers).
+struct Compiled {
+    /// `None`: every type. `Some(list)`: these types only (an unknown name matches nothing).
+    types: Option<Vec<NameSym>>,
+    /// `None`: every stream type. `Some(None)`: a stream type the log has never seen.
+    stream_type: Option<Option<NameSym>>,
+}
+
+impl Compiled {
+    fn new(filter: &EventFilter, log: &Log) -> Self {
+        Compiled {
+            types: (!filter.types.is_empty()).then(|| filter.types.iter().filter_map(|t| log.name_sym(t)).collect()),
+            stream_type: filter.stream_type.as_deref().map(|t| log.name_sym(t)),
+        }
+    }
+
+    fn matches(&self, filter: &EventFilter, e: &EventView<'_>) -> bool {
+        let Some(syms) = e.syms() else {
+            return filter.matches(e.stream_id, e.stream_type, e.event_type);
+        };
+        self.types.as_ref().is_none_or(|ts| ts.contains(&syms.event_type))
+            && self.stream_type.is_none_or(|st| st == Some(syms.stream_type))
+            && filter.stream_id.as_deref().is_none_or(|id| id == e.stream_id)
+    }
 }
 
 struct Slot {
@@ -196,11 +223,11 @@ impl Slot {
         })
     }
 
-    fn apply(&mut self, e: &EventView<'_>, base_interval: u64) {
+    fn apply(&mut self, e: &EventView<'_>, base_interval: u64, compiled: &Compiled) {
         if self.failure.is_some() || e.position <= self.position {
             return;
         }
-        if self.filter.matches(e.stream_id, e.stream_type, e.event_type) {
+        if compiled.matches(&self.filter, e) {
             if let Err(cause) = self.projection.evolve(&mut self.state, e) {
                 self.failure = Some(ProjectionError::new(&self.name, e.position, cause));
                 return;
@@ -224,8 +251,9 @@ impl Slot {
     fn rebuild(&mut self, log: &Log, base_interval: u64) -> Result<(), Error> {
         let fresh = Slot::new(&self.name, self.projection.clone())?;
         *self = fresh;
+        let compiled = Compiled::new(&self.filter, log);
         for e in log.range(1, log.head_position()) {
-            self.apply(&e, base_interval);
+            self.apply(&e, base_interval, &compiled);
             if self.failure.is_some() {
                 break;
             }
@@ -239,8 +267,9 @@ impl Slot {
             return Ok(());
         }
         let mut probe = Slot::new(&self.name, self.projection.clone())?;
+        let compiled = Compiled::new(&probe.filter, log);
         for e in log.range(1, self.history_from) {
-            probe.apply(&e, base_interval);
+            probe.apply(&e, base_interval, &compiled);
             if let Some(f) = probe.failure {
                 return Err(f.into());
             }
@@ -259,8 +288,9 @@ impl Slot {
             Some((p, s)) => (*p, self.projection.clone_state(s).map_err(fail)?),
             None => (0, self.projection.initial_state().map_err(fail)?),
         };
+        let compiled = Compiled::new(&self.filter, log);
         for e in log.range(start + 1, position) {
-            if self.filter.matches(e.stream_id, e.stream_type, e.event_type) {
+            if compiled.matches(&self.filter, &e) {
                 self.projection
                     .evolve(&mut state, &e)
                     .map_err(|m| Error::from(ProjectionError::new(&self.name, e.position, m)))?;
@@ -309,9 +339,13 @@ impl Projections {
 
     /// Applies newly committed events (in position order) to every projection.
     pub fn apply(&mut self, log: &Log, from: u64, to: u64) {
+        if from > to {
+            return;
+        }
+        let compiled: Vec<Compiled> = self.slots.iter().map(|s| Compiled::new(&s.filter, log)).collect();
         for e in log.range(from, to) {
-            for slot in &mut self.slots {
-                slot.apply(&e, self.base_interval);
+            for (slot, c) in self.slots.iter_mut().zip(&compiled) {
+                slot.apply(&e, self.base_interval, c);
             }
         }
     }
@@ -330,9 +364,13 @@ impl Projections {
             self.slots[i] = slot;
         }
         // One pass over the log feeds every projection being rebuilt.
+        let compiled: Vec<Compiled> = targets
+            .iter()
+            .map(|&i| Compiled::new(&self.slots[i].filter, log))
+            .collect();
         for e in log.range(1, log.head_position()) {
-            for &i in &targets {
-                self.slots[i].apply(&e, self.base_interval);
+            for (&i, c) in targets.iter().zip(&compiled) {
+                self.slots[i].apply(&e, self.base_interval, c);
             }
         }
         for &i in &targets {
@@ -408,7 +446,7 @@ impl Projections {
                 let matches = snap.position <= log.head_position()
                     && log.get(snap.position).is_some_and(|e| e.hash_hex() == snap.hash);
                 if matches {
-                    if let Ok(state) = slot.projection.state_from_json(&snap.state) {
+                    if let Ok(state) = slot.projection.state_from_json(&snap.state, log) {
                         slot.state = state;
                         slot.position = snap.position;
                         slot.history_from = snap.position;
@@ -420,10 +458,11 @@ impl Projections {
             from.push(start);
         }
         let lowest = from.iter().copied().min().unwrap_or(0);
+        let compiled: Vec<Compiled> = self.slots.iter().map(|s| Compiled::new(&s.filter, log)).collect();
         for e in log.range(lowest + 1, log.head_position()) {
-            for (slot, start) in self.slots.iter_mut().zip(&from) {
+            for ((slot, start), c) in self.slots.iter_mut().zip(&from).zip(&compiled) {
                 if e.position > *start {
-                    slot.apply(&e, base_interval);
+                    slot.apply(&e, base_interval, c);
                 }
             }
         }

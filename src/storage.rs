@@ -49,6 +49,35 @@ pub trait Storage {
     }
 }
 
+/// The storage of an engine that keeps its events only in memory and shares them with no
+/// one: its log is the store, so nothing is copied. Appends check the head (so the
+/// contract holds) and reads find nothing (a new one is empty). `Engine.open()` without a
+/// storage uses this; use [`MemoryStorage`] to share a store between engines.
+#[derive(Debug, Default)]
+pub struct EphemeralStorage {
+    head: std::cell::Cell<u64>,
+}
+
+impl EphemeralStorage {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Storage for EphemeralStorage {
+    async fn read_events(&self, _after_position: u64, _limit: u32) -> Result<Vec<Event>, Error> {
+        Ok(Vec::new())
+    }
+
+    async fn append_events(&self, events: &[Event], expected_position: u64) -> Result<(), AppendError> {
+        if self.head.get() != expected_position {
+            return Err(AppendError::Conflict);
+        }
+        self.head.set(expected_position + events.len() as u64);
+        Ok(())
+    }
+}
+
 #[derive(Debug, Default)]
 struct MemoryInner {
     events: Vec<Event>,

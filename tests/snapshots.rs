@@ -35,7 +35,7 @@ impl Projection for Counting {
     fn snapshot_key(&self) -> Option<String> {
         Some("projection:counting:v1".into())
     }
-    fn state_from_json(&self, json: &str) -> Result<Self::State, String> {
+    fn state_from_json(&self, json: &str, _log: &eventjournal::log::Log) -> Result<Self::State, String> {
         serde_json::from_str(json).map_err(|e| e.to_string())
     }
 }

@@ -155,7 +155,7 @@ const fmtTime = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 1 ? 
 const fmtUs = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
 const fmtRate = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k/s` : `${n.toFixed(0)}/s`);
 const fmtX = (x) => (x >= 100 ? `${x.toFixed(0)}×` : x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`);
-const fmtBytes = (b) => `${b.toFixed(0)} B`;
+const fmtBytes = (b) => `${Math.round(b) || 0} B`;
 const int = (n) => n.toLocaleString('en-US');
 const spread = (xs, f) => `${f(Math.min(...xs))} – ${f(Math.max(...xs))}`;
 const ratioCell = (xs) => `**${fmtX(median(xs))}** (${spread(xs, fmtX)})`;

@@ -7,14 +7,16 @@
 //! | `withdraw { amount, description = '' }` | `money_withdrawn { amount, description, balanceAfter }` | not active; "Insufficient funds" |
 //! | `close_account` | `account_closed { finalBalance }` | not active |
 
-use std::collections::HashMap;
-
-use crate::canonical::{CanonicalJson, Field, MAX_SAFE_INTEGER};
+use crate::canonical::{write_i64, write_string, write_u64, CanonicalJson, Field, MAX_SAFE_INTEGER};
 use crate::decider::{Command, Decider};
 use crate::error::Rejection;
 use crate::event::{EventFilter, NewEvent};
-use crate::log::EventView;
+use crate::log::{EventView, Log};
 use crate::projection::Projection;
+
+use super::{key, query_rows, rows_from_json, rows_json, Row, Rows};
+use std::rc::Rc;
+
 use serde::{Deserialize, Serialize};
 
 pub const STREAM_TYPE: &str = "BankAccount";
@@ -30,18 +32,6 @@ pub struct AccountState {
     pub is_active: bool,
     pub created_at: Option<i64>,
     pub closed_at: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Created {
-    account_holder: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Moved {
-    balance_after: u64,
 }
 
 fn data(fields: &mut [(&str, Field<'_>)]) -> Result<CanonicalJson, Rejection> {
@@ -147,15 +137,18 @@ impl Decider for BankAccount {
     fn evolve(&self, mut state: AccountState, event: &EventView<'_>) -> Result<AccountState, String> {
         match event.event_type {
             "account_created" => {
-                let d: Created = event.parse_data()?;
+                let holder = event
+                    .str_field("accountHolder")
+                    .ok_or("account_created without accountHolder")?;
                 state.account_id = Some(event.stream_id.to_owned());
-                state.account_holder = Some(d.account_holder);
+                state.account_holder = Some(holder.into_owned());
                 state.is_active = true;
                 state.created_at = Some(event.timestamp);
             }
             "money_deposited" | "money_withdrawn" => {
-                let d: Moved = event.parse_data()?;
-                state.balance = d.balance_after;
+                state.balance = event
+                    .u64_field("balanceAfter")
+                    .ok_or("money moved without balanceAfter")?;
             }
             "account_closed" => {
                 state.is_active = false;
@@ -168,14 +161,45 @@ impl Decider for BankAccount {
 }
 
 /// A row of `account_balance`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AccountRow {
-    pub account_id: String,
-    pub account_holder: String,
+    pub account_id: Rc<str>,
+    pub account_holder: Rc<str>,
     pub balance: u64,
     pub is_active: bool,
     pub last_updated: i64,
+}
+
+impl Row for AccountRow {
+    fn id(&self) -> &Rc<str> {
+        &self.account_id
+    }
+
+    fn write_json(&self, out: &mut String) {
+        out.push_str("{\"accountId\":");
+        write_string(out, &self.account_id);
+        out.push_str(",\"accountHolder\":");
+        write_string(out, &self.account_holder);
+        out.push_str(",\"balance\":");
+        write_u64(out, self.balance);
+        out.push_str(if self.is_active {
+            ",\"isActive\":true"
+        } else {
+            ",\"isActive\":false"
+        });
+        out.push_str(",\"lastUpdated\":");
+        write_i64(out, self.last_updated);
+        out.push('}');
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredRow {
+    account_holder: String,
+    balance: u64,
+    is_active: bool,
+    last_updated: i64,
 }
 
 /// `account_balance`: `{ [accountId]: { accountId, accountHolder, balance, isActive, lastUpdated } }`.
@@ -183,10 +207,10 @@ pub struct AccountRow {
 pub struct AccountBalance;
 
 impl Projection for AccountBalance {
-    type State = HashMap<String, AccountRow>;
+    type State = Rows<AccountRow>;
 
     fn initial_state(&self) -> Self::State {
-        HashMap::new()
+        Rows::default()
     }
 
     fn filter(&self) -> EventFilter {
@@ -197,14 +221,17 @@ impl Projection for AccountBalance {
     }
 
     fn evolve(&self, rows: &mut Self::State, event: &EventView<'_>) -> Result<(), String> {
+        let (sym, id) = key(event)?;
         match event.event_type {
             "account_created" => {
-                let d: Created = event.parse_data()?;
+                let holder = event
+                    .str_field("accountHolder")
+                    .ok_or("account_created without accountHolder")?;
                 rows.insert(
-                    event.stream_id.to_owned(),
+                    sym,
                     AccountRow {
-                        account_id: event.stream_id.to_owned(),
-                        account_holder: d.account_holder,
+                        account_id: id.clone(),
+                        account_holder: Rc::from(holder.as_ref()),
                         balance: 0,
                         is_active: true,
                         last_updated: event.timestamp,
@@ -212,14 +239,16 @@ impl Projection for AccountBalance {
                 );
             }
             "money_deposited" | "money_withdrawn" => {
-                let d: Moved = event.parse_data()?;
-                if let Some(row) = rows.get_mut(event.stream_id) {
-                    row.balance = d.balance_after;
+                let balance = event
+                    .u64_field("balanceAfter")
+                    .ok_or("money moved without balanceAfter")?;
+                if let Some(row) = rows.get_mut(sym) {
+                    row.balance = balance;
                     row.last_updated = event.timestamp;
                 }
             }
             "account_closed" => {
-                if let Some(row) = rows.get_mut(event.stream_id) {
+                if let Some(row) = rows.get_mut(sym) {
                     row.is_active = false;
                     row.last_updated = event.timestamp;
                 }
@@ -230,7 +259,7 @@ impl Projection for AccountBalance {
     }
 
     fn state_json(&self, rows: &Self::State) -> Result<String, String> {
-        super::sorted_map_json(rows)
+        Ok(rows_json(rows))
     }
 
     fn weight(&self, rows: &Self::State) -> usize {
@@ -238,14 +267,20 @@ impl Projection for AccountBalance {
     }
 
     fn query(&self, rows: &Self::State, filter: &serde_json::Map<String, serde_json::Value>) -> Result<String, String> {
-        super::query_rows(rows, filter)
+        query_rows(rows, filter)
     }
 
     fn snapshot_key(&self) -> Option<String> {
         Some(format!("projection:{PROJECTION}:v1"))
     }
 
-    fn state_from_json(&self, json: &str) -> Result<Self::State, String> {
-        serde_json::from_str(json).map_err(|e| e.to_string())
+    fn state_from_json(&self, json: &str, log: &Log) -> Result<Self::State, String> {
+        rows_from_json(json, log, |account_id, r: StoredRow| AccountRow {
+            account_id,
+            account_holder: Rc::from(r.account_holder),
+            balance: r.balance,
+            is_active: r.is_active,
+            last_updated: r.last_updated,
+        })
     }
 }

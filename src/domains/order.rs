@@ -7,17 +7,19 @@
 //! ```
 //! Any other transition: `DomainError` "Cannot <verb> order in status: <status>".
 
-use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::canonical::{kind_of, MAX_SAFE_INTEGER};
+use crate::canonical::{kind_of, write_i64, write_string, write_u64, MAX_SAFE_INTEGER};
 use crate::decider::{amount, count, Command, Decider};
 use crate::error::Rejection;
 use crate::event::{EventFilter, NewEvent};
-use crate::log::EventView;
+use crate::log::{EventView, Log};
 use crate::projection::Projection;
+
+use super::{key, query_rows, rows_from_json, rows_json, Row, Rows};
 
 pub const STREAM_TYPE: &str = "Order";
 pub const PROJECTION: &str = "order_status";
@@ -210,22 +212,58 @@ pub enum Status {
 }
 
 /// A row of `order_status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct OrderRow {
-    pub order_id: String,
-    pub customer_id: String,
+    pub order_id: Rc<str>,
+    pub customer_id: Rc<str>,
     pub total_amount: u64,
     pub status: Status,
     pub created_at: i64,
     pub last_updated: i64,
 }
 
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Placed => "placed",
+            Status::Confirmed => "confirmed",
+            Status::Shipped => "shipped",
+            Status::Delivered => "delivered",
+            Status::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl Row for OrderRow {
+    fn id(&self) -> &Rc<str> {
+        &self.order_id
+    }
+
+    fn write_json(&self, out: &mut String) {
+        out.push_str("{\"orderId\":");
+        write_string(out, &self.order_id);
+        out.push_str(",\"customerId\":");
+        write_string(out, &self.customer_id);
+        out.push_str(",\"totalAmount\":");
+        write_u64(out, self.total_amount);
+        out.push_str(",\"status\":\"");
+        out.push_str(self.status.as_str());
+        out.push_str("\",\"createdAt\":");
+        write_i64(out, self.created_at);
+        out.push_str(",\"lastUpdated\":");
+        write_i64(out, self.last_updated);
+        out.push('}');
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PlacedSummary {
+struct StoredRow {
     customer_id: String,
     total_amount: u64,
+    status: Status,
+    created_at: i64,
+    last_updated: i64,
 }
 
 /// `order_status`: `{ [orderId]: { orderId, customerId, totalAmount, status, createdAt, lastUpdated } }`.
@@ -233,10 +271,10 @@ struct PlacedSummary {
 pub struct OrderStatus;
 
 impl Projection for OrderStatus {
-    type State = HashMap<String, OrderRow>;
+    type State = Rows<OrderRow>;
 
     fn initial_state(&self) -> Self::State {
-        HashMap::new()
+        Rows::default()
     }
 
     fn filter(&self) -> EventFilter {
@@ -247,15 +285,19 @@ impl Projection for OrderStatus {
     }
 
     fn evolve(&self, rows: &mut Self::State, event: &EventView<'_>) -> Result<(), String> {
+        let (sym, id) = key(event)?;
         let status = match event.event_type {
             "order_placed" => {
-                let d: PlacedSummary = event.parse_data()?;
+                let customer = event.str_field("customerId").ok_or("order_placed without customerId")?;
+                let total = event
+                    .u64_field("totalAmount")
+                    .ok_or("order_placed without totalAmount")?;
                 rows.insert(
-                    event.stream_id.to_owned(),
+                    sym,
                     OrderRow {
-                        order_id: event.stream_id.to_owned(),
-                        customer_id: d.customer_id,
-                        total_amount: d.total_amount,
+                        order_id: id.clone(),
+                        customer_id: Rc::from(customer.as_ref()),
+                        total_amount: total,
                         status: Status::Placed,
                         created_at: event.timestamp,
                         last_updated: event.timestamp,
@@ -269,7 +311,7 @@ impl Projection for OrderStatus {
             "order_cancelled" => Status::Cancelled,
             _ => return Ok(()),
         };
-        if let Some(row) = rows.get_mut(event.stream_id) {
+        if let Some(row) = rows.get_mut(sym) {
             row.status = status;
             row.last_updated = event.timestamp;
         }
@@ -277,7 +319,7 @@ impl Projection for OrderStatus {
     }
 
     fn state_json(&self, rows: &Self::State) -> Result<String, String> {
-        super::sorted_map_json(rows)
+        Ok(rows_json(rows))
     }
 
     fn weight(&self, rows: &Self::State) -> usize {
@@ -285,14 +327,21 @@ impl Projection for OrderStatus {
     }
 
     fn query(&self, rows: &Self::State, filter: &serde_json::Map<String, Value>) -> Result<String, String> {
-        super::query_rows(rows, filter)
+        query_rows(rows, filter)
     }
 
     fn snapshot_key(&self) -> Option<String> {
         Some(format!("projection:{PROJECTION}:v1"))
     }
 
-    fn state_from_json(&self, json: &str) -> Result<Self::State, String> {
-        serde_json::from_str(json).map_err(|e| e.to_string())
+    fn state_from_json(&self, json: &str, log: &Log) -> Result<Self::State, String> {
+        rows_from_json(json, log, |order_id, r: StoredRow| OrderRow {
+            order_id,
+            customer_id: Rc::from(r.customer_id),
+            total_amount: r.total_amount,
+            status: r.status,
+            created_at: r.created_at,
+            last_updated: r.last_updated,
+        })
     }
 }

@@ -19,7 +19,7 @@ use crate::decider::Command;
 use crate::engine::{Engine as CoreEngine, EngineConfig, ExecuteRequest, ExecuteResult};
 use crate::error::Error;
 use crate::log::{Direction, ReadAllOptions, ReadStreamOptions};
-use crate::storage::MemoryStorage;
+use crate::storage::EphemeralStorage;
 
 use super::convert::{self, get, opt_positive, opt_string, opt_timestamp, opt_u64};
 use super::errors::{check_alive, to_js};
@@ -144,7 +144,7 @@ impl JsEngine {
             };
             let storage_value = get(&options, "storage")?;
             let storage = if storage_value.is_undefined() || storage_value.is_null() {
-                HostStorage::Memory(MemoryStorage::new())
+                HostStorage::Ephemeral(EphemeralStorage::new())
             } else {
                 HostStorage::Js(JsAdapter::new(storage_value, timeout_ms)?)
             };

@@ -16,14 +16,15 @@ use wasm_bindgen_futures::JsFuture;
 use crate::error::{Error, StorageError, StorageFailure};
 use crate::event::Event;
 use crate::snapshot::Snapshot;
-use crate::storage::{AppendError, MemoryStorage, Storage};
+use crate::storage::{AppendError, EphemeralStorage, Storage};
 
 use super::convert::{self, type_of};
 use super::errors::{code_of, message_of};
 
-/// The storage an engine uses: the built-in memory storage, or the host's callbacks.
+/// The storage an engine uses: none (memory only), or the host's callbacks.
 pub enum HostStorage {
-    Memory(MemoryStorage),
+    /// No storage given: the engine's log is the only copy.
+    Ephemeral(EphemeralStorage),
     Js(JsAdapter),
 }
 
@@ -153,7 +154,7 @@ async fn race_timeout(name: &str, promise: Promise, ms: f64) -> Result<JsValue, 
 impl Storage for HostStorage {
     async fn read_events(&self, after: u64, limit: u32) -> Result<Vec<Event>, Error> {
         match self {
-            HostStorage::Memory(m) => m.read_events(after, limit).await,
+            HostStorage::Ephemeral(m) => m.read_events(after, limit).await,
             HostStorage::Js(js) => {
                 let args = Array::of2(&JsValue::from_f64(after as f64), &JsValue::from_f64(limit as f64));
                 let value = js.call("readEvents", &js.read_events, &args).await?;
@@ -164,7 +165,7 @@ impl Storage for HostStorage {
 
     async fn append_events(&self, events: &[Event], expected: u64) -> Result<(), AppendError> {
         match self {
-            HostStorage::Memory(m) => m.append_events(events, expected).await,
+            HostStorage::Ephemeral(m) => m.append_events(events, expected).await,
             HostStorage::Js(js) => {
                 let batch = convert::parse(&convert::events_json(events));
                 let args = Array::of2(&batch, &JsValue::from_f64(expected as f64));
@@ -179,7 +180,7 @@ impl Storage for HostStorage {
 
     async fn read_snapshot(&self, key: &str) -> Result<Option<Snapshot>, StorageError> {
         match self {
-            HostStorage::Memory(m) => m.read_snapshot(key).await,
+            HostStorage::Ephemeral(m) => m.read_snapshot(key).await,
             HostStorage::Js(js) => {
                 let Some(f) = &js.read_snapshot else { return Ok(None) };
                 let value = js.call("readSnapshot", f, &Array::of1(&JsValue::from_str(key))).await?;
@@ -190,7 +191,7 @@ impl Storage for HostStorage {
 
     async fn write_snapshot(&self, snapshot: &Snapshot) -> Result<(), StorageError> {
         match self {
-            HostStorage::Memory(m) => m.write_snapshot(snapshot).await,
+            HostStorage::Ephemeral(m) => m.write_snapshot(snapshot).await,
             HostStorage::Js(js) => {
                 let Some(f) = &js.write_snapshot else { return Ok(()) };
                 js.call("writeSnapshot", f, &Array::of1(&snapshot_to_js(snapshot)))
@@ -202,7 +203,7 @@ impl Storage for HostStorage {
 
     async fn close(&self) -> Result<(), StorageError> {
         match self {
-            HostStorage::Memory(m) => m.close().await,
+            HostStorage::Ephemeral(m) => m.close().await,
             HostStorage::Js(js) => {
                 let Some(f) = &js.close else { return Ok(()) };
                 js.call("close", f, &Array::new()).await.map(|_| ())
