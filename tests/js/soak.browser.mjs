@@ -68,7 +68,7 @@ try {
   await page.goto(`${origin}/soak/page.html`);
   await waitFor(page, 'harnessReady');
   console.log(`# Browser soak: ${COMMANDS} commands on indexedDbStorage (durability '${DURABILITY}'), ${FAULT_RATE * 100}% append faults, SOAK_SEED=${SEED}, Chromium ${context.browser()?.version() ?? ''}`);
-  await page.evaluate((o) => window.S.start(o), { db: DB, durability: DURABILITY, commands: COMMANDS, seed: SEED, faultRate: FAULT_RATE, mapProjection: MAP_PROJECTION });
+  await page.evaluate((o) => window.S.start(o), { db: DB, durability: DURABILITY, commands: COMMANDS, leakOps: LEAK_OPS, seed: SEED, faultRate: FAULT_RATE, mapProjection: MAP_PROJECTION });
 
   const sample = async (p) => {
     const m = await page.evaluate(() => window.S.measure());
@@ -125,7 +125,7 @@ durations.totalMs = Math.round(performance.now() - t0);
 
 let report = {};
 if (samples.length > 2 && summary) {
-  const heap = levelling(samples, 'heapUsed', { budget: HEAP_BUDGET, superlinear: 2, floor: 16 });
+  const heap = levelling(samples, 'heapUsed', { budget: HEAP_BUDGET, superlinear: 1.5, floor: 16 });
   const wasm = levelling(samples, 'wasm', { budget: WASM_BUDGET });
   for (const l of [heap, wasm]) check(`memory levels off: ${l.key}`, l.ok, l.problems.join('; ') || `${l.bytesPerEvent} B/event`);
   const leakRows = leak.map((s) => {

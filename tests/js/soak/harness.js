@@ -35,11 +35,11 @@ const JS_PROJECTIONS = (defined, mapProjection) => {
 };
 
 /** Opens the engine on IndexedDB `db` with faults, and sets the soak up. */
-S.start = async ({ db, durability, commands, seed, faultRate, mapProjection }) => {
+S.start = async ({ db, durability, commands, leakOps, seed, faultRate, mapProjection }) => {
   const storage = await indexedDbStorage(db, { durability });
   S.faults = W.faultyStorage(storage, { rate: faultRate, random: W.prng(seed ^ 0x5eed) });
   S.engine = await Engine.open({ storage: S.faults });
-  S.soak = new W.Soak(S.engine, { commands, random: W.prng(seed), faults: S.faults, failures: S.failures, mapProjection });
+  S.soak = new W.Soak(S.engine, { commands, leakOps, random: W.prng(seed), faults: S.faults, failures: S.failures, mapProjection });
   S.soak.setup();
   return true;
 };

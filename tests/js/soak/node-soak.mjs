@@ -74,7 +74,7 @@ const random = prng(SEED);
 const faults = faultyStorage(sqliteStorage(file), { rate: FAULT_RATE, random: prng(SEED ^ 0x5eed) });
 const engine = await Engine.open({ storage: faults });
 const MAP_PROJECTION = env.SOAK_MAP_PROJECTION !== '0';
-const soak = new Soak(engine, { commands: COMMANDS, random, faults, failures, log, mapProjection: MAP_PROJECTION });
+const soak = new Soak(engine, { commands: COMMANDS, leakOps: LEAK_OPS, random, faults, failures, log, mapProjection: MAP_PROJECTION });
 soak.setup();
 
 const samples = [];
@@ -153,7 +153,7 @@ const fileBytes = ['', '-wal'].reduce((n, s) => { try { return n + statSync(file
 rmSync(dir, { recursive: true, force: true });
 
 // ----- memory: levelling off, and nothing left behind by the leak phase
-const heap = levelling(samples, 'heapUsed', { budget: HEAP_BUDGET, superlinear: 2, floor: 16 });
+const heap = levelling(samples, 'heapUsed', { budget: HEAP_BUDGET, superlinear: 1.5, floor: 16 });
 const wasm = levelling(samples, 'wasm', { budget: WASM_BUDGET });
 const external = levelling(samples, 'externalOther', { budget: 16 });
 const arrayBuffers = levelling(samples, 'arrayBuffers', { budget: 16 });

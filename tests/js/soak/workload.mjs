@@ -177,8 +177,8 @@ function matches(filter, e) {
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 /**
- * A soak over `engine`. Options: commands (total), workers, random, prefix (commandIds are
- * prefix + number), faults (a faultyStorage wrapper or null), accountsPerWorker,
+ * A soak over `engine`. Options: commands (total), leakOps (for leakPhase), workers, random,
+ * prefix (commandIds are prefix + number), mapProjection (define 'soak_account_activity'), faults (a faultyStorage wrapper or null), accountsPerWorker,
  * ordersPerWorker, inventoryPerWorker, maxDefinedProjections, defineEveryRounds,
  * replayEveryRounds, failures (an array the soak pushes failure messages to).
  */
@@ -193,7 +193,8 @@ export class Soak {
     this.random = opts.random;
     this.faults = opts.faults || null;
     this.failures = opts.failures || [];
-    const cap = this.o.commands + 200_000; // + the leak phase's commands
+    // + bursts past the end + the leak phase's commands (refusals and faults, with warm-ups)
+    const cap = this.o.commands + 1000 + 3 * (this.o.leakOps || 10_000);
     this.ackPosition = new Float64Array(cap); // last position of an acknowledged command
     this.ackCount = new Uint8Array(cap); // its number of events (0: none or not acknowledged)
     this.seq = 0;
