@@ -12,7 +12,6 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -166,7 +165,7 @@ fn safe_integer(field: &str, value: Option<&Value>, positive: bool, unit: &str) 
 /// ```
 pub trait Decider: 'static {
     /// The aggregate's state; plain data (it is snapshotted and returned as JSON).
-    type State: Clone + Serialize + DeserializeOwned + 'static;
+    type State: Clone + Serialize + 'static;
 
     /// The state of a stream without events.
     fn initial_state(&self) -> Self::State;
@@ -215,8 +214,6 @@ pub trait Aggregate {
     fn clone_state(&self, state: &AnyState) -> Result<AnyState, String>;
     /// The state as JSON text.
     fn state_json(&self, state: &AnyState) -> Result<String, String>;
-    /// A state from JSON text written by `state_json` (for stored snapshots).
-    fn state_from_json(&self, json: &str) -> Result<AnyState, String>;
 }
 
 const WRONG_STATE: &str = "internal: aggregate state of an unexpected type";
@@ -248,12 +245,6 @@ impl<D: Decider> Aggregate for D {
     fn state_json(&self, state: &AnyState) -> Result<String, String> {
         let state = state.downcast_ref::<D::State>().ok_or_else(|| WRONG_STATE.to_owned())?;
         serde_json::to_string(state).map_err(|e| e.to_string())
-    }
-
-    fn state_from_json(&self, json: &str) -> Result<AnyState, String> {
-        serde_json::from_str::<D::State>(json)
-            .map(AnyState::new)
-            .map_err(|e| e.to_string())
     }
 }
 

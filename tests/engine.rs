@@ -884,9 +884,6 @@ impl Aggregate for Nosy {
     fn state_json(&self, _: &eventjournal::decider::AnyState) -> Result<String, String> {
         Ok("{}".into())
     }
-    fn state_from_json(&self, _: &str) -> Result<eventjournal::decider::AnyState, String> {
-        Ok(eventjournal::decider::AnyState::new(()))
-    }
 }
 
 #[test]

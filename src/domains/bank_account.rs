@@ -23,7 +23,7 @@ pub const STREAM_TYPE: &str = "BankAccount";
 pub const PROJECTION: &str = "account_balance";
 
 /// The account as `load('BankAccount', id)` returns it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountState {
     pub account_id: Option<String>,

@@ -25,7 +25,7 @@ pub const STREAM_TYPE: &str = "Order";
 pub const PROJECTION: &str = "order_status";
 
 /// The order as `load('Order', id)` returns it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderState {
     pub order_id: Option<String>,

@@ -134,7 +134,9 @@ pub fn safe_u64(v: &JsValue, what: &str) -> Result<u64, Error> {
 
 fn describe(v: &JsValue) -> String {
     if let Some(f) = v.as_f64() {
-        format!("{f}")
+        let mut out = String::new();
+        crate::canonical::write_f64(&mut out, f);
+        out
     } else if let Some(s) = v.as_string() {
         format!("{s:?}")
     } else {

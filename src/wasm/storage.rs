@@ -144,7 +144,10 @@ async fn race_timeout(name: &str, promise: Promise, ms: f64) -> Result<JsValue, 
     match result {
         Ok(v) if v == marker => Err(StorageError::new(
             StorageFailure::Timeout,
-            format!("storage.{name} did not settle within {ms} ms; its outcome is unknown (retrying with the same commandId is safe)"),
+            format!(
+                "storage.{name} did not settle within {} ms; its outcome is unknown (retrying with the same commandId is safe)",
+                ms as u64
+            ),
         )),
         Ok(v) => Ok(v),
         Err(e) => Err(failed(name, e)),

@@ -195,12 +195,6 @@ impl Aggregate for JsAggregate {
     fn state_json(&self, state: &AnyState) -> Result<String, String> {
         state_text(js_state(state)?)
     }
-
-    fn state_from_json(&self, json: &str) -> Result<AnyState, String> {
-        JSON::parse(json)
-            .map(|v| AnyState::new(JsState(v)))
-            .map_err(|e| message_of(&e))
-    }
 }
 
 /// A projection defined with `engine.defineProjection(name, { initialState, evolve, filter })`.

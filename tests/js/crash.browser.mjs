@@ -126,7 +126,7 @@ async function runDurability(origin, durability, random) {
     killing = true;
     const crashed = new Promise((r) => page.once('crash', () => r(true)));
     cdp.send('Page.crash').catch(() => {});
-    if (!(await Promise.race([crashed, sleep(10_000)]))) fig.crashEventMissing += 1;
+    if (!(await Promise.race([crashed, sleep(5_000)]))) fig.crashEventMissing += 1; // (e.g. a renderer swapped during navigation)
     await page.close().catch(() => {});
     killing = false;
     fig.rendererCrashes += 1;
