@@ -30,12 +30,13 @@ const SEED = Number(env.SOAK_SEED || Math.floor(Math.random() * 2 ** 31));
 const FAULT_RATE = Number(env.SOAK_FAULT_RATE ?? 0.01);
 const LEAK_OPS = Number(env.SOAK_LEAK_OPS || 10_000);
 const LABEL = env.SOAK_LABEL || '';
-// Budgets (bytes per event added after the warm-up). Measured on this engine (20,000 commands,
-// 5 seeds; 1,000,000 commands): JS heap 20-24 B/event here, 2 B/event over 1,000,000 commands
-// without the map-shaped JS projection (with it the heap grows with the square of the log:
-// see soak.test.mjs); wasm linear memory 600-620 B/event for this mix (the log keeps every
-// event in memory by design, with its indexes, the commandId index, per-stream caches and the
-// built-in projections' records; linear memory only grows, in steps as vectors double).
+// Budgets (bytes per event added after the warm-up), measured at commit 30728c9: JS heap
+// 20-28 B/event (20,000 and 1,000,000 commands; mostly the snapshots of the JS projections,
+// linear since a82b7b5: before it the map-shaped one grew with the square of the log, 629
+// B/event over 1,000,000 commands); wasm linear memory 425 B/event (20,000) and 514 B/event
+// (1,000,000) for this mix: the log keeps every event in memory by design, with its indexes,
+// the commandId index, per-stream caches and the built-in projections' records; linear memory
+// only grows, in steps.
 const HEAP_BUDGET = Number(env.SOAK_HEAP_BUDGET || 64);
 const WASM_BUDGET = Number(env.SOAK_WASM_BUDGET || 1024);
 // Leak phase: what n operations of a kind may add, at most (bytes) = floor + perOp * n.
