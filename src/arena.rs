@@ -59,14 +59,51 @@ impl<T> ChunkedVec<T> {
     }
 }
 
+/// Where a text lives in a [`TextArena`]: 4 bytes on 32-bit targets (wasm: a chunk index of
+/// 12 bits and an offset of 20 bits, enough for all of a 4 GiB memory), 8 bytes elsewhere.
+#[cfg(target_pointer_width = "32")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextRef(u32);
+
+#[cfg(target_pointer_width = "32")]
+impl TextRef {
+    fn new(chunk: usize, offset: usize) -> Self {
+        TextRef(((chunk as u32) << 20) | (offset as u32 & 0xF_FFFF))
+    }
+    fn chunk(self) -> usize {
+        (self.0 >> 20) as usize
+    }
+    fn offset(self) -> usize {
+        (self.0 & 0xF_FFFF) as usize
+    }
+}
+
 /// Where a text lives in a [`TextArena`].
+#[cfg(not(target_pointer_width = "32"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextRef {
     chunk: u32,
     offset: u32,
 }
 
-/// Bytes per chunk of a [`TextArena`] (a longer text gets a chunk of its own).
+#[cfg(not(target_pointer_width = "32"))]
+impl TextRef {
+    fn new(chunk: usize, offset: usize) -> Self {
+        TextRef {
+            chunk: chunk as u32,
+            offset: offset as u32,
+        }
+    }
+    fn chunk(self) -> usize {
+        self.chunk as usize
+    }
+    fn offset(self) -> usize {
+        self.offset as usize
+    }
+}
+
+/// Bytes per chunk of a [`TextArena`] (a longer text gets a chunk of its own). Texts start at
+/// offsets below 2^20 (an event's data and metadata are at most 1 MiB).
 const TEXT_CHUNK: usize = 1 << 20;
 
 /// Append-only text storage.
@@ -89,17 +126,14 @@ impl TextArena {
         for p in parts {
             text.push_str(p);
         }
-        TextRef {
-            chunk: chunk as u32,
-            offset: offset as u32,
-        }
+        TextRef::new(chunk, offset)
     }
 
     /// The `len` bytes at `at` (+ `skip`), or `""` if out of range.
     pub fn get(&self, at: TextRef, skip: usize, len: usize) -> &str {
-        let start = at.offset as usize + skip;
+        let start = at.offset() + skip;
         self.chunks
-            .get(at.chunk as usize)
+            .get(at.chunk())
             .and_then(|c| c.get(start..start + len))
             .unwrap_or("")
     }

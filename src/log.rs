@@ -22,7 +22,8 @@ pub type StreamSym = u32;
 /// Index of an interned name (event type or stream type).
 pub type NameSym = u32;
 
-/// One event: 88 bytes plus its data and metadata text in the arena.
+/// One event: 80 bytes on wasm (88 on 64-bit targets) plus its data and metadata text in the
+/// arena.
 #[derive(Debug)]
 struct Record {
     id: [u8; 16],
@@ -696,3 +697,8 @@ impl Log {
 }
 
 static EMPTY: Vec<u32> = Vec::new();
+
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(std::mem::size_of::<Record>() == 80);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Record>() == 88);

@@ -223,19 +223,21 @@ async function indexedDbStorage(name, options = {}) {
         head.onsuccess = () => {
           const cursor = head.result;
           const last = cursor ? cursor.primaryKey : 0;
-          if (last !== expected) {
+          if (last !== expected && !out.failure) {
             out.failure = conflict(expected, last);
-            tx.abort();
-            return;
-          }
-          try {
-            // add, never put: an existing position is never overwritten.
-            for (const e of batch) store.add(e);
-          } catch (e) {
-            out.failure = e;
-            tx.abort();
+            try { tx.abort(); } catch { /* already aborting */ }
           }
         };
+        // The writes are issued at once, not after the head check answers: requests run in
+        // order within the transaction, and a mismatch aborts it, undoing them. This saves a
+        // round trip per append. add, never put: an existing position is never overwritten
+        // (another writer's events make the add fail, after the head check has said CONFLICT).
+        for (const e of batch) {
+          const request = store.add(e);
+          request.onerror = () => {
+            if (!out.failure) out.failure = request.error;
+          };
+        }
       });
       if (batch.length > 0) {
         const lastPosition = batch[batch.length - 1].position;
