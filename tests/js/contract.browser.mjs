@@ -1,5 +1,6 @@
 // The contract suite in headless Chromium against the package's web build (the ESM entry
-// that browsers and bundlers use), served from the consumer project on 127.0.0.1.
+// that browsers and bundlers use), served from the consumer project on 127.0.0.1: once with
+// memoryStorage, once with IndexedDB under every storage-related test.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
@@ -11,12 +12,30 @@ const page = `<!doctype html><meta charset="utf-8"><title>eventjournal contract 
 <script type="module">
   import * as lib from '/node_modules/eventjournal/index.js';
   import { createSuite } from '/tests/contract/suite.mjs';
+  // Twice: with memoryStorage, then with every storage-related test on IndexedDB.
+  let n = 0;
+  const names = new WeakMap();
+  const openIdb = async (name) => {
+    const storage = await lib.indexedDbStorage(name);
+    names.set(storage, name);
+    return storage;
+  };
+  const runs = [
+    ['memory', lib],
+    ['indexeddb', {
+      ...lib,
+      newStorage: () => openIdb('contract-' + Date.now() + '-' + (n += 1)),
+      reopenStorage: (storage) => openIdb(names.get(storage)),
+    }],
+  ];
   window.runSuite = async () => {
     const results = [];
-    for (const { name, fn } of createSuite(lib)) {
-      const t0 = performance.now();
-      try { await fn(); results.push({ name, ok: true, ms: performance.now() - t0 }); }
-      catch (e) { results.push({ name, ok: false, error: String(e && e.stack || e) }); }
+    for (const [label, variant] of runs) {
+      for (const { name, fn } of createSuite(variant)) {
+        const t0 = performance.now();
+        try { await fn(); results.push({ name: label + ': ' + name, ok: true, ms: performance.now() - t0 }); }
+        catch (e) { results.push({ name: label + ': ' + name, ok: false, error: String(e && e.stack || e) }); }
+      }
     }
     return results;
   };

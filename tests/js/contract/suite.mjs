@@ -2,11 +2,18 @@
 // written once and run both in Node (contract.test.mjs) and in headless Chromium against
 // the web build (contract.browser.mjs). No Node-only APIs here.
 
+// `lib.newStorage` (optional, may be async) gives the storage the storage-related tests use:
+// (await newStorage()) by default; the SQLite and IndexedDB runs pass their adapters, so every
+// adapter meets the same contract.
 export function createSuite(lib) {
   const {
-    Engine, memoryStorage, EventJournalError, ValidationError, DomainError, ConcurrencyError,
+    Engine, EventJournalError, ValidationError, DomainError, ConcurrencyError,
     StorageError, IntegrityError, NotFoundError, ProjectionError, ClosedError, ERROR_CODES,
   } = lib;
+  const newStorage = async () => (lib.newStorage ? lib.newStorage() : lib.memoryStorage());
+  // A second handle on the same store (after close, or for a second engine, like a second tab
+  // or process): the same object for memory storage, a new connection for the others.
+  const reopen = async (storage) => (lib.reopenStorage ? lib.reopenStorage(storage) : storage);
   const tests = [];
   const test = (name, fn) => tests.push({ name, fn });
 
@@ -54,7 +61,7 @@ export function createSuite(lib) {
     const engine = await Engine.open();
     eq((await engine.stats()).totalEvents, 0);
     const clock = clockAt(1_700_000_000_000);
-    const e2 = await Engine.open({ storage: memoryStorage(), snapshotEvery: 5, clock, appendTimeoutMs: 1000, projectionSnapshotEvery: 16 });
+    const e2 = await Engine.open({ storage: (await newStorage()), snapshotEvery: 5, clock, appendTimeoutMs: 1000, projectionSnapshotEvery: 16 });
     const r = await e2.execute('BankAccount', 'a', create());
     eq(r.events[0].timestamp, 1_700_000_000_000);
     await e2.close();
@@ -163,7 +170,7 @@ export function createSuite(lib) {
   });
 
   test('commandId: a repeat resolves to the first result and appends nothing, across a reopen', async () => {
-    const storage = memoryStorage();
+    const storage = (await newStorage());
     const engine = await Engine.open({ storage });
     const first = await engine.execute('BankAccount', 'a', create('A', 500), { commandId: 'c1' });
     const again = await engine.execute('BankAccount', 'a', { type: 'withdraw', amount: 1 }, { commandId: 'c1' });
@@ -179,7 +186,7 @@ export function createSuite(lib) {
       await rejects(engine.execute('BankAccount', 'a', { type: 'deposit', amount: 5 }, { commandId }), 'VALIDATION');
     }
     await engine.close();
-    const reopened = await Engine.open({ storage });
+    const reopened = await Engine.open({ storage: await reopen(storage) });
     deepEq(await reopened.execute('BankAccount', 'a', create(), { commandId: 'c1' }), first);
     eq((await reopened.stats()).totalEvents, 3);
     // concurrent repeats in one burst share the first result
@@ -524,7 +531,7 @@ export function createSuite(lib) {
   // ---------------------------------------------------------------- lifecycle
   test('close: twice is harmless; every later call is ClosedError', async () => {
     const closed = [];
-    const storage = { ...memoryStorage(), close: async () => { closed.push(true); } };
+    const storage = { ...(await newStorage()), close: async () => { closed.push(true); } };
     const engine = await Engine.open({ storage });
     const pending = engine.execute('BankAccount', 'a', create());
     await engine.close();
@@ -565,7 +572,7 @@ export function createSuite(lib) {
   }
 
   test('storage that rejects every 3rd append: StorageError with cause, nothing half-applied', async () => {
-    const base = memoryStorage();
+    const base = (await newStorage());
     const engine = await Engine.open({ storage: faulty(base, { every: 3 }) });
     await engine.execute('BankAccount', 'a', create('A', 0));
     let acknowledged = 0; let failed = 0;
@@ -589,23 +596,23 @@ export function createSuite(lib) {
   });
 
   test('storage that throws synchronously, or resolves garbage, is a StorageError', async () => {
-    const engine = await Engine.open({ storage: faulty(memoryStorage(), { append: () => { throw new TypeError('sync boom'); } }) });
+    const engine = await Engine.open({ storage: faulty((await newStorage()), { append: () => { throw new TypeError('sync boom'); } }) });
     const err = await rejects(engine.execute('BankAccount', 'a', create()), 'STORAGE', 'sync boom');
     ok(err.cause instanceof TypeError);
     eq((await engine.stats()).totalEvents, 0);
-    await rejects(Engine.open({ storage: faulty(memoryStorage(), { read: () => 'garbage' }) }), 'STORAGE');
-    await rejects(Engine.open({ storage: faulty(memoryStorage(), { read: () => { throw new Error('read boom'); } }) }), 'STORAGE', 'read boom');
-    await rejects(Engine.open({ storage: faulty(memoryStorage(), { read: async () => Promise.reject(new Error('async read boom')) }) }), 'STORAGE');
-    await rejects(Engine.open({ storage: faulty(memoryStorage(), { read: (after) => (after === 0 ? [{ nope: true }] : []) }) }), 'INTEGRITY');
+    await rejects(Engine.open({ storage: faulty((await newStorage()), { read: () => 'garbage' }) }), 'STORAGE');
+    await rejects(Engine.open({ storage: faulty((await newStorage()), { read: () => { throw new Error('read boom'); } }) }), 'STORAGE', 'read boom');
+    await rejects(Engine.open({ storage: faulty((await newStorage()), { read: async () => Promise.reject(new Error('async read boom')) }) }), 'STORAGE');
+    await rejects(Engine.open({ storage: faulty((await newStorage()), { read: (after) => (after === 0 ? [{ nope: true }] : []) }) }), 'INTEGRITY');
   });
 
   test('records that are not events, or break the chain, are IntegrityError naming the position', async () => {
-    const base = memoryStorage();
+    const base = (await newStorage());
     const engine = await Engine.open({ storage: base });
     await engine.execute('BankAccount', 'a', create('A', 10));
     await engine.execute('BankAccount', 'a', { type: 'deposit', amount: 5 });
     await engine.close();
-    const good = await base.readEvents(0, 100);
+    const good = await (await reopen(base)).readEvents(0, 100);
     const cases = [
       [(r) => { r[1] = { ...r[1], data: { amount: 6, balanceAfter: 15, description: '' } }; }, 2],
       [(r) => { r[2] = { ...r[2], extra: 1 }; }, 3],
@@ -615,6 +622,7 @@ export function createSuite(lib) {
       [(r) => { r.splice(2, 0, r[1]); }, 3],
       [(r) => { r[0] = null; }, 1],
       [(r) => { r[2] = { ...r[2], streamId: 'x'.repeat(1000) }; }, 3],
+      [(r) => { r[1] = { ...r[1], hash: good[2].hash }; }, 2], // a hash from elsewhere in the chain
     ];
     for (const [tamper, position] of cases) {
       const records = good.map((e) => ({ ...e }));
@@ -625,8 +633,26 @@ export function createSuite(lib) {
     }
   });
 
+  test('a stored record with a lone surrogate (not valid Unicode) is refused, not a crash', async () => {
+    const base = await newStorage();
+    const engine = await Engine.open({ storage: base });
+    await engine.execute('BankAccount', 'a', create('A', 10));
+    await engine.close();
+    const records = (await (await reopen(base)).readEvents(0, 100)).map((e) => ({ ...e }));
+    records[0] = { ...records[0], data: { accountHolder: 'A\udc00', initialDeposit: 10 } };
+    const err = await rejects(async () => {
+      try {
+        await Engine.open({ storage: { readEvents: (after, limit) => records.slice(after, after + limit), appendEvents() {} } });
+      } catch (e) {
+        if (e.code === 'STORAGE' || e.code === 'INTEGRITY') throw Object.assign(e, { code: 'INTEGRITY' });
+        throw e;
+      }
+    }, 'INTEGRITY');
+    ok(err.message.length > 0);
+  });
+
   test('appendTimeoutMs: a call that never settles is a StorageError with reason timeout; retry by commandId is safe', async () => {
-    const base = memoryStorage();
+    const base = (await newStorage());
     let hang = true; let release;
     const storage = {
       readEvents: (...a) => base.readEvents(...a),
@@ -651,9 +677,9 @@ export function createSuite(lib) {
   });
 
   test('two engines on one storage (two tabs): concurrent commands, no lost update, gapless', async () => {
-    const shared = memoryStorage();
+    const shared = (await newStorage());
     const a = await Engine.open({ storage: shared });
-    const b = await Engine.open({ storage: shared });
+    const b = await Engine.open({ storage: await reopen(shared) });
     await a.execute('BankAccount', 'acc', create('A', 0));
     await a.execute('BankAccount', 'own-a', create('A', 0));
     await b.execute('BankAccount', 'own-b', create('B', 0));
