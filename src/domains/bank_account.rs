@@ -7,14 +7,12 @@
 //! | `withdraw { amount, description = '' }` | `money_withdrawn { amount, description, balanceAfter }` | not active; "Insufficient funds" |
 //! | `close_account` | `account_closed { finalBalance }` | not active |
 
+use super::{key, Row, RowProjection, Rows};
 use crate::canonical::{write_i64, write_string, write_u64, CanonicalJson, Field, MAX_SAFE_INTEGER};
 use crate::decider::{Command, Decider};
 use crate::error::Rejection;
-use crate::event::{EventFilter, NewEvent};
-use crate::log::{EventView, Log};
-use crate::projection::Projection;
-
-use super::{key, query_rows, rows_from_json, rows_json, Row, Rows};
+use crate::event::NewEvent;
+use crate::log::EventView;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -193,34 +191,27 @@ impl Row for AccountRow {
     }
 }
 
+/// A row as a stored snapshot holds it (its key is the stream id).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct StoredRow {
-    account_holder: String,
-    balance: u64,
-    is_active: bool,
-    last_updated: i64,
+pub struct StoredRow {
+    pub account_holder: String,
+    pub balance: u64,
+    pub is_active: bool,
+    pub last_updated: i64,
 }
 
 /// `account_balance`: `{ [accountId]: { accountId, accountHolder, balance, isActive, lastUpdated } }`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AccountBalance;
 
-impl Projection for AccountBalance {
-    type State = Rows<AccountRow>;
+impl RowProjection for AccountBalance {
+    type Row = AccountRow;
+    type Stored = StoredRow;
+    const NAME: &'static str = PROJECTION;
+    const STREAM_TYPE: &'static str = STREAM_TYPE;
 
-    fn initial_state(&self) -> Self::State {
-        Rows::default()
-    }
-
-    fn filter(&self) -> EventFilter {
-        EventFilter {
-            stream_type: Some(STREAM_TYPE.to_owned()),
-            ..EventFilter::default()
-        }
-    }
-
-    fn evolve(&self, rows: &mut Self::State, event: &EventView<'_>) -> Result<(), String> {
+    fn evolve_rows(&self, rows: &mut Rows<Self::Row>, event: &EventView<'_>) -> Result<(), String> {
         let (sym, id) = key(event)?;
         match event.event_type {
             "account_created" => {
@@ -258,29 +249,13 @@ impl Projection for AccountBalance {
         Ok(())
     }
 
-    fn state_json(&self, rows: &Self::State) -> Result<String, String> {
-        Ok(rows_json(rows))
-    }
-
-    fn weight(&self, rows: &Self::State) -> usize {
-        rows.len()
-    }
-
-    fn query(&self, rows: &Self::State, filter: &serde_json::Map<String, serde_json::Value>) -> Result<String, String> {
-        query_rows(rows, filter)
-    }
-
-    fn snapshot_key(&self) -> Option<String> {
-        Some(format!("projection:{PROJECTION}:v1"))
-    }
-
-    fn state_from_json(&self, json: &str, log: &Log) -> Result<Self::State, String> {
-        rows_from_json(json, log, |account_id, r: StoredRow| AccountRow {
-            account_id,
+    fn restore(&self, id: Rc<str>, r: StoredRow) -> AccountRow {
+        AccountRow {
+            account_id: id,
             account_holder: Rc::from(r.account_holder),
             balance: r.balance,
             is_active: r.is_active,
             last_updated: r.last_updated,
-        })
+        }
     }
 }

@@ -126,7 +126,7 @@ pub trait Row: Clone + 'static {
 }
 
 /// The rows as one JSON object keyed by stream id, in sorted key order.
-pub(crate) fn rows_json<R: Row>(rows: &Rows<R>) -> String {
+fn rows_json<R: Row>(rows: &Rows<R>) -> String {
     let mut sorted: Vec<&R> = rows.values().collect();
     sorted.sort_by(|a, b| a.id().cmp(b.id()));
     let mut out = String::with_capacity(rows.len() * 128 + 2);
@@ -144,7 +144,7 @@ pub(crate) fn rows_json<R: Row>(rows: &Rows<R>) -> String {
 }
 
 /// The rows whose fields equal every field of `filter`, sorted by key, as a JSON array.
-pub(crate) fn query_rows<R: Row>(rows: &Rows<R>, filter: &Map<String, Value>) -> Result<String, String> {
+fn query_rows<R: Row>(rows: &Rows<R>, filter: &Map<String, Value>) -> Result<String, String> {
     let mut sorted: Vec<&R> = rows.values().collect();
     sorted.sort_by(|a, b| a.id().cmp(b.id()));
     let mut out = String::from("[");
@@ -166,7 +166,7 @@ pub(crate) fn query_rows<R: Row>(rows: &Rows<R>, filter: &Map<String, Value>) ->
 
 /// Rows from a stored snapshot (`{ id: row }`), keyed by the log's symbols; a row for a
 /// stream the log does not have makes the snapshot unusable.
-pub(crate) fn rows_from_json<J: DeserializeOwned, R: Row>(
+fn rows_from_json<J: DeserializeOwned, R: Row>(
     json: &str,
     log: &Log,
     make: impl Fn(Rc<str>, J) -> R,
@@ -180,6 +180,63 @@ pub(crate) fn rows_from_json<J: DeserializeOwned, R: Row>(
         rows.insert(sym, make(rc, row));
     }
     Ok(rows)
+}
+
+/// A built-in projection: rows keyed by the streams of one stream type. Implementing this
+/// gives the whole [`crate::projection::Projection`] (filter, JSON, queries, snapshots).
+pub trait RowProjection: 'static {
+    type Row: Row;
+    /// A row as stored in a snapshot (`state_json`'s value for one key).
+    type Stored: DeserializeOwned;
+    /// The projection's name (its stored snapshots are keyed `projection:<name>:v1`).
+    const NAME: &'static str;
+    /// The stream type whose events it reads.
+    const STREAM_TYPE: &'static str;
+
+    /// Folds one event into the rows.
+    fn evolve_rows(&self, rows: &mut Rows<Self::Row>, event: &EventView<'_>) -> Result<(), String>;
+
+    /// A row back from a snapshot.
+    fn restore(&self, id: Rc<str>, stored: Self::Stored) -> Self::Row;
+}
+
+impl<P: RowProjection> crate::projection::Projection for P {
+    type State = Rows<P::Row>;
+
+    fn initial_state(&self) -> Self::State {
+        Rows::default()
+    }
+
+    fn filter(&self) -> crate::event::EventFilter {
+        crate::event::EventFilter {
+            stream_type: Some(P::STREAM_TYPE.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    fn evolve(&self, rows: &mut Self::State, event: &EventView<'_>) -> Result<(), String> {
+        self.evolve_rows(rows, event)
+    }
+
+    fn state_json(&self, rows: &Self::State) -> Result<String, String> {
+        Ok(rows_json(rows))
+    }
+
+    fn weight(&self, rows: &Self::State) -> usize {
+        rows.len()
+    }
+
+    fn query(&self, rows: &Self::State, filter: &Map<String, Value>) -> Result<String, String> {
+        query_rows(rows, filter)
+    }
+
+    fn snapshot_key(&self) -> Option<String> {
+        Some(format!("projection:{}:v1", P::NAME))
+    }
+
+    fn state_from_json(&self, json: &str, log: &Log) -> Result<Self::State, String> {
+        rows_from_json(json, log, |id, stored| self.restore(id, stored))
+    }
 }
 
 /// The stream symbol and shared id of a committed event (projections see nothing else).

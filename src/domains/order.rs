@@ -12,14 +12,12 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::{key, Row, RowProjection, Rows};
 use crate::canonical::{kind_of, write_i64, write_string, write_u64, MAX_SAFE_INTEGER};
 use crate::decider::{amount, count, Command, Decider};
 use crate::error::Rejection;
-use crate::event::{EventFilter, NewEvent};
-use crate::log::{EventView, Log};
-use crate::projection::Projection;
-
-use super::{key, query_rows, rows_from_json, rows_json, Row, Rows};
+use crate::event::NewEvent;
+use crate::log::EventView;
 
 pub const STREAM_TYPE: &str = "Order";
 pub const PROJECTION: &str = "order_status";
@@ -256,35 +254,28 @@ impl Row for OrderRow {
     }
 }
 
+/// A row as a stored snapshot holds it (its key is the stream id).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct StoredRow {
-    customer_id: String,
-    total_amount: u64,
-    status: Status,
-    created_at: i64,
-    last_updated: i64,
+pub struct StoredRow {
+    pub customer_id: String,
+    pub total_amount: u64,
+    pub status: Status,
+    pub created_at: i64,
+    pub last_updated: i64,
 }
 
 /// `order_status`: `{ [orderId]: { orderId, customerId, totalAmount, status, createdAt, lastUpdated } }`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OrderStatus;
 
-impl Projection for OrderStatus {
-    type State = Rows<OrderRow>;
+impl RowProjection for OrderStatus {
+    type Row = OrderRow;
+    type Stored = StoredRow;
+    const NAME: &'static str = PROJECTION;
+    const STREAM_TYPE: &'static str = STREAM_TYPE;
 
-    fn initial_state(&self) -> Self::State {
-        Rows::default()
-    }
-
-    fn filter(&self) -> EventFilter {
-        EventFilter {
-            stream_type: Some(STREAM_TYPE.to_owned()),
-            ..EventFilter::default()
-        }
-    }
-
-    fn evolve(&self, rows: &mut Self::State, event: &EventView<'_>) -> Result<(), String> {
+    fn evolve_rows(&self, rows: &mut Rows<Self::Row>, event: &EventView<'_>) -> Result<(), String> {
         let (sym, id) = key(event)?;
         let status = match event.event_type {
             "order_placed" => {
@@ -318,30 +309,14 @@ impl Projection for OrderStatus {
         Ok(())
     }
 
-    fn state_json(&self, rows: &Self::State) -> Result<String, String> {
-        Ok(rows_json(rows))
-    }
-
-    fn weight(&self, rows: &Self::State) -> usize {
-        rows.len()
-    }
-
-    fn query(&self, rows: &Self::State, filter: &serde_json::Map<String, Value>) -> Result<String, String> {
-        query_rows(rows, filter)
-    }
-
-    fn snapshot_key(&self) -> Option<String> {
-        Some(format!("projection:{PROJECTION}:v1"))
-    }
-
-    fn state_from_json(&self, json: &str, log: &Log) -> Result<Self::State, String> {
-        rows_from_json(json, log, |order_id, r: StoredRow| OrderRow {
-            order_id,
+    fn restore(&self, id: Rc<str>, r: StoredRow) -> OrderRow {
+        OrderRow {
+            order_id: id,
             customer_id: Rc::from(r.customer_id),
             total_amount: r.total_amount,
             status: r.status,
             created_at: r.created_at,
             last_updated: r.last_updated,
-        })
+        }
     }
 }
