@@ -206,18 +206,14 @@ impl<'a> EventView<'a> {
             stream_type: self.stream_type.to_owned(),
             event_type: self.event_type.to_owned(),
             // The view's text is canonical: it came from a CanonicalJson.
-            data: canonical_from_trusted(self.data),
-            metadata: canonical_from_trusted(self.metadata),
+            data: CanonicalJson::from_trusted(self.data),
+            metadata: CanonicalJson::from_trusted(self.metadata),
             timestamp: self.timestamp,
             version: self.version,
             position: self.position,
             hash: self.hash_hex(),
         }
     }
-}
-
-fn canonical_from_trusted(text: &str) -> CanonicalJson {
-    CanonicalJson::from_trusted(text)
 }
 
 /// Direction of a stream read.
