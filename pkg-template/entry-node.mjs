@@ -7,5 +7,5 @@ const m = require('./index.cjs');
 export const {
   Engine, memoryStorage, sqliteStorage, setSqliteDriver, indexedDbStorage, version, ready,
   EventJournalError, ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError,
-  NotFoundError, ProjectionError, ClosedError, ERROR_CODES, errorFactory,
+  NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError, ERROR_CODES, errorFactory,
 } = m;

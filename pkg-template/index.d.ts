@@ -354,7 +354,8 @@ export const version: string;
 // Errors: every rejection is one of these, with a stable `name` and `code`.
 
 export type ErrorCode =
-  | 'VALIDATION' | 'DOMAIN' | 'CONCURRENCY' | 'STORAGE' | 'INTEGRITY' | 'NOT_FOUND' | 'PROJECTION' | 'CLOSED';
+  | 'VALIDATION' | 'DOMAIN' | 'CONCURRENCY' | 'STORAGE' | 'INTEGRITY' | 'NOT_FOUND' | 'PROJECTION' | 'CLOSED'
+  | 'FORBIDDEN' | 'INTERNAL';
 
 export declare const ERROR_CODES: readonly ErrorCode[];
 
@@ -409,4 +410,13 @@ export declare class ProjectionError extends EventJournalError {
 export declare class ClosedError extends EventJournalError {
   name: 'ClosedError';
   code: 'CLOSED';
+}
+export declare class ForbiddenError extends EventJournalError {
+  name: 'ForbiddenError';
+  code: 'FORBIDDEN';
+}
+/** A broken invariant inside eventjournal: a bug, never a business refusal. */
+export declare class InternalError extends EventJournalError {
+  name: 'InternalError';
+  code: 'INTERNAL';
 }

@@ -46,10 +46,14 @@ const NotFoundError = errorClass('NotFoundError', 'NOT_FOUND');
 const ProjectionError = errorClass('ProjectionError', 'PROJECTION');
 /** The engine was closed. */
 const ClosedError = errorClass('ClosedError', 'CLOSED');
+/** A sync server's `authorize` said no to this principal and action. */
+const ForbiddenError = errorClass('ForbiddenError', 'FORBIDDEN');
+/** A broken invariant inside eventjournal: a bug, never a business refusal. Please report it. */
+const InternalError = errorClass('InternalError', 'INTERNAL');
 
 const classes = {
   ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError,
-  NotFoundError, ProjectionError, ClosedError,
+  NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError,
 };
 
 /** Builds the error the engine throws (registered with the wasm module at start). */
@@ -59,9 +63,12 @@ function errorFactory(name, message, props) {
 }
 
 /** The set of every error code. */
-const ERROR_CODES = Object.freeze(['VALIDATION', 'DOMAIN', 'CONCURRENCY', 'STORAGE', 'INTEGRITY', 'NOT_FOUND', 'PROJECTION', 'CLOSED']);
+const ERROR_CODES = Object.freeze([
+  'VALIDATION', 'DOMAIN', 'CONCURRENCY', 'STORAGE', 'INTEGRITY', 'NOT_FOUND', 'PROJECTION', 'CLOSED',
+  'FORBIDDEN', 'INTERNAL',
+]);
 
 export {
   EventJournalError, ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError,
-  NotFoundError, ProjectionError, ClosedError, errorFactory, ERROR_CODES,
+  NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError, errorFactory, ERROR_CODES,
 };

@@ -8,7 +8,8 @@
 export function createSuite(lib) {
   const {
     Engine, EventJournalError, ValidationError, DomainError, ConcurrencyError,
-    StorageError, IntegrityError, NotFoundError, ProjectionError, ClosedError, ERROR_CODES,
+    StorageError, IntegrityError, NotFoundError, ProjectionError, ClosedError, ForbiddenError,
+    InternalError, ERROR_CODES,
   } = lib;
   const newStorage = async () => (lib.newStorage ? lib.newStorage() : lib.memoryStorage());
   // A second handle on the same store (after close, or for a second engine, like a second tab
@@ -758,7 +759,10 @@ export function createSuite(lib) {
   });
 
   test('error classes: exported, instanceof, stable name and code', async () => {
-    const classes = { ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError, NotFoundError, ProjectionError, ClosedError };
+    const classes = {
+      ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError, NotFoundError, ProjectionError,
+      ClosedError, ForbiddenError, InternalError,
+    };
     const codes = [];
     for (const [name, Cls] of Object.entries(classes)) {
       const e = new Cls('m');
