@@ -31,13 +31,17 @@ describeState(STREAM_TYPE, (st) => [
   ...(st.closedAt ? [['Closed', esc(dateTime(st.closedAt))]] : []),
 ]);
 
-async function renderBank() {
-  const { travel, bank: view } = store.state;
+function renderBank() {
+  const { travel } = store.state;
   const at = travel != null ? { at: { position: travel } } : undefined;
-  const [now, shown] = await read(async (e) => {
-    const n = await e.projection(PROJECTION);
-    return [n, at ? await e.projection(PROJECTION, at) : n];
-  }, { key: 'bank', deps: ['bank', 'travel'] });
+  return read(async (e) => {
+    const now = await e.projection(PROJECTION);
+    return [now, at ? await e.projection(PROJECTION, at) : now];
+  }, { key: 'bank', deps: ['bank', 'travel'] }, showAccounts);
+}
+
+function showAccounts([now, shown]) {
+  const { travel, bank: view } = store.state;
   accountsNow = now;
   fillAccountSelect(now);
   suggestId($('#create-account-id'), 'account_', now);

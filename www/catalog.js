@@ -19,12 +19,24 @@ function byFirst(a, b) {
   return a[1].first - b[1].first;
 }
 
-/** Learns the stream type of every type in `distribution` not seen yet (one read of `engine` each). */
-export async function learnTypes(engine, distribution) {
+/**
+ * Reads what is not known yet of the types in `distribution`: the first event of each (one read
+ * of `engine` each). Returns what `addTypes` learns from; nothing is learnt until then.
+ */
+export async function readNewTypes(engine, distribution) {
+  const found = [];
   for (const type of Object.keys(distribution || {})) {
     if (types.has(type)) continue;
     const [first] = await engine.readAll({ types: [type], limit: 1 });
-    if (first && !types.has(type)) types.set(type, { first: first.position, streamTypes: new Set([first.streamType]) });
+    if (first) found.push(first);
+  }
+  return found;
+}
+
+/** Learns event types from their first events (as `readNewTypes` found them). */
+export function addTypes(firstEvents) {
+  for (const e of firstEvents) {
+    if (!types.has(e.type)) types.set(e.type, { first: e.position, streamTypes: new Set([e.streamType]) });
   }
 }
 

@@ -32,10 +32,11 @@ async function renderBalanceChart() {
   const id = store.state.chartAccount;
   $('#balance-chart-name').textContent = id || '';
   if (!id) return;
-  const events = await read((e) => e.readStream(id, { direction: 'backward', limit: HISTORY }), { key: 'balance-chart', deps: ['chartAccount'] });
-  balancePoints = balanceHistory(events.reverse());
-  drawBalanceChart();
-  $('#balance-chart').dataset.points = String(balancePoints.length);
+  await read((e) => e.readStream(id, { direction: 'backward', limit: HISTORY }), { key: 'balance-chart', deps: ['chartAccount'] }, (events) => {
+    balancePoints = balanceHistory(events.reverse());
+    drawBalanceChart();
+    $('#balance-chart').dataset.points = String(balancePoints.length);
+  });
 }
 
 function drawBalanceChart() {

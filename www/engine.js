@@ -82,20 +82,23 @@ export function deleteDatabase(onBlocked) {
 }
 
 /**
- * Asks the engine a question: `fn(engine)` may make several reads. Resolves to its answer, or
- * rejects with a StaleAnswer when the view moved on meanwhile (see guard.js for `key`/`deps`).
+ * Asks the engine a question: `ask(engine)` may make several reads. When the answer arrives
+ * and the view has not moved on (see guard.js for `key`/`deps`), `use(answer)` runs at once,
+ * in the same step as the check (nothing can change the view in between), and its result is
+ * the result; otherwise it rejects with a StaleAnswer. Whatever shows an answer does it in `use`.
  */
-export async function read(fn, { key = null, deps = [] } = {}) {
+export async function read(ask, { key = null, deps = [] } = {}, use = (answer) => answer) {
   const t = ticket(key, deps);
   const engine = notClosed();
+  let answer;
   try {
-    const answer = await fn(engine);
-    t.check();
-    return answer;
+    answer = await ask(engine);
   } catch (err) {
     t.check(); // an error from an engine that was replaced meanwhile is stale too
     throw err;
   }
+  t.check();
+  return use(answer);
 }
 
 /** Executes a command, stamped with this tab's id; resolves to the engine's result. */

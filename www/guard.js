@@ -5,6 +5,9 @@
 //   - one of the store keys in `deps` changed (e.g. the time-travel point, the log's page),
 //   - the engine was closed or replaced (every ticket depends on `engine`).
 // A stale answer is dropped: `check()` throws a StaleAnswer that the callers ignore.
+// engine.js's `read` takes the ticket, checks it when the answer arrives and, in the same
+// synchronous step, hands the answer to the code that shows it: no change of the view can slip
+// in between the check and the use.
 import { store } from './store.js';
 
 const latest = new Map();

@@ -23,10 +23,14 @@ async function renderInspector() {
   $('#inspector-name').textContent = sel ? sel.id : '';
   if (!sel) return;
   const at = travel != null ? { at: { position: travel } } : undefined;
-  const [loaded, recent] = await read(async (e) => [
+  await read(async (e) => [
     await e.load(sel.type, sel.id, at),
     await e.readStream(sel.id, { direction: 'backward', limit: RECENT }),
-  ], { key: 'inspector', deps: ['selected', 'travel'] });
+  ], { key: 'inspector', deps: ['selected', 'travel'] }, show);
+}
+
+function show([loaded, recent]) {
+  const { selected: sel, travel } = store.state;
   const body = $('#inspector-body');
   if (!loaded) {
     $('#inspector-events').innerHTML = '';

@@ -44,8 +44,8 @@ async function fetchStreamPage(engine, { filters, page }, types, streamType) {
 
 /** Scans backwards in growing windows from the page's cursor, for a type / stream type filter. */
 async function fetchFilteredPage(engine, { filters, page }, upper, types, streamType) {
-  if (page === 0) cursors = [upper];
-  let hi = cursors[page] ?? upper;
+  const next = page === 0 ? [upper] : cursors.slice();
+  let hi = next[page] ?? upper;
   const found = [];
   let window = LOG_PAGE * 8;
   while (found.length <= LOG_PAGE && hi > 0) {
@@ -57,11 +57,11 @@ async function fetchFilteredPage(engine, { filters, page }, upper, types, stream
   }
   const events = found.slice(0, LOG_PAGE);
   const more = found.length > LOG_PAGE;
-  if (more) cursors[page + 1] = events[events.length - 1].position - 1;
+  if (more) next[page + 1] = events[events.length - 1].position - 1;
   const { stats } = store.state;
   // the counts are for the whole log; an anchored view does not know its own
   const total = upper < stats.headPosition ? null : filteredTotal(filters.type, streamType, stats.eventTypeDistribution);
-  return { events, total, pages: more ? page + 2 : page + 1, cursor: true };
+  return { events, total, pages: more ? page + 2 : page + 1, cursors: next };
 }
 
 async function fetchPage(engine, view) {
@@ -80,9 +80,13 @@ async function fetchPage(engine, view) {
 async function renderLog() {
   const t0 = performance.now();
   const view = store.state.log;
-  const res = await read((e) => fetchPage(e, view), { key: 'log', deps: ['log'] });
+  await read((e) => fetchPage(e, view), { key: 'log', deps: ['log'] }, (res) => showPage(view, res, t0));
+}
+
+function showPage(view, res, t0) {
   const { stats: { headPosition: head }, travel } = store.state;
   const { events } = res;
+  if (res.cursors) cursors = res.cursors;
   const live = view.page === 0 && view.anchor == null;
   const prevShown = lastShownHead;
   $('#log-table tbody').innerHTML = eventRows(events, (e) => {
@@ -100,7 +104,7 @@ async function renderLog() {
   table.dataset.rows = String(events.length);
 }
 
-function renderPagerInfo(view, { events, total, pages, cursor }, head) {
+function renderPagerInfo(view, { events, total, pages, cursors: scanned }, head) {
   const info = total == null
     ? `page ${view.page + 1}`
     : `page ${view.page + 1} of ${count(pages)} · ${count(total)} event${total === 1 ? '' : 's'}`;
@@ -108,7 +112,7 @@ function renderPagerInfo(view, { events, total, pages, cursor }, head) {
   $('#log-count').textContent = head ? `· ${count(head)}` : '';
   $('#log-newest').disabled = $('#log-newer').disabled = view.page === 0 && view.anchor == null;
   $('#log-older').disabled = view.page >= pages - 1;
-  $('#log-oldest').disabled = cursor || view.page >= pages - 1;
+  $('#log-oldest').disabled = Boolean(scanned) || view.page >= pages - 1; // a scan cannot jump to the end
   const newer = view.anchor != null ? head - view.anchor : 0;
   const btn = $('#log-new-events');
   btn.hidden = newer <= 0;

@@ -38,18 +38,29 @@ describeState(STREAM_TYPE, (st) => [
     .filter(([, v]) => v).map(([k, v]) => [k, esc(dateTime(v))]),
 ]);
 
-async function renderShop() {
-  const { travel, shop: view } = store.state;
-  const at = travel != null ? { at: { position: travel } } : undefined;
+/** The filter of the orders list, as a `query` where-clause. */
+function filterOf(view) {
   const where = {};
   if (view.status) where.status = view.status;
   if (view.customer) where.customerId = view.customer;
-  const [all, matching] = await read(async (e) => {
+  return where;
+}
+
+function renderShop() {
+  const { travel, shop: view } = store.state;
+  const at = travel != null ? { at: { position: travel } } : undefined;
+  const where = filterOf(view);
+  return read(async (e) => {
     const full = await e.projection(PROJECTION, at);
     // Now: the engine's query answers the filter; in the past: filter the projection as it was.
     const rows = at ? null : Object.keys(where).length ? await e.query(PROJECTION, where) : Object.values(full);
     return [full, rows];
-  }, { key: 'shop', deps: ['shop', 'travel'] });
+  }, { key: 'shop', deps: ['shop', 'travel'] }, showOrders);
+}
+
+function showOrders([all, matching]) {
+  const { travel, shop: view } = store.state;
+  const where = filterOf(view);
   const allRows = Object.values(all);
   if (travel == null) $('#stat-orders').textContent = count(allRows.length);
   const rows = matching || allRows.filter((o) => (!where.status || o.status === where.status) && (!where.customerId || o.customerId === where.customerId));

@@ -4,17 +4,18 @@
 import { store } from './store.js';
 import { read } from './engine.js';
 import { defineSection } from './refresh.js';
-import { learnTypes } from './catalog.js';
+import { readNewTypes, addTypes } from './catalog.js';
 import { count } from './format.js';
 import { $ } from './ui.js';
 
-async function renderStats() {
-  const stats = await read(async (engine) => {
-    const st = await engine.stats();
-    await learnTypes(engine, st.eventTypeDistribution);
-    return st;
-  }, { key: 'stats' });
-  store.set({ stats });
+function renderStats() {
+  return read(async (engine) => {
+    const stats = await engine.stats();
+    return { stats, firstEvents: await readNewTypes(engine, stats.eventTypeDistribution) };
+  }, { key: 'stats' }, ({ stats, firstEvents }) => {
+    addTypes(firstEvents);
+    store.set({ stats });
+  });
 }
 
 function showStats({ stats }) {

@@ -23,10 +23,11 @@ async function replay() {
   await yieldToPaint();
   const t0 = performance.now();
   try {
-    const r = await read((e) => e.replay(), { key: 'replay' });
-    const took = ms(t0);
-    showMsg(out, 'ok', `Rebuilt ${r.projectionsRebuilt} projection${r.projectionsRebuilt === 1 ? '' : 's'} from ${count(r.eventsReplayed)} events in ${took < 10 ? took.toFixed(1) : Math.round(took)} ms.`);
-    out.dataset.events = String(r.eventsReplayed);
+    await read((e) => e.replay(), { key: 'replay' }, (r) => {
+      const took = ms(t0);
+      showMsg(out, 'ok', `Rebuilt ${r.projectionsRebuilt} projection${r.projectionsRebuilt === 1 ? '' : 's'} from ${count(r.eventsReplayed)} events in ${took < 10 ? took.toFixed(1) : Math.round(took)} ms.`);
+      out.dataset.events = String(r.eventsReplayed);
+    });
     await refresh();
   } catch (err) {
     if (!isStale(err)) showMsg(out, 'error', errorText(err));
@@ -46,11 +47,12 @@ async function verify() {
   await yieldToPaint();
   const t0 = performance.now();
   try {
-    const r = await read((e) => e.verify(), { key: 'verify' });
-    out.dataset.ok = String(r.ok);
-    out.dataset.checked = String(r.checked);
-    if (r.ok) showMsg(out, 'ok', `✓ Hash chain intact: ${count(r.checked)} events checked in ${Math.round(ms(t0))} ms.`);
-    else showMsg(out, 'error', `✗ Hash chain broken at position ${count(r.firstBadPosition)} (${count(r.checked)} events checked).`);
+    await read((e) => e.verify(), { key: 'verify' }, (r) => {
+      out.dataset.ok = String(r.ok);
+      out.dataset.checked = String(r.checked);
+      if (r.ok) showMsg(out, 'ok', `✓ Hash chain intact: ${count(r.checked)} events checked in ${Math.round(ms(t0))} ms.`);
+      else showMsg(out, 'error', `✗ Hash chain broken at position ${count(r.firstBadPosition)} (${count(r.checked)} events checked).`);
+    });
   } catch (err) {
     if (!isStale(err)) showMsg(out, 'error', errorText(err));
   } finally {

@@ -18,8 +18,8 @@ export function travelTo(position) {
 async function travelToTime(ms) {
   if (!Number.isFinite(ms)) return;
   const until = ms + 999;
-  const [next] = await read((e) => e.readAll({ fromTimestamp: until + 1, limit: 1 }), { key: 'travel-time', deps: ['travel'] });
-  travelTo(next ? next.position - 1 : null);
+  await read((e) => e.readAll({ fromTimestamp: until + 1, limit: 1 }), { key: 'travel-time', deps: ['travel'] },
+    ([next]) => travelTo(next ? next.position - 1 : null));
 }
 
 function renderControls({ stats, travel }) {
@@ -56,10 +56,11 @@ async function showPoint({ travel: p, stats }) {
     return;
   }
   try {
-    const [ev] = await read((e) => e.readAll({ fromPosition: p - 1, limit: 1 }), { key: 'travel-status', deps: ['travel'] });
-    if (!ev) return;
-    status.innerHTML = `Viewing the past at position <strong>${count(p)}</strong> of ${count(head)} · ${esc(dateTime(ev.timestamp))}`;
-    if (document.activeElement !== time) time.value = toLocalInput(ev.timestamp);
+    await read((e) => e.readAll({ fromPosition: p - 1, limit: 1 }), { key: 'travel-status', deps: ['travel'] }, ([ev]) => {
+      if (!ev) return;
+      status.innerHTML = `Viewing the past at position <strong>${count(p)}</strong> of ${count(head)} · ${esc(dateTime(ev.timestamp))}`;
+      if (document.activeElement !== time) time.value = toLocalInput(ev.timestamp);
+    });
   } catch (err) {
     if (!isStale(err) && err.code !== 'CLOSED') console.error('time travel', err);
   }
