@@ -79,7 +79,8 @@ export interface StorageAdapter {
  * Storage in memory. Without a name: a new private store. With a name: the store of that name,
  * shared by every adapter opened with it in this page or process (like two tabs on one
  * database) and kept as long as the page or process lives; closing an adapter closes that
- * adapter only.
+ * adapter only. Give each engine its own adapter (an engine closes its storage when it
+ * closes); an adapter's watchers hear the other adapters' appends, not its own.
  *
  * Every adapter of the package follows one policy: the factory is async, a bad argument is a
  * `ValidationError` (a store that cannot be opened a `StorageError`), `watch` with a
