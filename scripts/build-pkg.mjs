@@ -3,8 +3,11 @@
 // the JavaScript side in pkg-template/. Run by `make pkg` after the two wasm-pack builds.
 //
 // pkg-template/lib/*.js are ES modules written in a plain style (named imports only, e.g.
-// `import { a } from './x.js'` or `from 'node:fs'`, at the top, one `export { ... }` list at the bottom); their CommonJS twins (.cjs) for Node's
-// require() are generated here, so both module systems run the same code.
+// `import { a } from './x.js'` or `from 'node:fs'`, at the top, one `export { ... }` list at
+// the bottom); their CommonJS twins (.cjs) for Node's require() are generated here, so both
+// module systems run the same code. Entries: index.js (browsers, bundlers), index.cjs and
+// index.node.mjs (Node), lib/testing.js (eventjournal/testing in browsers) and
+// testing.node.mjs (in Node, over lib/testing.cjs: one set of error classes per runtime).
 import { readFileSync, writeFileSync, mkdirSync, readdirSync, rmSync, copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -46,7 +49,9 @@ for (const file of readdirSync(join(tpl, 'lib'))) {
 writeFileSync(join(out, 'index.js'), fill(readFileSync(join(tpl, 'entry-web.js'), 'utf8')));
 writeFileSync(join(out, 'index.cjs'), fill(readFileSync(join(tpl, 'entry-node.cjs'), 'utf8')));
 writeFileSync(join(out, 'index.node.mjs'), fill(readFileSync(join(tpl, 'entry-node.mjs'), 'utf8')));
+writeFileSync(join(out, 'testing.node.mjs'), fill(readFileSync(join(tpl, 'entry-testing-node.mjs'), 'utf8')));
 copyFileSync(join(tpl, 'index.d.ts'), join(out, 'index.d.ts'));
+copyFileSync(join(tpl, 'testing.d.ts'), join(out, 'testing.d.ts'));
 copyFileSync(join(tpl, 'README.md'), join(out, 'README.md'));
 writeFileSync(join(out, 'package.json'), fill(readFileSync(join(tpl, 'package.json'), 'utf8')));
 console.log(`pkg/: eventjournal ${version} assembled`);
