@@ -3,13 +3,18 @@
 // BENCHMARKS.md (between <!-- peers:start --> and <!-- peers:end -->).
 //
 //   node benches/js/run.mjs [--quick] [--runs N] [--only 1,2,...] [--no-write] [--profile]
+//                           [--opfs-pragmas 'p1;p2']
 //
-// --quick     small sizes, a smoke run (under a minute); prints the section, writes only with --write
+// --quick     fewer events (the same shapes: 1,000 accounts, bursts and transactions of 1,000), a
+//             short run; prints the section, writes only with --write. `make bench-quick` is
+//             `--quick --only 1,6,7,8`: the speed regression guard
 // --runs N    runs per figure (default 3, at least 3 unless --quick)
 // --only      scenarios to run (1-10); the others are left out of the section
 // --no-write  print the section instead of writing BENCHMARKS.md
 // --profile [2]  instead of benchmarking: node --cpu-prof of scenario 1 (or 2) for eventjournal, and
 //             where its time goes (wasm, JSON, GC, glue, promises...)
+// --opfs-pragmas  PRAGMAs for the OPFS peer's connection, ';'-separated, run in order after opening
+//             (default none: SQLite's defaults, journal_mode=delete and synchronous=full)
 //
 // Every Node measurement runs in a fresh child process (worker.mjs); in each run the
 // contenders go one after the other, in an order that rotates from run to run, and a ratio is
@@ -36,11 +41,15 @@ const QUICK = flag('--quick');
 const RUNS = Math.max(QUICK ? 1 : 3, Number(opt('--runs') ?? 3));
 const ONLY = opt('--only') ? new Set(opt('--only').split(',').map(Number)) : null;
 const want = (n) => !ONLY || ONLY.has(n);
+const OPFS_PRAGMAS = (opt('--opfs-pragmas') ?? '').split(';').map((p) => p.trim()).filter(Boolean);
 
+// --quick keeps the shapes of the full run (1,000 accounts, bursts and transactions of 1,000) so
+// that its ratios say something about the targets; it has a fifth of the deposits (cold start
+// weighs more) and fewer samples.
 const SIZES = QUICK
-  ? { accounts: 200, deposits: 2_000, burst: 200, streamLength: 1_000, loadSamples: 100, loadWarmup: 20,
+  ? { accounts: 1000, deposits: 20_000, burst: 1000, streamLength: 1_000, loadSamples: 100, loadWarmup: 20,
     bigEvents: 20_000, replays: 3, atSamples: 20, atWarmup: 3, plainAtSamples: 10, memEvents: 20_000,
-    idbAccounts: 200, idbDeposits: 2_000, txSize: 200, singleSamples: 30, singleWarmup: 5 }
+    idbAccounts: 1000, idbDeposits: 20_000, txSize: 1000, singleSamples: 100, singleWarmup: 10 }
   : { accounts: 1000, deposits: 100_000, burst: 1000, streamLength: 10_000, loadSamples: 1000, loadWarmup: 200,
     bigEvents: 1_000_000, replays: 5, atSamples: 200, atWarmup: 20, plainAtSamples: 40, memEvents: 1_000_000,
     idbAccounts: 1000, idbDeposits: 100_000, txSize: 1000, singleSamples: 200, singleWarmup: 20 };
@@ -105,7 +114,8 @@ async function waitForPkg() {
     await new Promise((r) => setTimeout(r, 5_000));
   }
 }
-const transientError = (e) => /Cannot find module|Cannot find package|ERR_MODULE_NOT_FOUND|ENOENT|CompileError|LinkError|wasm|worker died|bench page did not load|Failed to fetch|net::ERR/i.test(String(e?.message ?? e));
+// (The OPFS peer's failures name opfs-worker and are never transient: pkg/ plays no part there.)
+const transientError = (e) => !/opfs-worker/.test(String(e?.message ?? e)) && /Cannot find module|Cannot find package|ERR_MODULE_NOT_FOUND|ENOENT|CompileError|LinkError|wasm|worker died|bench page did not load|Failed to fetch|net::ERR/i.test(String(e?.message ?? e));
 const builds = []; // { label, id }
 async function stable(label, fn) {
   for (let attempt = 1; ; attempt++) {
@@ -164,7 +174,8 @@ const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '--
 
 const NAMES = {
   eventjournal: 'eventjournal',
-  plain: 'plain-JS store (floor)',
+  plain: 'plain-JS store (floor: folds each stream, `evolve` spreads the state)',
+  lean: 'lean plain-JS store (floor: cached state per stream, mutated in place)',
   emmett: 'Emmett 0.42 `DeciderCommandHandler` + `getInMemoryEventStore()`',
   castore: 'Castore 2.4 `Command` + `EventStore` + in-memory adapter',
 };
@@ -174,7 +185,7 @@ const sections = []; // { s, text }
 const summary = []; // { scenario, target, value, ok }
 
 async function scenario12() {
-  const contenders = ['eventjournal', 'plain', 'emmett', 'castore'];
+  const contenders = ['eventjournal', 'plain', 'lean', 'emmett', 'castore'];
   const { accounts, deposits, burst } = SIZES;
   const n = accounts + deposits;
   for (const s of [1, 2]) {
@@ -182,19 +193,22 @@ async function scenario12() {
     log(`scenario ${s}: ${int(accounts)} create_account + ${int(deposits)} deposits, ${s === 1 ? 'each awaited' : `bursts of ${burst}`}`);
     const res = await paired(`s${s}`, contenders, (contender) => ({ scenario: `s${s}`, contender, accounts, deposits, burst }));
     const ej = res.eventjournal.map((r) => r.ms);
-    const targets = s === 1 ? { emmett: 10, plain: 1.0 } : { plain: 1.5 };
+    // Target 1b (the same as 1, against the lean floor) replaced scenario 1's target against the
+    // spreading floor; scenario 2 keeps its target against the spreading floor.
+    const targets = s === 1 ? { emmett: { t: 10, id: '1' }, lean: { t: 1.0, id: '1b' } } : { plain: { t: 1.5, id: '2' } };
+    const what = { emmett: 'eventjournal vs Emmett', lean: 'eventjournal vs the lean plain-JS store', plain: 'eventjournal vs plain-JS store (spreading `evolve`)' };
     const rows = contenders.map((c) => {
       const ms = res[c].map((r) => r.ms);
       const ratios = ms.map((m, i) => m / ej[i]);
-      const t = targets[c];
-      if (t !== undefined) summary.push({ s, what: `eventjournal vs ${c === 'plain' ? 'plain-JS store' : 'Emmett'}`, target: `≥ ${t}×`, value: fmtX(median(ratios)), ok: median(ratios) >= t });
+      const t = targets[c]?.t;
+      if (t !== undefined) summary.push({ s, id: targets[c].id, what: what[c], target: `≥ ${t}×`, value: fmtX(median(ratios)), ok: median(ratios) >= t });
       const steady = res[c].map((r) => r.secondHalfCommands / (r.secondHalfMs / 1000));
       return [c === 'eventjournal' ? '**eventjournal**' : NAMES[c], fmtTime(median(ms)), spread(ms, fmtTime), fmtRate(n / (median(ms) / 1000)), fmtRate(median(steady)),
         c === 'eventjournal' ? '—' : ratioCell(ratios), t !== undefined ? `≥ ${t}×` : 'info', t !== undefined ? met(median(ratios) >= t) : ''];
     });
     sections.push({ s: s, text: `### ${s}. Node, in memory: ${int(accounts)} create_account, then ${int(deposits)} deposits round-robin, ${s === 1 ? 'each awaited' : `in bursts of ${int(burst)} (Promise.all)`}
 
-Time for all ${int(n)} commands (creates included), per fresh process (cold start included: the first thousands of commands run before V8 has tiered up the JIT and the wasm code). "Second half alone" is the rate over the last half of the deposits: the warm, steady state. Ratio (on the whole run): the contender's time ÷ eventjournal's time in the same run (above 1 = eventjournal is faster).
+Time for all ${int(n)} commands (creates included), per fresh process (cold start included: the first thousands of commands run before V8 has tiered up the JIT and the wasm code). "Second half alone" is the rate over the last half of the deposits: the warm, steady state. Ratio (on the whole run): the contender's time ÷ eventjournal's time in the same run (above 1 = eventjournal is faster). The two plain-JS floors make the same decisions with the same checks (amounts validated, expected-version check on append, \`crypto.randomUUID()\` per event); the first folds the stream from its first event on every command with an \`evolve\` that spreads the state, the lean one keeps each stream's state cached and mutates it in place (benches/js/README.md says what it does and does not do).
 
 ${table(['contender', 'median', 'min – max', 'commands/s', 'second half alone, commands/s', 'eventjournal speed-up', 'target', ''], rows)}` });
   }
@@ -311,83 +325,151 @@ ${table(['store', 'bytes/event (median)', 'min – max', 'detail', 'vs eventjour
   }
 }
 
+let opfsInfo = null; // { version, vfs, pkg } of the OPFS peer, for the Versions line
+
 async function scenarioBrowser() {
   if (!want(6) && !want(7) && !want(8)) return null;
-  const { openBrowser } = await import('./lib/browser.mjs');
+  const { openBrowser, sqliteVersion } = await import('./lib/browser.mjs');
   const { idbAccounts, idbDeposits, burst, txSize, singleSamples, singleWarmup } = SIZES;
-  log(`scenarios 6-8: headless Chromium, IndexedDB (durability '${DURABILITY}'), ${int(idbDeposits)} deposits`);
+  log(`scenarios ${[6, 7, 8].filter(want).join(', ')}: headless Chromium, IndexedDB (durability '${DURABILITY}') and OPFS${want(6) || want(7) ? `, ${int(idbDeposits)} deposits` : ''}`);
   const b = await openBrowser();
   log(`Chromium ${b.chromiumVersion}, profile on ${b.userDataDir}`);
-  const probe = await b.call('adapterAvailable');
-  const adapter = probe.ok;
-  if (!adapter) log(`  indexedDbStorage is not usable in this build (${probe.error}): engine rows pending`);
-  const r = { rawWrite: [], engineWrite: [], rawRead: [], engineReopen: [], rawSingle: [], engineSingle: [], readLimits: new Set(), bytes: 0 };
+  const r = {
+    rawWrite: [], engineWrite: [], opfsWrite: [], rawRead: [], engineReopen: [], opfsRead: [],
+    rawSingle: [], engineSingle: [], opfsSingle: [], readLimits: new Set(), bytes: 0, opfs: null,
+  };
+  let adapter = false;
   try {
-  for (let run = 0; run < RUNS; run++) {
-    await b.reload();
-    const setup = 2 * idbAccounts;
-    // Order alternates between runs: raw first, then eventjournal first.
-    const pair = async (rawFn, engineFn) => { if (run % 2 === 0) { await rawFn(); if (adapter) await engineFn(); } else { if (adapter) await engineFn(); await rawFn(); } };
-    await pair(
-      async () => { const x = await b.call('rawWrite', { dbName: `raw-${run}`, setup, count: idbDeposits, txSize, durability: DURABILITY }); r.rawWrite.push(x.ms); r.bytes = x.bytesPerRecord; log(`s6 run ${run + 1} raw put floor: ${fmtTime(x.ms)} (${x.bytesPerRecord.toFixed(0)} B/record as JSON)`); },
-      async () => { const x = await b.call('engineWrite', { dbName: `ej-${run}`, accounts: idbAccounts, deposits: idbDeposits, burst, durability: DURABILITY }); r.engineWrite.push(x.ms); x.readLimits.forEach((l) => r.readLimits.add(l)); log(`s6 run ${run + 1} eventjournal: ${fmtTime(x.ms)}`); },
-    );
-    await pair(
-      async () => { const x = await b.call('rawRead', { dbName: `raw-${run}`, pageSize: IDB_PAGE }); r.rawRead.push(x.ms); log(`s7 run ${run + 1} raw paged getAll: ${fmtTime(x.ms)} (${int(x.records)} records)`); },
-      async () => { const x = await b.call('engineReopen', { dbName: `ej-${run}`, expectEvents: setup + idbDeposits }); r.engineReopen.push(x.ms); log(`s7 run ${run + 1} eventjournal reopen: ${fmtTime(x.ms)} (${int(x.events)} events)`); },
-    );
-    await b.call('deleteDb', { dbName: `raw-${run}` });
-    await b.call('deleteDb', { dbName: `ej-${run}` });
-    await pair(
-      async () => { const x = await b.call('rawSingle', { dbName: `raw1-${run}`, samples: singleSamples, warmup: singleWarmup, durability: DURABILITY }); r.rawSingle.push(quantile(x.times, 0.5)); log(`s8 run ${run + 1} raw one-record tx p50: ${fmtTime(quantile(x.times, 0.5))}`); },
-      async () => { const x = await b.call('engineSingle', { dbName: `ej1-${run}`, samples: singleSamples, warmup: singleWarmup, durability: DURABILITY }); r.engineSingle.push(quantile(x.times, 0.5)); log(`s8 run ${run + 1} eventjournal one command p50: ${fmtTime(quantile(x.times, 0.5))}`); },
-    );
-  }
+    const probe = await b.call('adapterAvailable');
+    adapter = probe.ok;
+    if (!adapter) log(`  indexedDbStorage is not usable in this build (${probe.error}): engine rows pending`);
+    // The OPFS peer is part of the harness: if it cannot run, the run fails.
+    const op = await b.call('opfsProbe');
+    opfsInfo = { version: op.version, vfs: op.vfs, pkg: sqliteVersion() };
+    log(`OPFS peer: SQLite ${op.version} (@sqlite.org/sqlite-wasm ${opfsInfo.pkg}) on ${op.vfs} in a dedicated worker; page cross-origin isolated: ${op.crossOriginIsolated}; pragmas: ${OPFS_PRAGMAS.join('; ') || 'none (defaults)'}`);
+    const pragmas = OPFS_PRAGMAS;
+    for (let run = 0; run < RUNS; run++) {
+      await b.reload();
+      const setup = 2 * idbAccounts;
+      // Within a run the contenders go one after the other, the order rotating between runs.
+      const inOrder = async (...fns) => { for (const f of rotate(fns.filter(Boolean), run)) await f(); };
+      if (want(6) || want(7)) {
+        await inOrder(
+          async () => { const x = await b.call('rawWrite', { dbName: `raw-${run}`, setup, count: idbDeposits, txSize, durability: DURABILITY }); r.rawWrite.push(x.ms); r.bytes = x.bytesPerRecord; log(`s6 run ${run + 1} raw IndexedDB puts: ${fmtTime(x.ms)} (${x.bytesPerRecord.toFixed(0)} B/record as JSON)`); },
+          adapter && (async () => { const x = await b.call('engineWrite', { dbName: `ej-${run}`, accounts: idbAccounts, deposits: idbDeposits, burst, durability: DURABILITY }); r.engineWrite.push(x.ms); x.readLimits.forEach((l) => r.readLimits.add(l)); log(`s6 run ${run + 1} eventjournal: ${fmtTime(x.ms)}`); }),
+          async () => { const x = await b.call('opfsWrite', { file: `/opfs-${run}.db`, setup, count: idbDeposits, txSize, pragmas }); r.opfsWrite.push(x.ms); r.opfs = x; log(`s6 run ${run + 1} raw OPFS (SQLite) inserts: ${fmtTime(x.ms)} (journal_mode=${x.journalMode}, synchronous=${x.synchronous}, db ${(x.dbBytes / 2 ** 20).toFixed(1)} MiB)`); },
+        );
+        await inOrder(
+          async () => { const x = await b.call('rawRead', { dbName: `raw-${run}`, pageSize: IDB_PAGE }); r.rawRead.push(x.ms); log(`s7 run ${run + 1} raw paged getAll: ${fmtTime(x.ms)} (${int(x.records)} records)`); },
+          adapter && (async () => { const x = await b.call('engineReopen', { dbName: `ej-${run}`, expectEvents: setup + idbDeposits }); r.engineReopen.push(x.ms); log(`s7 run ${run + 1} eventjournal reopen: ${fmtTime(x.ms)} (${int(x.events)} events)`); }),
+          async () => {
+            const x = await b.call('opfsRead', { file: `/opfs-${run}.db`, pageSize: IDB_PAGE, pragmas });
+            if (x.records !== setup + idbDeposits) throw new Error(`OPFS read ${x.records} records, expected ${setup + idbDeposits}`);
+            r.opfsRead.push(x.ms); log(`s7 run ${run + 1} raw OPFS (SQLite) paged read: ${fmtTime(x.ms)} (${int(x.records)} records; VFS install + open ${fmtTime(x.openMs)})`);
+          },
+        );
+        await b.call('deleteDb', { dbName: `raw-${run}` });
+        await b.call('deleteDb', { dbName: `ej-${run}` });
+      }
+      if (want(8)) {
+        await inOrder(
+          async () => { const x = await b.call('rawSingle', { dbName: `raw1-${run}`, samples: singleSamples, warmup: singleWarmup, durability: DURABILITY }); r.rawSingle.push(quantile(x.times, 0.5)); log(`s8 run ${run + 1} raw one-record tx p50: ${fmtTime(quantile(x.times, 0.5))}`); },
+          adapter && (async () => { const x = await b.call('engineSingle', { dbName: `ej1-${run}`, samples: singleSamples, warmup: singleWarmup, durability: DURABILITY }); r.engineSingle.push(quantile(x.times, 0.5)); log(`s8 run ${run + 1} eventjournal one command p50: ${fmtTime(quantile(x.times, 0.5))}`); }),
+          async () => { const x = await b.call('opfsSingle', { file: `/opfs1-${run}.db`, samples: singleSamples, warmup: singleWarmup, pragmas }); r.opfsSingle.push(quantile(x.times, 0.5)); log(`s8 run ${run + 1} raw OPFS one-record tx p50: ${fmtTime(quantile(x.times, 0.5))}`); },
+        );
+      }
+    }
   } finally {
     await b.close();
   }
-  const chromium = b.chromiumVersion;
+  browserSections(r, adapter);
+  return b.chromiumVersion;
+}
 
+const SYNCHRONOUS = ['off', 'normal', 'full', 'extra'];
+const CLEARLY = 1.25; // "clearly faster": by at least this factor in every run
+
+/** Scenarios 6-8 from the browser run's figures: tables, targets, and the IndexedDB-or-OPFS note. */
+function browserSections(r, adapter) {
+  const { idbAccounts, idbDeposits, burst, txSize, singleSamples, singleWarmup } = SIZES;
   const pending = 'pending adapter';
   const row = (label, xs, fmt) => [label, xs.length ? fmt(median(xs)) : pending, xs.length ? spread(xs, fmt) : ''];
+  const per = (xs, ys, f) => xs.map((x, i) => f(x, ys[i]));
+  const o = r.opfs;
+  const opfsLabel = (what) => `raw OPFS: SQLite \`${opfsInfo.vfs}\` ${what} (second floor)`;
+  const opfsHow = `SQLite ${opfsInfo.version} (npm \`@sqlite.org/sqlite-wasm\` ${opfsInfo.pkg}) on its \`${opfsInfo.vfs}\` VFS in a dedicated worker (no cross-origin isolation needed), journal_mode=${o?.journalMode ?? '?'}, synchronous=${SYNCHRONOUS[o?.synchronous] ?? o?.synchronous ?? '?'}${OPFS_PRAGMAS.length ? ` (set by --opfs-pragmas '${OPFS_PRAGMAS.join(';')}')` : ' (its defaults: every commit flushes its files, as durability \'strict\' does)'}; the same records, each stored whole as its JSON text under its position (the primary key, no other index)`;
   if (want(6)) {
-    const ratios = r.engineWrite.map((e, i) => r.rawWrite[i] / e);
-    if (adapter) summary.push({ s: 6, what: 'eventjournal IndexedDB write throughput vs raw puts', target: '≥ 0.8×', value: fmtX(median(ratios)), ok: median(ratios) >= 0.8 });
-    else summary.push({ s: 6, what: 'eventjournal IndexedDB write throughput vs raw puts', target: '≥ 0.8×', value: pending, ok: null });
+    const ratios = per(r.rawWrite, r.engineWrite, (raw, e) => raw / e);
+    const vsOpfs = per(r.opfsWrite, r.engineWrite, (op, e) => op / e);
+    summary.push({ s: 6, what: 'eventjournal IndexedDB write throughput vs raw puts', target: '≥ 0.8×', value: adapter ? fmtX(median(ratios)) : pending, ok: adapter ? median(ratios) >= 0.8 : null });
+    const rate = (xs) => (xs.length ? fmtRate(idbDeposits / (median(xs) / 1000)) : '');
     sections.push({ s: 6, text: `### 6. Chromium, IndexedDB: ${int(idbDeposits)} deposits in bursts of ${int(burst)}
 
-Raw floor: ${int(idbDeposits)} event-shaped records (${r.bytes.toFixed(0)} bytes each as JSON: id, hash, data, ...) \`put\` in readwrite transactions of ${int(txSize)}, each awaited. eventjournal: \`indexedDbStorage\`, ${int(idbAccounts)} accounts created first (untimed, like the raw floor's first ${int(2 * idbAccounts)} records), then ${int(idbDeposits)} deposits in bursts of ${int(burst)} (Promise.all). Both with durability '${DURABILITY}', in the same disk-backed profile. Ratio: raw time ÷ eventjournal time in the same run (throughput relative to the floor).
+Raw floor: ${int(idbDeposits)} event-shaped records (${r.bytes.toFixed(0)} bytes each as JSON: id, hash, data, ...) \`put\` in readwrite transactions of ${int(txSize)}, each awaited. Second floor, raw OPFS: ${opfsHow}, inserted through one prepared statement in transactions of ${int(txSize)} (\`BEGIN\` … \`COMMIT\`), timed in the worker around the inserts alone (loading SQLite and installing the VFS are outside). eventjournal: \`indexedDbStorage\`, ${int(idbAccounts)} accounts created first (untimed, like the floors' first ${int(2 * idbAccounts)} records), then ${int(idbDeposits)} deposits in bursts of ${int(burst)} (Promise.all). IndexedDB with durability '${DURABILITY}' for both, all in the same disk-backed profile. Ratio: the floor's time ÷ eventjournal's time in the same run (eventjournal's throughput relative to that floor).
 
-${table(['contender', 'median', 'min – max', 'events/s', 'ratio to the floor', 'target', ''], [
-  [...row('raw IndexedDB puts (floor)', r.rawWrite, fmtTime), r.rawWrite.length ? fmtRate(idbDeposits / (median(r.rawWrite) / 1000)) : '', '—', '', ''],
-  [...row('**eventjournal** + `indexedDbStorage`', r.engineWrite, fmtTime), r.engineWrite.length ? fmtRate(idbDeposits / (median(r.engineWrite) / 1000)) : '', adapter ? ratioCell(ratios) : pending, '≥ 0.8×', adapter ? met(median(ratios) >= 0.8) : pending],
+${table(['contender', 'median', 'min – max', 'events/s', 'eventjournal relative to it', 'target', ''], [
+  [...row('raw IndexedDB puts (floor)', r.rawWrite, fmtTime), rate(r.rawWrite), adapter ? ratioCell(ratios) : pending, '≥ 0.8×', adapter ? met(median(ratios) >= 0.8) : pending],
+  [...row(opfsLabel('inserts'), r.opfsWrite, fmtTime), rate(r.opfsWrite), adapter ? ratioCell(vsOpfs) : pending, 'info', ''],
+  [...row('**eventjournal** + `indexedDbStorage`', r.engineWrite, fmtTime), rate(r.engineWrite), '—', '', ''],
 ])}` });
   }
   if (want(7)) {
-    const ratios = r.engineReopen.map((e, i) => e / r.rawRead[i]);
+    const ratios = per(r.engineReopen, r.rawRead, (e, raw) => e / raw);
+    const vsOpfs = per(r.engineReopen, r.opfsRead, (e, op) => e / op);
     summary.push({ s: 7, what: 'eventjournal reopen vs raw paged getAll', target: '≤ 1.3×', value: adapter ? fmtX(median(ratios)) : pending, ok: adapter ? median(ratios) <= 1.3 : null });
     sections.push({ s: 7, text: `### 7. Chromium, IndexedDB: reopen that log (${int(2 * idbAccounts + idbDeposits)} events)
 
-Raw floor: open the database and read every record with \`getAll(IDBKeyRange.lowerBound(last, true), ${int(IDB_PAGE)})\` pages (the engine's page size${r.readLimits.size ? `, seen in this run: ${[...r.readLimits].join(', ')}` : ''}). eventjournal: \`indexedDbStorage(name)\` + \`Engine.open\` (reads, checks every record and the hash chain, rebuilds the projections) + the two projections read once. Ratio: eventjournal's time ÷ the raw time in the same run.
+Raw floor: open the database and read every record with \`getAll(IDBKeyRange.lowerBound(last, true), ${int(IDB_PAGE)})\` pages (the engine's page size${r.readLimits.size ? `, seen in this run: ${[...r.readLimits].join(', ')}` : ''}). Second floor, raw OPFS: a fresh worker (SQLite loaded before the clock starts) installs the VFS, opens the database and reads every record with \`SELECT record … WHERE position > ? ORDER BY position LIMIT ${int(IDB_PAGE)}\` pages, \`JSON.parse\` per record (the objects \`getAll\` hands out). eventjournal: \`indexedDbStorage(name)\` + \`Engine.open\` (reads, checks every record and the hash chain, rebuilds the projections) + the two projections read once. Ratio: eventjournal's time ÷ the floor's time in the same run.
 
-${table(['contender', 'median', 'min – max', 'ratio to the floor', 'target', ''], [
-  [...row('raw paged getAll (floor)', r.rawRead, fmtTime), '—', '', ''],
-  [...row('**eventjournal** reopen', r.engineReopen, fmtTime), adapter ? ratioCell(ratios) : pending, '≤ 1.3×', adapter ? met(median(ratios) <= 1.3) : pending],
+${table(['contender', 'median', 'min – max', 'eventjournal relative to it', 'target', ''], [
+  [...row('raw paged getAll (floor)', r.rawRead, fmtTime), adapter ? ratioCell(ratios) : pending, '≤ 1.3×', adapter ? met(median(ratios) <= 1.3) : pending],
+  [...row(opfsLabel('paged read'), r.opfsRead, fmtTime), adapter ? ratioCell(vsOpfs) : pending, 'info', ''],
+  [...row('**eventjournal** reopen', r.engineReopen, fmtTime), '—', '', ''],
 ])}` });
   }
   if (want(8)) {
-    const ratios = r.engineSingle.map((e, i) => e / r.rawSingle[i]);
+    const ratios = per(r.engineSingle, r.rawSingle, (e, raw) => e / raw);
+    const vsOpfs = per(r.engineSingle, r.opfsSingle, (e, op) => e / op);
     summary.push({ s: 8, what: 'eventjournal one persisted command vs a raw one-record transaction, p50', target: '≤ 1.2×', value: adapter ? fmtX(median(ratios)) : pending, ok: adapter ? median(ratios) <= 1.2 : null });
     sections.push({ s: 8, text: `### 8. Chromium, IndexedDB: one command persisted alone
 
-${int(singleSamples)} commands per run (after ${singleWarmup} warm-up), each awaited before the next on an otherwise idle engine (deposits to one account); raw floor: one record \`put\` per readwrite transaction, each awaited. Durability '${DURABILITY}' for both. Figure per run: the p50. Ratio: eventjournal's p50 ÷ the raw p50 in the same run. (Chromium's \`performance.now()\` is coarsened to 100 µs on a page that is not cross-origin isolated.)
+${int(singleSamples)} commands per run (after ${singleWarmup} warm-up), each awaited before the next on an otherwise idle engine (deposits to one account); raw floor: one record \`put\` per readwrite transaction, each awaited, durability '${DURABILITY}' for both; raw OPFS: one record per SQLite transaction, in the worker, settings as in 6. Figure per run: the p50. Ratio: eventjournal's p50 ÷ the floor's p50 in the same run. (Chromium's \`performance.now()\` is coarsened to 100 µs on a page or worker that is not cross-origin isolated.)
 
-${table(['contender', 'p50 (median of runs)', 'min – max', 'ratio to the floor', 'target', ''], [
-  [...row('raw one-record transaction (floor)', r.rawSingle, fmtTime), '—', '', ''],
-  [...row('**eventjournal** `execute` + `indexedDbStorage`', r.engineSingle, fmtTime), adapter ? ratioCell(ratios) : pending, 'p50 ≤ 1.2×', adapter ? met(median(ratios) <= 1.2) : pending],
+${table(['contender', 'p50 (median of runs)', 'min – max', 'eventjournal relative to it', 'target', ''], [
+  [...row('raw one-record transaction (floor)', r.rawSingle, fmtTime), adapter ? ratioCell(ratios) : pending, 'p50 ≤ 1.2×', adapter ? met(median(ratios) <= 1.2) : pending],
+  [...row(opfsLabel('one-record transaction'), r.opfsSingle, fmtTime), adapter ? ratioCell(vsOpfs) : pending, 'info', ''],
+  [...row('**eventjournal** `execute` + `indexedDbStorage`', r.engineSingle, fmtTime), '—', '', ''],
 ])}` });
   }
-  return chromium;
+  const note = opfsNote(r, adapter);
+  if (note) sections.push({ s: 8.5, text: note });
+}
+
+/** The IndexedDB-or-OPFS paragraph: the raw floors against each other, and eventjournal against OPFS. */
+function opfsNote(r, adapter) {
+  const parts = [];
+  const verdicts = [];
+  const cmp = (idb, opfs, what) => {
+    if (!idb.length || !opfs.length) return;
+    const x = idb.map((v, i) => v / opfs[i]); // > 1: OPFS faster
+    parts.push(`${what} ${ratioCell(x)}`);
+    verdicts.push([what, Math.min(...x) >= CLEARLY, Math.max(...x) <= 1 / CLEARLY]);
+  };
+  if (want(6) || want(7)) { cmp(r.rawWrite, r.opfsWrite, 'writing the records'); cmp(r.rawRead, r.opfsRead, 'reading them back'); }
+  if (want(8)) cmp(r.rawSingle, r.opfsSingle, 'a one-record transaction');
+  if (!parts.length) return null;
+  const ej = [];
+  if (adapter && r.opfsWrite.length) ej.push(`wrote at ${fmtX(median(r.engineWrite.map((e, i) => r.opfsWrite[i] / e)))} the OPFS floor's throughput`);
+  if (adapter && r.opfsRead.length) ej.push(`reopened in ${fmtX(median(r.engineReopen.map((e, i) => e / r.opfsRead[i])))} its read time`);
+  if (adapter && r.opfsSingle.length) ej.push(`committed one command in ${fmtX(median(r.engineSingle.map((e, i) => e / r.opfsSingle[i])))} its one-record p50`);
+  const faster = verdicts.filter((v) => v[1]).map((v) => v[0]);
+  const slower = verdicts.filter((v) => v[2]).map((v) => v[0]);
+  const verdict = faster.length === verdicts.length
+    ? `By that rule OPFS is clearly faster for this workload, on every count measured`
+    : faster.length
+      ? `By that rule OPFS is clearly faster only for ${faster.join(' and ')}${slower.length ? `, and clearly slower for ${slower.join(' and ')}` : ''}`
+      : `By that rule OPFS is not clearly faster for this workload${slower.length ? ` (it is clearly slower for ${slower.join(' and ')})` : ''}`;
+  return `**IndexedDB or OPFS.** In this run raw OPFS (SQLite on \`${opfsInfo.vfs}\`, as above) against raw IndexedDB, IndexedDB's time ÷ OPFS's time in each run (above 1 = OPFS faster): ${parts.join('; ')}.${ej.length ? ` eventjournal on IndexedDB ${ej.join(', ')}.` : ''} "Clearly faster" here means by at least ${CLEARLY}× in every run. ${verdict}. Targets 6-8 are held against raw IndexedDB: if OPFS is clearly faster for this workload, an OPFS adapter would raise the ceiling of the browser path, and whether one comes next is decided from these figures.`;
 }
 
 function scenario10() {
@@ -460,7 +542,7 @@ function machine(chromium) {
   const load = (l) => l.map((x) => x.toFixed(1)).join(' / ');
   return [
     `Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}${chromium ? `; Chromium ${chromium} (headless, playwright-core ${pkgVersion('playwright-core')})` : ''}.`,
-    `Versions: eventjournal, repository HEAD ${commit || '?'} (${wasmId}; build id = sha256 of pkg/'s .wasm files and JS, first 12 hex); @event-driven-io/emmett ${pkgVersion('@event-driven-io/emmett')}; @castore/core ${pkgVersion('@castore/core')}; @castore/event-storage-adapter-in-memory ${pkgVersion('@castore/event-storage-adapter-in-memory')}.`,
+    `Versions: eventjournal, repository HEAD ${commit || '?'} (${wasmId}; build id = sha256 of pkg/'s .wasm files and JS, first 12 hex); @event-driven-io/emmett ${pkgVersion('@event-driven-io/emmett')}; @castore/core ${pkgVersion('@castore/core')}; @castore/event-storage-adapter-in-memory ${pkgVersion('@castore/event-storage-adapter-in-memory')}${opfsInfo ? `; @sqlite.org/sqlite-wasm ${opfsInfo.pkg} (SQLite ${opfsInfo.version}, VFS ${opfsInfo.vfs})` : ''}.`,
     `Measured: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${RUNS} runs per figure, whole harness ${((Date.now() - T0) / 60000).toFixed(1)} min; load average (1/5/15 min) ${load(LOAD_START)} at the start, ${load(os.loadavg())} at the end (other work on the machine).`,
   ].join('\n');
 }
@@ -470,14 +552,14 @@ function writeSection(chromium) {
   const head = `<!-- peers:start -->
 ## eventjournal vs its peers (Node and Chromium)
 
-Command: \`${cmd}\` (from the repository root, after \`make pkg\` and \`npm ci --prefix benches/js\`; see benches/js/README.md).${QUICK ? '\n\n**Quick run (--quick): small sizes, a smoke test; these figures are not comparable with the targets.**' : ''}
+Command: \`${cmd}\` (from the repository root, after \`make pkg\` and \`npm ci --prefix benches/js\`; see benches/js/README.md).${QUICK ? '\n\n**Quick run (--quick): the same shapes with a fifth of the deposits and fewer samples; the ratios are indicative (cold start weighs more), not figures of record.**' : ''}
 ${machine(chromium)}
 
-Every figure is the median over the runs with its min – max. Ratios are computed within each run (contenders measured one after the other in the same run, order rotated between runs) and are the figures of record: the machine is shared and noisy. Nothing is scaled down in this run: every contender did the full workload of its scenario.
+Every figure is the median over the runs with its min – max. Ratios are computed within each run (contenders measured one after the other in the same run, order rotated between runs) and are the figures of record: the machine is shared and noisy.${QUICK ? '' : ' Nothing is scaled down in this run: every contender did the full workload of its scenario.'}
 
 ### Targets
 
-${table(['#', 'what', 'target', 'measured (median)', ''], summary.sort((a, b) => a.s - b.s).map((x) => [x.s, x.what, x.target, x.value, x.ok === null ? 'pending adapter' : met(x.ok)]))}
+${table(['#', 'what', 'target', 'measured (median)', ''], summary.sort((a, b) => a.s - b.s || String(a.id ?? a.s).localeCompare(String(b.id ?? b.s))).map((x) => [x.id ?? x.s, x.what, x.target, x.value, x.ok === null ? 'pending adapter' : met(x.ok)]))}
 `;
   const section = `${head}\n${sections.sort((a, b) => a.s - b.s).map((x) => x.text).join('\n\n')}\n<!-- peers:end -->`;
   if (flag('--no-write') || (QUICK && !flag('--write'))) { console.log(section); log('(not written to BENCHMARKS.md: quick runs print only; add --write to write)'); return; }
