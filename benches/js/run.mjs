@@ -27,7 +27,8 @@ import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { median, quantile } from './lib/stats.mjs';
+import { median } from './lib/stats.mjs';
+import { fmtTime, fmtUs, fmtRate, fmtX, fmtBytes, int, spread, ratioCell, met, table } from './lib/format.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -161,16 +162,6 @@ function brief(r) {
 }
 
 // ------------------------------------------------------------------------------------ formatting
-const fmtTime = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
-const fmtUs = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
-const fmtRate = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k/s` : `${n.toFixed(0)}/s`);
-const fmtX = (x) => (x >= 100 ? `${x.toFixed(0)}×` : x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`);
-const fmtBytes = (b) => `${Math.round(b) || 0} B`;
-const int = (n) => n.toLocaleString('en-US');
-const spread = (xs, f) => `${f(Math.min(...xs))} – ${f(Math.max(...xs))}`;
-const ratioCell = (xs) => `**${fmtX(median(xs))}** (${spread(xs, fmtX)})`;
-const met = (ok) => (ok ? '✅ met' : '❌ missed');
-const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 const NAMES = {
   eventjournal: 'eventjournal',
@@ -325,153 +316,6 @@ ${table(['store', 'bytes/event (median)', 'min – max', 'detail', 'vs eventjour
   }
 }
 
-let opfsInfo = null; // { version, vfs, pkg } of the OPFS peer, for the Versions line
-
-async function scenarioBrowser() {
-  if (!want(6) && !want(7) && !want(8)) return null;
-  const { openBrowser, sqliteVersion } = await import('./lib/browser.mjs');
-  const { idbAccounts, idbDeposits, burst, txSize, singleSamples, singleWarmup } = SIZES;
-  log(`scenarios ${[6, 7, 8].filter(want).join(', ')}: headless Chromium, IndexedDB (durability '${DURABILITY}') and OPFS${want(6) || want(7) ? `, ${int(idbDeposits)} deposits` : ''}`);
-  const b = await openBrowser();
-  log(`Chromium ${b.chromiumVersion}, profile on ${b.userDataDir}`);
-  const r = {
-    rawWrite: [], engineWrite: [], opfsWrite: [], rawRead: [], engineReopen: [], opfsRead: [],
-    rawSingle: [], engineSingle: [], opfsSingle: [], readLimits: new Set(), bytes: 0, opfs: null,
-  };
-  let adapter = false;
-  try {
-    const probe = await b.call('adapterAvailable');
-    adapter = probe.ok;
-    if (!adapter) log(`  indexedDbStorage is not usable in this build (${probe.error}): engine rows pending`);
-    // The OPFS peer is part of the harness: if it cannot run, the run fails.
-    const op = await b.call('opfsProbe');
-    opfsInfo = { version: op.version, vfs: op.vfs, pkg: sqliteVersion() };
-    log(`OPFS peer: SQLite ${op.version} (@sqlite.org/sqlite-wasm ${opfsInfo.pkg}) on ${op.vfs} in a dedicated worker; page cross-origin isolated: ${op.crossOriginIsolated}; pragmas: ${OPFS_PRAGMAS.join('; ') || 'none (defaults)'}`);
-    const pragmas = OPFS_PRAGMAS;
-    for (let run = 0; run < RUNS; run++) {
-      await b.reload();
-      const setup = 2 * idbAccounts;
-      // Within a run the contenders go one after the other, the order rotating between runs.
-      const inOrder = async (...fns) => { for (const f of rotate(fns.filter(Boolean), run)) await f(); };
-      if (want(6) || want(7)) {
-        await inOrder(
-          async () => { const x = await b.call('rawWrite', { dbName: `raw-${run}`, setup, count: idbDeposits, txSize, durability: DURABILITY }); r.rawWrite.push(x.ms); r.bytes = x.bytesPerRecord; log(`s6 run ${run + 1} raw IndexedDB puts: ${fmtTime(x.ms)} (${x.bytesPerRecord.toFixed(0)} B/record as JSON)`); },
-          adapter && (async () => { const x = await b.call('engineWrite', { dbName: `ej-${run}`, accounts: idbAccounts, deposits: idbDeposits, burst, durability: DURABILITY }); r.engineWrite.push(x.ms); x.readLimits.forEach((l) => r.readLimits.add(l)); log(`s6 run ${run + 1} eventjournal: ${fmtTime(x.ms)}`); }),
-          async () => { const x = await b.call('opfsWrite', { file: `/opfs-${run}.db`, setup, count: idbDeposits, txSize, pragmas }); r.opfsWrite.push(x.ms); r.opfs = x; log(`s6 run ${run + 1} raw OPFS (SQLite) inserts: ${fmtTime(x.ms)} (journal_mode=${x.journalMode}, synchronous=${x.synchronous}, db ${(x.dbBytes / 2 ** 20).toFixed(1)} MiB)`); },
-        );
-        await inOrder(
-          async () => { const x = await b.call('rawRead', { dbName: `raw-${run}`, pageSize: IDB_PAGE }); r.rawRead.push(x.ms); log(`s7 run ${run + 1} raw paged getAll: ${fmtTime(x.ms)} (${int(x.records)} records)`); },
-          adapter && (async () => { const x = await b.call('engineReopen', { dbName: `ej-${run}`, expectEvents: setup + idbDeposits }); r.engineReopen.push(x.ms); log(`s7 run ${run + 1} eventjournal reopen: ${fmtTime(x.ms)} (${int(x.events)} events)`); }),
-          async () => {
-            const x = await b.call('opfsRead', { file: `/opfs-${run}.db`, pageSize: IDB_PAGE, pragmas });
-            if (x.records !== setup + idbDeposits) throw new Error(`OPFS read ${x.records} records, expected ${setup + idbDeposits}`);
-            r.opfsRead.push(x.ms); log(`s7 run ${run + 1} raw OPFS (SQLite) paged read: ${fmtTime(x.ms)} (${int(x.records)} records; VFS install + open ${fmtTime(x.openMs)})`);
-          },
-        );
-        await b.call('deleteDb', { dbName: `raw-${run}` });
-        await b.call('deleteDb', { dbName: `ej-${run}` });
-      }
-      if (want(8)) {
-        await inOrder(
-          async () => { const x = await b.call('rawSingle', { dbName: `raw1-${run}`, samples: singleSamples, warmup: singleWarmup, durability: DURABILITY }); r.rawSingle.push(quantile(x.times, 0.5)); log(`s8 run ${run + 1} raw one-record tx p50: ${fmtTime(quantile(x.times, 0.5))}`); },
-          adapter && (async () => { const x = await b.call('engineSingle', { dbName: `ej1-${run}`, samples: singleSamples, warmup: singleWarmup, durability: DURABILITY }); r.engineSingle.push(quantile(x.times, 0.5)); log(`s8 run ${run + 1} eventjournal one command p50: ${fmtTime(quantile(x.times, 0.5))}`); }),
-          async () => { const x = await b.call('opfsSingle', { file: `/opfs1-${run}.db`, samples: singleSamples, warmup: singleWarmup, pragmas }); r.opfsSingle.push(quantile(x.times, 0.5)); log(`s8 run ${run + 1} raw OPFS one-record tx p50: ${fmtTime(quantile(x.times, 0.5))}`); },
-        );
-      }
-    }
-  } finally {
-    await b.close();
-  }
-  browserSections(r, adapter);
-  return b.chromiumVersion;
-}
-
-const SYNCHRONOUS = ['off', 'normal', 'full', 'extra'];
-const CLEARLY = 1.25; // "clearly faster": by at least this factor in every run
-
-/** Scenarios 6-8 from the browser run's figures: tables, targets, and the IndexedDB-or-OPFS note. */
-function browserSections(r, adapter) {
-  const { idbAccounts, idbDeposits, burst, txSize, singleSamples, singleWarmup } = SIZES;
-  const pending = 'pending adapter';
-  const row = (label, xs, fmt) => [label, xs.length ? fmt(median(xs)) : pending, xs.length ? spread(xs, fmt) : ''];
-  const per = (xs, ys, f) => xs.map((x, i) => f(x, ys[i]));
-  const o = r.opfs;
-  const opfsLabel = (what) => `raw OPFS: SQLite \`${opfsInfo.vfs}\` ${what} (second floor)`;
-  const opfsHow = `SQLite ${opfsInfo.version} (npm \`@sqlite.org/sqlite-wasm\` ${opfsInfo.pkg}) on its \`${opfsInfo.vfs}\` VFS in a dedicated worker (no cross-origin isolation needed), journal_mode=${o?.journalMode ?? '?'}, synchronous=${SYNCHRONOUS[o?.synchronous] ?? o?.synchronous ?? '?'}${OPFS_PRAGMAS.length ? ` (set by --opfs-pragmas '${OPFS_PRAGMAS.join(';')}')` : ' (its defaults: every commit flushes its files, as durability \'strict\' does)'}; the same records, each stored whole as its JSON text under its position (the primary key, no other index)`;
-  if (want(6)) {
-    const ratios = per(r.rawWrite, r.engineWrite, (raw, e) => raw / e);
-    const vsOpfs = per(r.opfsWrite, r.engineWrite, (op, e) => op / e);
-    summary.push({ s: 6, what: 'eventjournal IndexedDB write throughput vs raw puts', target: '≥ 0.8×', value: adapter ? fmtX(median(ratios)) : pending, ok: adapter ? median(ratios) >= 0.8 : null });
-    const rate = (xs) => (xs.length ? fmtRate(idbDeposits / (median(xs) / 1000)) : '');
-    sections.push({ s: 6, text: `### 6. Chromium, IndexedDB: ${int(idbDeposits)} deposits in bursts of ${int(burst)}
-
-Raw floor: ${int(idbDeposits)} event-shaped records (${r.bytes.toFixed(0)} bytes each as JSON: id, hash, data, ...) \`put\` in readwrite transactions of ${int(txSize)}, each awaited. Second floor, raw OPFS: ${opfsHow}, inserted through one prepared statement in transactions of ${int(txSize)} (\`BEGIN\` … \`COMMIT\`), timed in the worker around the inserts alone (loading SQLite and installing the VFS are outside). eventjournal: \`indexedDbStorage\`, ${int(idbAccounts)} accounts created first (untimed, like the floors' first ${int(2 * idbAccounts)} records), then ${int(idbDeposits)} deposits in bursts of ${int(burst)} (Promise.all). IndexedDB with durability '${DURABILITY}' for both, all in the same disk-backed profile. Ratio: the floor's time ÷ eventjournal's time in the same run (eventjournal's throughput relative to that floor).
-
-${table(['contender', 'median', 'min – max', 'events/s', 'eventjournal relative to it', 'target', ''], [
-  [...row('raw IndexedDB puts (floor)', r.rawWrite, fmtTime), rate(r.rawWrite), adapter ? ratioCell(ratios) : pending, '≥ 0.8×', adapter ? met(median(ratios) >= 0.8) : pending],
-  [...row(opfsLabel('inserts'), r.opfsWrite, fmtTime), rate(r.opfsWrite), adapter ? ratioCell(vsOpfs) : pending, 'info', ''],
-  [...row('**eventjournal** + `indexedDbStorage`', r.engineWrite, fmtTime), rate(r.engineWrite), '—', '', ''],
-])}` });
-  }
-  if (want(7)) {
-    const ratios = per(r.engineReopen, r.rawRead, (e, raw) => e / raw);
-    const vsOpfs = per(r.engineReopen, r.opfsRead, (e, op) => e / op);
-    summary.push({ s: 7, what: 'eventjournal reopen vs raw paged getAll', target: '≤ 1.3×', value: adapter ? fmtX(median(ratios)) : pending, ok: adapter ? median(ratios) <= 1.3 : null });
-    sections.push({ s: 7, text: `### 7. Chromium, IndexedDB: reopen that log (${int(2 * idbAccounts + idbDeposits)} events)
-
-Raw floor: open the database and read every record with \`getAll(IDBKeyRange.lowerBound(last, true), ${int(IDB_PAGE)})\` pages (the engine's page size${r.readLimits.size ? `, seen in this run: ${[...r.readLimits].join(', ')}` : ''}). Second floor, raw OPFS: a fresh worker (SQLite loaded before the clock starts) installs the VFS, opens the database and reads every record with \`SELECT record … WHERE position > ? ORDER BY position LIMIT ${int(IDB_PAGE)}\` pages, \`JSON.parse\` per record (the objects \`getAll\` hands out). eventjournal: \`indexedDbStorage(name)\` + \`Engine.open\` (reads, checks every record and the hash chain, rebuilds the projections) + the two projections read once. Ratio: eventjournal's time ÷ the floor's time in the same run.
-
-${table(['contender', 'median', 'min – max', 'eventjournal relative to it', 'target', ''], [
-  [...row('raw paged getAll (floor)', r.rawRead, fmtTime), adapter ? ratioCell(ratios) : pending, '≤ 1.3×', adapter ? met(median(ratios) <= 1.3) : pending],
-  [...row(opfsLabel('paged read'), r.opfsRead, fmtTime), adapter ? ratioCell(vsOpfs) : pending, 'info', ''],
-  [...row('**eventjournal** reopen', r.engineReopen, fmtTime), '—', '', ''],
-])}` });
-  }
-  if (want(8)) {
-    const ratios = per(r.engineSingle, r.rawSingle, (e, raw) => e / raw);
-    const vsOpfs = per(r.engineSingle, r.opfsSingle, (e, op) => e / op);
-    summary.push({ s: 8, what: 'eventjournal one persisted command vs a raw one-record transaction, p50', target: '≤ 1.2×', value: adapter ? fmtX(median(ratios)) : pending, ok: adapter ? median(ratios) <= 1.2 : null });
-    sections.push({ s: 8, text: `### 8. Chromium, IndexedDB: one command persisted alone
-
-${int(singleSamples)} commands per run (after ${singleWarmup} warm-up), each awaited before the next on an otherwise idle engine (deposits to one account); raw floor: one record \`put\` per readwrite transaction, each awaited, durability '${DURABILITY}' for both; raw OPFS: one record per SQLite transaction, in the worker, settings as in 6. Figure per run: the p50. Ratio: eventjournal's p50 ÷ the floor's p50 in the same run. (Chromium's \`performance.now()\` is coarsened to 100 µs on a page or worker that is not cross-origin isolated.)
-
-${table(['contender', 'p50 (median of runs)', 'min – max', 'eventjournal relative to it', 'target', ''], [
-  [...row('raw one-record transaction (floor)', r.rawSingle, fmtTime), adapter ? ratioCell(ratios) : pending, 'p50 ≤ 1.2×', adapter ? met(median(ratios) <= 1.2) : pending],
-  [...row(opfsLabel('one-record transaction'), r.opfsSingle, fmtTime), adapter ? ratioCell(vsOpfs) : pending, 'info', ''],
-  [...row('**eventjournal** `execute` + `indexedDbStorage`', r.engineSingle, fmtTime), '—', '', ''],
-])}` });
-  }
-  const note = opfsNote(r, adapter);
-  if (note) sections.push({ s: 8.5, text: note });
-}
-
-/** The IndexedDB-or-OPFS paragraph: the raw floors against each other, and eventjournal against OPFS. */
-function opfsNote(r, adapter) {
-  const parts = [];
-  const verdicts = [];
-  const cmp = (idb, opfs, what) => {
-    if (!idb.length || !opfs.length) return;
-    const x = idb.map((v, i) => v / opfs[i]); // > 1: OPFS faster
-    parts.push(`${what} ${ratioCell(x)}`);
-    verdicts.push([what, Math.min(...x) >= CLEARLY, Math.max(...x) <= 1 / CLEARLY]);
-  };
-  if (want(6) || want(7)) { cmp(r.rawWrite, r.opfsWrite, 'writing the records'); cmp(r.rawRead, r.opfsRead, 'reading them back'); }
-  if (want(8)) cmp(r.rawSingle, r.opfsSingle, 'a one-record transaction');
-  if (!parts.length) return null;
-  const ej = [];
-  if (adapter && r.opfsWrite.length) ej.push(`wrote at ${fmtX(median(r.engineWrite.map((e, i) => r.opfsWrite[i] / e)))} the OPFS floor's throughput`);
-  if (adapter && r.opfsRead.length) ej.push(`reopened in ${fmtX(median(r.engineReopen.map((e, i) => e / r.opfsRead[i])))} its read time`);
-  if (adapter && r.opfsSingle.length) ej.push(`committed one command in ${fmtX(median(r.engineSingle.map((e, i) => e / r.opfsSingle[i])))} its one-record p50`);
-  const faster = verdicts.filter((v) => v[1]).map((v) => v[0]);
-  const slower = verdicts.filter((v) => v[2]).map((v) => v[0]);
-  const verdict = faster.length === verdicts.length
-    ? `By that rule OPFS is clearly faster for this workload, on every count measured`
-    : faster.length
-      ? `By that rule OPFS is clearly faster only for ${faster.join(' and ')}${slower.length ? `, and clearly slower for ${slower.join(' and ')}` : ''}`
-      : `By that rule OPFS is not clearly faster for this workload${slower.length ? ` (it is clearly slower for ${slower.join(' and ')})` : ''}`;
-  return `**IndexedDB or OPFS.** In this run raw OPFS (SQLite on \`${opfsInfo.vfs}\`, as above) against raw IndexedDB, IndexedDB's time ÷ OPFS's time in each run (above 1 = OPFS faster): ${parts.join('; ')}.${ej.length ? ` eventjournal on IndexedDB ${ej.join(', ')}.` : ''} "Clearly faster" here means by at least ${CLEARLY}× in every run. ${verdict}. Targets 6-8 are held against raw IndexedDB: if OPFS is clearly faster for this workload, an OPFS adapter would raise the ceiling of the browser path, and whether one comes next is decided from these figures.`;
-}
-
 function scenario10() {
   if (!want(10)) return;
   const pkgDir = dirname(require.resolve('eventjournal/package.json'));
@@ -526,7 +370,7 @@ ${reopt ? `\nCheck that the shipped .wasm is optimized: ${reopt}.` : ''}` });
 }
 
 // ------------------------------------------------------------------------------------ machine
-function machine(chromium) {
+function machine(browser) {
   const cpus = os.cpus();
   let commit = '';
   try { commit = execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']).toString().trim(); } catch { /* not a git checkout */ }
@@ -541,19 +385,19 @@ function machine(chromium) {
   const pkgVersion = (name) => { try { return JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'))).version; } catch { return '?'; } };
   const load = (l) => l.map((x) => x.toFixed(1)).join(' / ');
   return [
-    `Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}${chromium ? `; Chromium ${chromium} (headless, playwright-core ${pkgVersion('playwright-core')})` : ''}.`,
-    `Versions: eventjournal, repository HEAD ${commit || '?'} (${wasmId}; build id = sha256 of pkg/'s .wasm files and JS, first 12 hex); @event-driven-io/emmett ${pkgVersion('@event-driven-io/emmett')}; @castore/core ${pkgVersion('@castore/core')}; @castore/event-storage-adapter-in-memory ${pkgVersion('@castore/event-storage-adapter-in-memory')}${opfsInfo ? `; @sqlite.org/sqlite-wasm ${opfsInfo.pkg} (SQLite ${opfsInfo.version}, VFS ${opfsInfo.vfs})` : ''}.`,
+    `Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}${browser ? `; Chromium ${browser.chromium} (headless, playwright-core ${pkgVersion('playwright-core')})` : ''}.`,
+    `Versions: eventjournal, repository HEAD ${commit || '?'} (${wasmId}; build id = sha256 of pkg/'s .wasm files and JS, first 12 hex); @event-driven-io/emmett ${pkgVersion('@event-driven-io/emmett')}; @castore/core ${pkgVersion('@castore/core')}; @castore/event-storage-adapter-in-memory ${pkgVersion('@castore/event-storage-adapter-in-memory')}${browser?.opfs ? `; @sqlite.org/sqlite-wasm ${browser.opfs.pkg} (SQLite ${browser.opfs.version}, VFS ${browser.opfs.vfs})` : ''}.`,
     `Measured: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${RUNS} runs per figure, whole harness ${((Date.now() - T0) / 60000).toFixed(1)} min; load average (1/5/15 min) ${load(LOAD_START)} at the start, ${load(os.loadavg())} at the end (other work on the machine).`,
   ].join('\n');
 }
 
-function writeSection(chromium) {
+function writeSection(browser) {
   const cmd = `node ${relative(repo, join(here, 'run.mjs'))}${argv.length ? ` ${argv.join(' ')}` : ''}`;
   const head = `<!-- peers:start -->
 ## eventjournal vs its peers (Node and Chromium)
 
 Command: \`${cmd}\` (from the repository root, after \`make pkg\` and \`npm ci --prefix benches/js\`; see benches/js/README.md).${QUICK ? '\n\n**Quick run (--quick): the same shapes with a fifth of the deposits and fewer samples; the ratios are indicative (cold start weighs more), not figures of record.**' : ''}
-${machine(chromium)}
+${machine(browser)}
 
 Every figure is the median over the runs with its min – max. Ratios are computed within each run (contenders measured one after the other in the same run, order rotated between runs) and are the figures of record: the machine is shared and noisy.${QUICK ? '' : ' Nothing is scaled down in this run: every contender did the full workload of its scenario.'}
 
@@ -572,111 +416,24 @@ ${table(['#', 'what', 'target', 'measured (median)', ''], summary.sort((a, b) =>
   console.log(`\n${head}`);
 }
 
-// ------------------------------------------------------------------------------------ profile
-// Function-index of the wasm function that holds SHA-256's round constants (the .wasm has no
-// name section, so this is the one core function we can name without symbols).
-function wasmSha256Index(wasmPath) {
-  const b = readFileSync(wasmPath);
-  let p = 8;
-  const uleb = () => { let r = 0; let s = 0; for (;;) { const x = b[p++]; r += (x & 0x7f) * 2 ** s; s += 7; if (!(x & 0x80)) return r; } };
-  const skipLimits = () => { const f = b[p++]; uleb(); if (f & 1) uleb(); };
-  let imported = 0;
-  const K0 = Buffer.from([0x41, 0x98, 0xdf, 0xa8, 0x94, 0x04]); // i32.const 0x428a2f98
-  while (p < b.length) {
-    const id = b[p++];
-    const size = uleb();
-    const end = p + size;
-    if (id === 2) {
-      for (let n = uleb(); n > 0; n--) {
-        for (let k = 0; k < 2; k++) { const len = uleb(); p += len; } // module, field
-        const kind = b[p++];
-        if (kind === 0) { imported++; uleb(); } else if (kind === 1) { p++; skipLimits(); } else if (kind === 2) skipLimits(); else if (kind === 3) p += 2; else { p++; uleb(); }
-      }
-    } else if (id === 10) {
-      const n = uleb();
-      for (let i = 0; i < n; i++) {
-        const len = uleb();
-        if (b.subarray(p, p + len).indexOf(K0) >= 0) return imported + i;
-        p += len;
-      }
-    }
-    p = end;
-  }
-  return -1;
-}
-
-async function profile() {
-  const dir = mkdtempSync(join(os.tmpdir(), 'ej-prof-'));
-  const { accounts, deposits, burst } = SIZES;
-  const which = opt('--profile') === '2' ? 2 : 1;
-  log(`profiling scenario ${which} (eventjournal, ${int(accounts)} + ${int(deposits)} commands, ${which === 1 ? 'each awaited' : `bursts of ${burst}`}) with --cpu-prof into ${dir}`);
-  await runWorker({ scenario: `s${which}`, contender: 'eventjournal', accounts, deposits, burst }, { extraFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'] });
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  const prof = JSON.parse(readFileSync(join(dir, file)));
-  const pkgDir = dirname(require.resolve('eventjournal/package.json'));
-  const glueLines = readFileSync(join(pkgDir, 'node', 'eventjournal.js'), 'utf8').split('\n');
-  const sha = wasmSha256Index(join(pkgDir, 'node', 'eventjournal_bg.wasm'));
-  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-  const self = new Map();
-  for (let i = 0; i < prof.samples.length; i++) self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0));
-  // Anonymous glue functions are the bodies of wasm-bindgen imports: name them by the import.
-  const glueName = (n) => {
-    const { functionName: f, lineNumber } = n.callFrame;
-    if (f) return f;
-    for (let l = lineNumber; l >= 0 && l > lineNumber - 40; l--) {
-      const m = /^\s+(__wbg_\w+?)_[0-9a-f]{16}\s*:/.exec(glueLines[l] ?? '');
-      if (m) return m[1];
-    }
-    return '(anonymous)';
-  };
-  const classify = (n) => {
-    const { functionName: f, url } = n.callFrame;
-    if (url.startsWith('wasm://') || /wasm-function\[/.test(f)) {
-      return /wasm-function\[(\d+)\]/.exec(f)?.[1] === String(sha) ? ['wasm: SHA-256 compression (hash chain)', f] : ['wasm: rest of the core (decide, JCS, serde, allocator, ...)', f];
-    }
-    if (f === '(garbage collector)') return ['GC', f];
-    if (f === '(idle)') return ['idle', f];
-    if (f === '(program)') return ['(program): V8 native, not attributed', f];
-    if (url.includes('/node/eventjournal.js')) {
-      const g = glueName(n);
-      if (/__wbg_parse/.test(g)) return ['JSON.parse of results (glue; the builtin is billed to its caller)', g];
-      if (/__wbg_stringify/.test(g)) return ['JSON.stringify of commands/options (glue)', g];
-      if (/string_get|getStringFromWasm0|passStringToWasm0|getUint8ArrayMemory0|getDataViewMemory0|number_get/.test(g)) return ['string/number marshalling (glue)', g];
-      if (/then|resolve|queueMicrotask|closure|invoke|Promise|__wbg_new_/.test(g)) return ['promise/closure plumbing (glue)', g];
-      return ['other glue', g];
-    }
-    if (/^(decode|encode|encodeInto)$/.test(f)) return ['string/number marshalling (glue)', `TextDecoder/Encoder ${f}`];
-    if (/Microtask|processTicksAndRejections|runMicrotasks|^then$|^resolve$|PromiseResolve|asyncFunction|AsyncFunction/i.test(f)) return ['promise machinery (V8/Node)', f];
-    if (url.includes('/benches/js/')) return ['harness (command generation, awaits)', f];
-    if (url.startsWith('node:')) return ['Node internals', f];
-    return [`other (${f || 'anonymous'})`, f];
-  };
-  const cats = new Map();
-  const fns = new Map();
-  let all = 0;
-  for (const [id, us] of self) {
-    const [c, f] = classify(byId.get(id));
-    cats.set(c, (cats.get(c) ?? 0) + us);
-    fns.set(`${c} :: ${f}`, (fns.get(`${c} :: ${f}`) ?? 0) + us);
-    all += us;
-  }
-  console.log(`\nSelf time by category (${(all / 1e6).toFixed(2)} s sampled; SHA-256 = wasm-function[${sha}]):`);
-  for (const [c, us] of [...cats].sort((a, b) => b[1] - a[1])) if (us / all > 0.002) console.log(`  ${(100 * us / all).toFixed(1).padStart(5)} %  ${c}`);
-  console.log('\nTop functions (self time):');
-  for (const [k, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${(100 * us / all).toFixed(1).padStart(5)} %  ${k}`);
-  console.log(`\nprofile: ${join(dir, file)} (open in Chrome DevTools > Performance)`);
-}
-
 // ------------------------------------------------------------------------------------ main
 if (flag('--profile')) {
-  await profile();
+  const { profile } = await import('./lib/profile.mjs');
+  await profile({ sizes: SIZES, which: opt('--profile') === '2' ? 2 : 1, log, runWorker });
 } else {
   log(`eventjournal peers benchmark${QUICK ? ' (quick)' : ''}: ${RUNS} runs per figure`);
   await stable('1, 2', scenario12);
   await stable('4', scenario4);
   await stable('3, 5, 9', scenarioBig);
-  const chromium = await stable('6, 7, 8', scenarioBrowser);
+  const browser = await stable('6, 7, 8', async () => {
+    // Imported only here: scenarios 1-5, 9 and 10 need neither Chromium nor SQLite's package.
+    const { browserScenarios } = await import('./lib/browser-scenarios.mjs');
+    return browserScenarios({
+      want, log, rotate, summary, sections, sizes: SIZES, runs: RUNS,
+      opfsPragmas: OPFS_PRAGMAS, idbPage: IDB_PAGE, durability: DURABILITY,
+    });
+  });
   await stable('10', async () => scenario10());
-  writeSection(chromium);
+  writeSection(browser);
   log('done');
 }
