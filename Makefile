@@ -6,12 +6,13 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 PORT ?= 8080
 
-.PHONY: help setup test test-rust test-wasm test-js test-e2e lint pkg demo bench fuzz soak clean
+.PHONY: help setup test test-rust test-wasm test-js test-e2e lint pkg demo bench bench-quick bench-deps fuzz soak clean
 
 help:
 	@echo "make test   install what is missing, then run every test"
 	@echo "make demo   install what is missing, build, serve the demo on http://127.0.0.1:$(PORT)"
 	@echo "make bench  run the benchmarks and rewrite BENCHMARKS.md"
+	@echo "make bench-quick  the speed regression guard: ratios of scenarios 1, 1b, 6, 7, 8 (prints only)"
 	@echo "make pkg    build the npm package into pkg/"
 	@echo "make fuzz   fuzz every decoder of outside data (60 s per target)"
 	@echo "make soak   the long reliability runs (crashes, soak)"
@@ -69,6 +70,18 @@ bench: pkg
 	node scripts/bench-report.mjs
 	npm ci --prefix benches/js --no-audit --no-fund --loglevel=error
 	node benches/js/run.mjs
+
+# benches/js's dependencies (the peers, playwright-core, @sqlite.org/sqlite-wasm), installed only
+# when missing or older than the lockfile.
+bench-deps:
+	@[ benches/js/node_modules/.package-lock.json -nt benches/js/package-lock.json ] || \
+		npm ci --prefix benches/js --no-audit --no-fund --loglevel=error
+
+# The speed regression guard, run before stopping (about 1-2 min on a quiet machine once pkg/
+# is built): one short run of scenarios 1 (and 1b), 6, 7 and 8 on the freshly built pkg/,
+# printed, nothing written. Fails only when the harness fails, never on a missed target.
+bench-quick: pkg bench-deps
+	node benches/js/run.mjs --quick --only 1,6,7,8 --no-write
 
 clean:
 	cargo clean

@@ -1,30 +1,13 @@
-// Browser side of scenarios 6-8: raw IndexedDB floors and eventjournal on indexedDbStorage.
+// Browser side of scenarios 6-8: raw IndexedDB floors, eventjournal on indexedDbStorage, and the
+// OPFS peer (SQLite on OPFS in a dedicated worker, opfs-worker.js).
 // run.mjs calls window.bench.<name>(params) through page.evaluate; every function returns a
 // plain object. Timing uses performance.now() (Chromium: 5 µs resolution, 100 µs when not
 // cross-origin isolated; latencies here are milliseconds).
 import { Engine, indexedDbStorage } from '/pkg/index.js';
+import { record, records, jsonBytes } from './records.js';
 
 const now = () => performance.now();
 const STORE = 'events';
-const hex = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, '0')).join('');
-
-/** An event-shaped record as the engine stores it (DESIGN.md §3): ~330 bytes as JSON. */
-function record(position, i) {
-  const account = i % 1000;
-  return {
-    id: crypto.randomUUID(),
-    streamId: `account_${String(account).padStart(4, '0')}`,
-    streamType: 'BankAccount',
-    type: 'money_deposited',
-    data: { amount: 100 + (i % 50), description: '', balanceAfter: 10_000 + 125 * (Math.floor(i / 1000) + 1) },
-    metadata: {},
-    timestamp: Date.now(),
-    version: Math.floor(i / 1000) + 3,
-    position,
-    hash: hex(32),
-  };
-}
-
 function req(r) {
   return new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
 }
@@ -39,11 +22,21 @@ function openDb(name) {
 async function deleteDb(name) {
   await new Promise((resolve) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onerror = r.onblocked = () => resolve(); });
 }
-async function putBatch(db, records, durability) {
+async function putBatch(db, batch, durability) {
   const tx = db.transaction(STORE, 'readwrite', { durability });
   const os = tx.objectStore(STORE);
-  for (const r of records) os.put(r);
+  for (const r of batch) os.put(r);
   await done(tx);
+}
+
+/** Runs one operation of opfs-worker.js in a worker of its own, ended afterwards. */
+function inWorker(op, params = {}) {
+  const worker = new Worker(new URL('./opfs-worker.js', import.meta.url), { type: 'module' });
+  return new Promise((resolve, reject) => {
+    worker.onmessage = ({ data }) => { worker.terminate(); if (data.ok) resolve(data); else reject(new Error(`opfs-worker ${op}: ${data.error}`)); };
+    worker.onerror = (e) => { worker.terminate(); reject(new Error(`opfs-worker ${op}: ${e.message ?? 'failed to load'}`)); };
+    worker.postMessage({ op, ...params });
+  });
 }
 
 const bench = {
@@ -63,9 +56,8 @@ const bench = {
   async rawWrite({ dbName, setup, count, txSize, durability }) {
     await deleteDb(dbName);
     const db = await openDb(dbName);
-    const all = [];
-    for (let i = 0; i < setup + count; i++) all.push(record(i + 1, i));
-    const bytes = all.slice(setup, setup + 1000).reduce((s, r) => s + JSON.stringify(r).length, 0) / Math.min(1000, count);
+    const all = records(setup + count);
+    const bytes = jsonBytes(all, setup, 1000);
     for (let i = 0; i < setup; i += txSize) await putBatch(db, all.slice(i, Math.min(setup, i + txSize)), durability);
     const t0 = now();
     for (let i = setup; i < setup + count; i += txSize) await putBatch(db, all.slice(i, i + txSize), durability);
@@ -172,6 +164,18 @@ const bench = {
     await deleteDb(dbName);
     return { times };
   },
+
+  /** The OPFS peer: SQLite's version, its VFS, and whether the page is cross-origin isolated. */
+  opfsProbe: () => inWorker('probe'),
+
+  /** 6, OPFS peer: the same records as rawWrite, inserted in transactions of `txSize`. */
+  opfsWrite: ({ file, setup, count, txSize, pragmas }) => inWorker('write', { file, setup, count, txSize, pragmas }),
+
+  /** 7, OPFS peer: a fresh worker opens the db and reads every record in pages (then deletes it). */
+  opfsRead: ({ file, pageSize, pragmas }) => inWorker('read', { file, pageSize, pragmas, remove: true }),
+
+  /** 8, OPFS peer: one record per transaction. */
+  opfsSingle: ({ file, samples, warmup, pragmas }) => inWorker('single', { file, samples, warmup, pragmas }),
 
   deleteDb: async ({ dbName }) => { await deleteDb(dbName); return { ok: true }; },
 };

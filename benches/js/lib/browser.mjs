@@ -1,7 +1,9 @@
-// Serves pkg/ and the bench page on 127.0.0.1 and drives headless Chromium (playwright-core,
-// /usr/bin/chromium, a persistent context on a temporary user-data-dir: a disk-backed profile).
+// Serves pkg/, SQLite's wasm build and the bench page on 127.0.0.1 and drives headless Chromium
+// (playwright-core, /usr/bin/chromium, a persistent context on a temporary user-data-dir: a
+// disk-backed profile).
 import http from 'node:http';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join, extname, normalize, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +14,10 @@ const benchDir = join(here, '..', 'browser');
 const require = createRequire(import.meta.url);
 // The package as installed (node_modules/eventjournal -> ../../pkg); its browser entry is index.js.
 const pkgDir = dirname(require.resolve('eventjournal/package.json'));
+// The OPFS peer's SQLite build (npm @sqlite.org/sqlite-wasm, pinned in package.json), served
+// under /sqlite-wasm/ to the worker.
+const sqliteDir = join(dirname(require.resolve('@sqlite.org/sqlite-wasm/package.json')), 'dist');
+export const sqliteVersion = () => JSON.parse(readFileSync(join(sqliteDir, '..', 'package.json'), 'utf8')).version;
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -22,6 +28,7 @@ function serve() {
     let root = benchDir;
     let path = url.pathname;
     if (path.startsWith('/pkg/')) { root = pkgDir; path = path.slice(4); }
+    if (path.startsWith('/sqlite-wasm/')) { root = sqliteDir; path = path.slice(12); }
     if (path === '/') path = '/bench.html';
     const file = normalize(join(root, path));
     if (!file.startsWith(root)) { res.writeHead(403).end(); return; }

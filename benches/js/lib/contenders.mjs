@@ -4,6 +4,7 @@
 //   close().
 // Event payloads are the same everywhere (DESIGN.md §6), so every store holds the same facts.
 import { PlainStore } from './plain-store.mjs';
+import { LeanStore } from './lean-store.mjs';
 
 // ---------------------------------------------------------------------------------- eventjournal
 export async function eventjournal() {
@@ -26,6 +27,21 @@ export async function plain() {
   const store = new PlainStore();
   return {
     name: 'plain-JS store',
+    store,
+    create: (id, accountHolder, initialDeposit) =>
+      store.execute('BankAccount', id, { type: 'create_account', accountHolder, initialDeposit }),
+    deposit: (id, amount) => store.execute('BankAccount', id, { type: 'deposit', amount }),
+    placeOrder: (id, o) => store.execute('Order', id, { type: 'place_order', ...o }),
+    loadAt: (id, version) => store.load('BankAccount', id, version),
+    async close() {},
+  };
+}
+
+// ---------------------------------------------------------------------------------- lean plain JS
+export async function lean() {
+  const store = new LeanStore();
+  return {
+    name: 'lean plain-JS store',
     store,
     create: (id, accountHolder, initialDeposit) =>
       store.execute('BankAccount', id, { type: 'create_account', accountHolder, initialDeposit }),
@@ -180,4 +196,4 @@ export async function castore() {
   };
 }
 
-export const factories = { eventjournal, plain, emmett, castore };
+export const factories = { eventjournal, plain, lean, emmett, castore };
