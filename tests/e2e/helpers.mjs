@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchPersistent } from '../js/support/browser.mjs';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const BASE_URL = process.env.E2E_BASE_URL || 'http://127.0.0.1:8080/';
@@ -13,16 +13,10 @@ export const ARTIFACTS = process.env.E2E_ARTIFACTS || join(ROOT, 'target', 'e2e-
 export const DOCS_SCREENSHOT = join(ROOT, 'docs', 'screenshot.png');
 mkdirSync(ARTIFACTS, { recursive: true });
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
-const EXECUTABLE = process.env.CHROMIUM || '/usr/bin/chromium';
-
 /** A browser context with its own profile directory (its own IndexedDB), removed by close(). */
 export async function openContext({ viewport = { width: 1320, height: 1000 } } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'eventjournal-e2e-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: EXECUTABLE, args: ARGS, viewport, deviceScaleFactor: 1,
-  });
+  const context = await launchPersistent(dir, { viewport, deviceScaleFactor: 1 });
   const problems = [];
   context.on('page', (page) => watch(page, problems));
   for (const page of context.pages()) watch(page, problems);
