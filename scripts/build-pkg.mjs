@@ -5,7 +5,7 @@
 // pkg-template/lib/*.js are ES modules written in a plain style (named imports only, e.g.
 // `import { a } from './x.js'` or `from 'node:fs'`, at the top, one `export { ... }` list at the bottom); their CommonJS twins (.cjs) for Node's
 // require() are generated here, so both module systems run the same code.
-import { readFileSync, writeFileSync, mkdirSync, readdirSync, rmSync, copyFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, readdirSync, rmSync, copyFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -25,7 +25,7 @@ writeFileSync(join(out, 'node', 'package.json'), '{ "type": "commonjs" }\n');
 
 function toCommonJs(source, file) {
   let body = source.replace(/^import \{([^}]+)\} from '([^']+)';$/gm, (_, names, spec) => {
-    const target = spec.startsWith('./') ? spec.replace(/\.js$/, '.cjs') : spec;
+    const target = spec.startsWith('.') ? spec.replace(/\.js$/, '.cjs') : spec;
     return `const {${names.replace(/ as /g, ': ')}} = require('${target}');`;
   });
   const exportList = body.match(/^export \{([\s\S]+?)\};\s*$/m);
@@ -36,12 +36,35 @@ function toCommonJs(source, file) {
 }
 
 const fill = (text) => text.replaceAll('__VERSION__', version);
-mkdirSync(join(out, 'lib'), { recursive: true });
-for (const file of readdirSync(join(tpl, 'lib'))) {
-  if (!file.endsWith('.js')) continue;
-  const source = fill(readFileSync(join(tpl, 'lib', file), 'utf8'));
-  writeFileSync(join(out, 'lib', file), source);
-  writeFileSync(join(out, 'lib', file.replace(/\.js$/, '.cjs')), toCommonJs(source, file));
+// lib/*.js and lib/<folder>/*.js (e.g. lib/server/), each with its CommonJS twin.
+function buildLib(rel) {
+  mkdirSync(join(out, rel), { recursive: true });
+  for (const entry of readdirSync(join(tpl, rel), { withFileTypes: true })) {
+    const file = join(rel, entry.name);
+    if (entry.isDirectory()) { buildLib(file); continue; }
+    if (!entry.name.endsWith('.js')) continue;
+    const source = fill(readFileSync(join(tpl, file), 'utf8'));
+    writeFileSync(join(out, file), source);
+    writeFileSync(join(out, file.replace(/\.js$/, '.cjs')), toCommonJs(source, file));
+  }
+}
+buildLib('lib');
+
+// An ES-module entry for Node that re-exports a CommonJS twin, so `import` and `require` share
+// one instance (and one set of error classes) with the main Node entry.
+function esmFacade(cjsPath, source) {
+  const names = source.match(/^export \{([\s\S]+?)\};\s*$/m)[1].split(',').map((n) => n.trim()).filter(Boolean);
+  return `// ${cjsPath} as an ES module (one shared instance with require()).\n`
+    + "import { createRequire } from 'node:module';\n\n"
+    + `const m = createRequire(import.meta.url)('${cjsPath}');\n\n`
+    + `export const { ${names.join(', ')} } = m;\n`;
+}
+writeFileSync(join(out, 'server.mjs'), esmFacade('./lib/server.cjs', readFileSync(join(tpl, 'lib', 'server.js'), 'utf8')));
+copyFileSync(join(tpl, 'server.d.ts'), join(out, 'server.d.ts'));
+mkdirSync(join(out, 'bin'), { recursive: true });
+for (const file of readdirSync(join(tpl, 'bin'))) {
+  copyFileSync(join(tpl, 'bin', file), join(out, 'bin', file));
+  chmodSync(join(out, 'bin', file), 0o755);
 }
 writeFileSync(join(out, 'index.js'), fill(readFileSync(join(tpl, 'entry-web.js'), 'utf8')));
 writeFileSync(join(out, 'index.cjs'), fill(readFileSync(join(tpl, 'entry-node.cjs'), 'utf8')));

@@ -2,7 +2,7 @@
 # Runs the JavaScript tests against the package as a user gets it: `npm pack` of pkg/,
 # installed into a fresh consumer project (target/js-consumer), then
 #   - node --test on tests/js/*.test.mjs (ESM) and *.test.cjs (require),
-#   - tsc --noEmit on tests/js/types.ts,
+#   - tsc --noEmit on tests/js/types.ts and tests/js/server-types.ts,
 #   - the npm README's examples and examples/*.mjs,
 #   - the browser suites (tests/js/*.browser.mjs) in headless Chromium against the web build.
 # Test-only dependencies (fast-check, playwright-core, ...) come from the repository's
@@ -31,9 +31,9 @@ step() { # step NAME COMMAND...: run, remember a failure, go on
   if ! "$@"; then failures+=("$name"); fi
 }
 
-step "TypeScript: tsc --noEmit on tests/js/types.ts" \
+step "TypeScript: tsc --noEmit on tests/js/types.ts and server-types.ts" \
   "$root/node_modules/.bin/tsc" --noEmit --strict --target es2022 --module nodenext --moduleResolution nodenext \
-  --skipLibCheck false tests/types.ts
+  --skipLibCheck false tests/types.ts tests/server-types.ts
 
 node "$root/scripts/readme-examples.mjs" "$root/pkg-template/README.md" readme-examples
 run_quiet() { "$@" > /dev/null; }
