@@ -6,7 +6,8 @@
 // its socket accepts them: when a write is refused it waits for 'drain', and a connection that
 // does not drain within `stallTimeoutMs` is cut (the client resumes by position).
 // Per connection the server holds its socket's buffer and at most one page, whose length
-// adapts to the events' size (about PAGE_BYTES), never a queue.
+// adapts to the events' size (about PAGE_BYTES), never a queue; connections at the same cursor
+// share their pages.
 import { PROTOCOL_VERSION, wireEvent } from './wire.js';
 
 const PAGE_EVENTS = 500;
@@ -47,6 +48,23 @@ function liveHub(engine, { headPosition, stallTimeoutMs, log }) {
     }
   }, PING_MS);
   ping.unref();
+
+  // A page read for one connection serves every connection at the same cursor until the next
+  // turn of the event loop (live clients mostly follow the head together): one read and one
+  // serialization per page, not one per connection.
+  const pages = new Map();
+  function readPage(fromPosition, limit) {
+    const key = `${fromPosition}/${limit}`;
+    let page = pages.get(key);
+    if (!page) {
+      page = engine.readAll({ fromPosition, limit })
+        .then((events) => events.map((e) => ({ position: e.position, json: JSON.stringify(wireEvent(e)) })));
+      pages.set(key, page);
+      const forget = () => setImmediate(() => pages.delete(key));
+      page.then(forget, forget);
+    }
+    return page;
+  }
 
   function drop(conn) {
     if (!connections.delete(conn)) return;
@@ -93,9 +111,9 @@ function liveHub(engine, { headPosition, stallTimeoutMs, log }) {
       while (connections.has(conn) && !conn.stall) {
         if (conn.page.length === 0) {
           if (conn.cursor >= head) break;
-          const events = await engine.readAll({ fromPosition: conn.cursor, limit: conn.pageSize });
-          if (events.length === 0 || !connections.has(conn)) break;
-          conn.page = events.map((e) => ({ position: e.position, json: JSON.stringify(wireEvent(e)) }));
+          const page = await readPage(conn.cursor, conn.pageSize);
+          if (page.length === 0 || !connections.has(conn)) break;
+          conn.page = page; // shared: read, never changed
           conn.next = 0;
           conn.pageSize = nextPageSize(conn.page);
         }
