@@ -93,6 +93,22 @@ test('live: without after a client starts at the head; after past the head has a
   }
 });
 
+test('live: over maxConnections a new stream is 503 BUSY; a freed slot is usable again', async () => {
+  const s = await startServer({ maxConnections: 2 });
+  try {
+    const a = await live(s.base);
+    const b = await live(s.base);
+    const c = await live(s.base);
+    assert.deepEqual([a.status, b.status, c.status], [200, 200, 503]);
+    assert.equal(c.body.error.code, 'BUSY');
+    await a.close();
+    await until(async () => (await live(s.base).then(async (d) => { if (d.close) await d.close(); return d.status; })) === 200, 'a freed slot', 5000);
+    await b.close();
+  } finally {
+    await s.stop();
+  }
+});
+
 test('live: a client that stops reading does not delay the others and is cut after stallTimeoutMs', async () => {
   const stallTimeoutMs = 1000;
   const s = await startServer({ stallTimeoutMs });
