@@ -1,7 +1,7 @@
 // eventjournal for browsers and bundlers (ESM). The WebAssembly module is fetched and
 // compiled on the first Engine.open (or by awaiting `ready()`), next to this file.
 import init, { Engine, setErrorFactory } from './web/eventjournal.js';
-import { errorFactory } from './lib/errors.js';
+import { errorFactory, StorageError } from './lib/errors.js';
 
 export * from './lib/errors.js';
 export { memoryStorage } from './lib/memory.js';
@@ -31,12 +31,12 @@ Engine.open = async function (options) {
   return open.call(Engine, options);
 };
 
-/** SQLite storage exists only in Node. */
-export function sqliteStorage() {
-  throw new Error('sqliteStorage() is only available in Node (import eventjournal in Node)');
+/** SQLite storage exists only in Node: here a StorageError (reason 'unsupported'), like any store the platform lacks. */
+export async function sqliteStorage() {
+  throw new StorageError('sqliteStorage() is only available in Node (import eventjournal in Node)', { reason: 'unsupported' });
 }
 
 /** SQLite storage exists only in Node. */
 export function setSqliteDriver() {
-  throw new Error('setSqliteDriver() is only available in Node');
+  throw new StorageError('setSqliteDriver() is only available in Node', { reason: 'unsupported' });
 }

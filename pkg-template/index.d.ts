@@ -75,8 +75,23 @@ export interface StorageAdapter {
   close?(): Promise<void> | void;
 }
 
-/** Events and snapshots in memory; share one between engines like two tabs share a database. */
-export function memoryStorage(): StorageAdapter;
+/**
+ * Storage in memory. Without a name: a new private store. With a name: the store of that name,
+ * shared by every adapter opened with it in this page or process (like two tabs on one
+ * database) and kept as long as the page or process lives; closing an adapter closes that
+ * adapter only. Give each engine its own adapter (an engine closes its storage when it
+ * closes); an adapter's watchers hear the other adapters' appends, not its own.
+ *
+ * Every adapter of the package follows one policy: the factory is async, a bad argument is a
+ * `ValidationError` (a store that cannot be opened a `StorageError`), `watch` with a
+ * non-function throws a `ValidationError`, every call after `close()` is a `ClosedError`, and
+ * closing twice is harmless.
+ *
+ * @example
+ * const tab1 = await Engine.open({ storage: await memoryStorage('app') });
+ * const tab2 = await Engine.open({ storage: await memoryStorage('app') });
+ */
+export function memoryStorage(name?: string): Promise<StorageAdapter>;
 
 export interface IndexedDbStorageOptions {
   /**
@@ -91,7 +106,14 @@ export interface IndexedDbStorageOptions {
   indexedDB?: IDBFactory;
 }
 
-/** Browser storage on IndexedDB (database `name`). */
+/**
+ * Browser storage on IndexedDB (database `name`), one connection per adapter. A connection the
+ * browser closes (or another tab's schema upgrade) is reopened on the next call; after the
+ * adapter's own `close()`, every call is a `ClosedError`.
+ *
+ * @example
+ * const engine = await Engine.open({ storage: await indexedDbStorage('bank-app') });
+ */
 export function indexedDbStorage(name: string, options?: IndexedDbStorageOptions): Promise<StorageAdapter>;
 
 export interface SqliteStorageOptions {
@@ -105,11 +127,15 @@ export interface SqliteStorageOptions {
 
 /**
  * Node storage on SQLite (WAL) through better-sqlite3, an optional peer dependency:
- * `npm install better-sqlite3@12`. Several processes may write one file.
+ * `npm install better-sqlite3@12` (without it: a `StorageError` with reason `'unsupported'`).
+ * Several processes may write one file.
+ *
+ * @example
+ * const engine = await Engine.open({ storage: await sqliteStorage('./journal.db') });
  */
-export function sqliteStorage(path: string, options?: SqliteStorageOptions): StorageAdapter;
+export function sqliteStorage(path: string, options?: SqliteStorageOptions): Promise<StorageAdapter>;
 
-/** Hands the SQLite driver over explicitly (the module, or a function returning it), e.g. where `require` is unavailable. */
+/** Hands the SQLite driver over explicitly (the module, or a function returning it); `null` restores the default. */
 export function setSqliteDriver(driver: unknown): void;
 
 // ---------------------------------------------------------------------------------------

@@ -3,8 +3,13 @@
 // the JavaScript side in pkg-template/. Run by `make pkg` after the two wasm-pack builds.
 //
 // pkg-template/lib/*.js are ES modules written in a plain style (named imports only, e.g.
-// `import { a } from './x.js'` or `from 'node:fs'`, at the top, one `export { ... }` list at the bottom); their CommonJS twins (.cjs) for Node's
-// require() are generated here, so both module systems run the same code.
+// `import { a } from './x.js'` or `from 'node:fs'`, at the top, one `export { ... }` list at
+// the bottom); their CommonJS twins (.cjs) for Node's require() are generated here, so both
+// module systems run the same code. Entries: index.js (browsers, bundlers), index.cjs and
+// index.node.mjs (Node), lib/testing.js (eventjournal/testing in browsers) and
+// testing.node.mjs (in Node, over lib/testing.cjs: one set of error classes per runtime),
+// server.node.mjs (eventjournal/server, Node only, over lib/server.cjs and lib/server/), and
+// bin/eventjournal-server.mjs (the CLI).
 import { readFileSync, writeFileSync, mkdirSync, readdirSync, rmSync, copyFileSync, existsSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -49,27 +54,19 @@ function buildLib(rel) {
   }
 }
 buildLib('lib');
-
-// An ES-module entry for Node that re-exports a CommonJS twin, so `import` and `require` share
-// one instance (and one set of error classes) with the main Node entry.
-function esmFacade(cjsPath, source) {
-  const names = source.match(/^export \{([\s\S]+?)\};\s*$/m)[1].split(',').map((n) => n.trim()).filter(Boolean);
-  return `// ${cjsPath} as an ES module (one shared instance with require()).\n`
-    + "import { createRequire } from 'node:module';\n\n"
-    + `const m = createRequire(import.meta.url)('${cjsPath}');\n\n`
-    + `export const { ${names.join(', ')} } = m;\n`;
-}
-writeFileSync(join(out, 'server.mjs'), esmFacade('./lib/server.cjs', readFileSync(join(tpl, 'lib', 'server.js'), 'utf8')));
+writeFileSync(join(out, 'index.js'), fill(readFileSync(join(tpl, 'entry-web.js'), 'utf8')));
+writeFileSync(join(out, 'index.cjs'), fill(readFileSync(join(tpl, 'entry-node.cjs'), 'utf8')));
+writeFileSync(join(out, 'index.node.mjs'), fill(readFileSync(join(tpl, 'entry-node.mjs'), 'utf8')));
+writeFileSync(join(out, 'testing.node.mjs'), fill(readFileSync(join(tpl, 'entry-testing-node.mjs'), 'utf8')));
+writeFileSync(join(out, 'server.node.mjs'), fill(readFileSync(join(tpl, 'entry-server-node.mjs'), 'utf8')));
+copyFileSync(join(tpl, 'index.d.ts'), join(out, 'index.d.ts'));
+copyFileSync(join(tpl, 'testing.d.ts'), join(out, 'testing.d.ts'));
 copyFileSync(join(tpl, 'server.d.ts'), join(out, 'server.d.ts'));
 mkdirSync(join(out, 'bin'), { recursive: true });
 for (const file of readdirSync(join(tpl, 'bin'))) {
   copyFileSync(join(tpl, 'bin', file), join(out, 'bin', file));
   chmodSync(join(out, 'bin', file), 0o755);
 }
-writeFileSync(join(out, 'index.js'), fill(readFileSync(join(tpl, 'entry-web.js'), 'utf8')));
-writeFileSync(join(out, 'index.cjs'), fill(readFileSync(join(tpl, 'entry-node.cjs'), 'utf8')));
-writeFileSync(join(out, 'index.node.mjs'), fill(readFileSync(join(tpl, 'entry-node.mjs'), 'utf8')));
-copyFileSync(join(tpl, 'index.d.ts'), join(out, 'index.d.ts'));
 copyFileSync(join(tpl, 'README.md'), join(out, 'README.md'));
 writeFileSync(join(out, 'package.json'), fill(readFileSync(join(tpl, 'package.json'), 'utf8')));
 console.log(`pkg/: eventjournal ${version} assembled`);

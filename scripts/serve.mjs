@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Engine, sqliteStorage } from '../pkg/index.node.mjs';
-import { createSyncServer } from '../pkg/server.mjs';
+import { createSyncServer } from '../pkg/server.node.mjs';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const { values } = parseArgs({ options: { port: { type: 'string' }, memory: { type: 'boolean' } } });

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the JavaScript tests against the package as a user gets it: `npm pack` of pkg/,
 # installed into a fresh consumer project (target/js-consumer), then
-#   - node --test on tests/js/*.test.mjs (ESM) and *.test.cjs (require),
-#   - tsc --noEmit on tests/js/types.ts and tests/js/server-types.ts,
+#   - tsc --noEmit on tests/js/types.ts and tests/js/server-types.ts, and tsc --checkJs on the
+#     package's lib/*.js (the adapters checked against StorageAdapter in index.d.ts),
 #   - the npm README's examples and examples/*.mjs,
-#   - the browser suites (tests/js/*.browser.mjs) in headless Chromium against the web build.
+#   - node --test on tests/js/*.test.mjs (ESM) and *.test.cjs (require),
+#   - the browser suites (tests/js/*.browser.mjs) in headless Chromium against the web build,
+#     each through node --test too (one test per case; tests/js/support/ launches Chromium).
 # Test-only dependencies (fast-check, playwright-core, ...) come from the repository's
 # node_modules (scripts/setup.sh installs them) and are linked into the consumer project.
 set -euo pipefail
@@ -34,6 +36,9 @@ step() { # step NAME COMMAND...: run, remember a failure, go on
 step "TypeScript: tsc --noEmit on tests/js/types.ts and server-types.ts" \
   "$root/node_modules/.bin/tsc" --noEmit --strict --target es2022 --module nodenext --moduleResolution nodenext \
   --skipLibCheck false tests/types.ts tests/server-types.ts
+step "TypeScript: tsc --checkJs on the package's lib/*.js" \
+  "$root/node_modules/.bin/tsc" --noEmit --allowJs --checkJs --target es2022 --module esnext --moduleResolution bundler \
+  --lib es2022,dom --skipLibCheck false node_modules/eventjournal/lib/*.js
 
 node "$root/scripts/readme-examples.mjs" "$root/pkg-template/README.md" readme-examples
 run_quiet() { "$@" > /dev/null; }
@@ -47,7 +52,7 @@ step "node --test" node --test --test-reporter=spec tests/*.test.mjs tests/*.tes
 if [ "${SKIP_BROWSER:-0}" != 1 ]; then
   for f in tests/*.browser.mjs; do
     [ -e "$f" ] || continue
-    step "$f (headless Chromium)" node "$f"
+    step "$f (headless Chromium)" node --test --test-reporter=spec "$f"
   done
 fi
 

@@ -1,117 +1,67 @@
-// Small hand-written SVG charts (no library): the event-type distribution and an account's
-// balance over time. Both render at the container's pixel width so text stays readable.
-import { esc, money, count, dateTime } from './format.js';
+// The charts on the page: the event-type distribution of the whole log (from the stats the
+// engine gives) and the balance over time of the account last selected (from its stream).
+// Both follow the width of their boxes.
+import { store } from './store.js';
+import { read } from './engine.js';
+import { defineSection } from './refresh.js';
+import { typeColor } from './catalog.js';
+import { typeDistributionChart, balanceChart } from './svg-charts.js';
+import { $ } from './ui.js';
 
-const TYPE_COLORS = {
-  account_created: 'var(--c-bank-1)',
-  money_deposited: 'var(--c-bank-2)',
-  money_withdrawn: 'var(--c-bank-3)',
-  account_closed: 'var(--c-bank-4)',
-  order_placed: 'var(--c-order-1)',
-  order_confirmed: 'var(--c-order-2)',
-  order_shipped: 'var(--c-order-3)',
-  order_delivered: 'var(--c-order-4)',
-  order_cancelled: 'var(--c-order-5)',
-};
-export const typeColor = (type) => TYPE_COLORS[type] || 'var(--c-other)';
+const HISTORY = 2000; // the newest events of the account that the chart shows
+let balancePoints = null;
 
-/** Horizontal bars: one per event type, largest first. */
-export function typeDistributionChart(distribution, width) {
-  const entries = Object.entries(distribution || {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  if (entries.length === 0) return '<p class="empty">No events yet.</p>';
-  const w = Math.max(260, Math.round(width || 480));
-  const total = entries.reduce((a, [, n]) => a + n, 0);
-  const max = entries[0][1];
-  const labelW = Math.min(140, Math.round(w * 0.36));
-  const valueW = 92;
-  const barW = w - labelW - valueW - 8;
-  const rowH = 26;
-  const h = entries.length * rowH + 4;
-  const rows = entries.map(([type, n], i) => {
-    const y = i * rowH + 4;
-    const bw = Math.max(2, Math.round((n / max) * barW));
-    const pct = ((n / total) * 100).toFixed(n / total < 0.1 ? 1 : 0);
-    return `<g class="bar-row" data-type="${esc(type)}">
-      <title>${esc(type)}: ${count(n)} events (${pct}%)</title>
-      <text x="${labelW - 8}" y="${y + 13}" text-anchor="end" class="chart-label">${esc(type)}</text>
-      <rect x="${labelW}" y="${y + 2}" width="${bw}" height="${rowH - 10}" rx="4" fill="${typeColor(type)}"/>
-      <text x="${labelW + bw + 6}" y="${y + 13}" class="chart-value">${count(n)} <tspan class="chart-dim">${pct}%</tspan></text>
-    </g>`;
-  }).join('');
-  return `<svg class="svg-chart" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="Event type distribution">${rows}</svg>`;
+function drawTypeChart() {
+  const box = $('#type-chart');
+  box.innerHTML = typeDistributionChart(store.state.stats.eventTypeDistribution, box.clientWidth, typeColor);
 }
 
 /**
- * Balance after each event of an account, as a step line over time.
- * points: [{ t, balance, position }] in order; travel: position of the time-travel point or null.
+ * Balance after each event, read from the events themselves: an event that carries
+ * `balanceAfter` sets it, any other keeps the balance before it (0 before the first).
  */
-export function balanceChart(points, { width, travelPosition = null } = {}) {
-  if (!points || points.length === 0) return '<p class="empty">No balance history yet.</p>';
-  const w = Math.max(260, Math.round(width || 480));
-  const h = 190;
-  const m = { l: 64, r: 12, t: 12, b: 28 };
-  const iw = w - m.l - m.r;
-  const ih = h - m.t - m.b;
-  let t0 = points[0].t;
-  let t1 = points[points.length - 1].t;
-  if (t1 === t0) { t0 -= 1000; t1 += 1000; }
-  const maxB = Math.max(100, ...points.map((p) => p.balance));
-  const niceMax = niceCeil(maxB / 4) * 4; // four round steps
-  const x = (t) => m.l + ((t - t0) / (t1 - t0)) * iw;
-  const y = (b) => m.t + ih - (b / niceMax) * ih;
-
-  let d = `M${x(points[0].t).toFixed(1)},${y(points[0].balance).toFixed(1)}`;
-  for (let i = 1; i < points.length; i++) {
-    d += `H${x(points[i].t).toFixed(1)}V${y(points[i].balance).toFixed(1)}`;
-  }
-  const end = x(t1).toFixed(1);
-  d += `H${end}`;
-  const area = `${d}V${y(0).toFixed(1)}H${x(points[0].t).toFixed(1)}Z`;
-
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const v = niceMax * f;
-    const yy = y(v).toFixed(1);
-    return `<line x1="${m.l}" x2="${w - m.r}" y1="${yy}" y2="${yy}" class="grid"/>
-      <text x="${m.l - 6}" y="${(+yy + 4).toFixed(1)}" text-anchor="end" class="axis">${esc(short(v))}</text>`;
-  }).join('');
-
-  let travel = '';
-  if (travelPosition != null) {
-    // The last point at or before the travel position: everything after it is the future.
-    let idx = -1;
-    for (let i = 0; i < points.length; i++) if (points[i].position <= travelPosition) idx = i;
-    const next = points[idx + 1];
-    if (next) {
-      const tx = idx < 0 ? m.l : x(next.t);
-      travel = `<rect x="${tx.toFixed(1)}" y="${m.t}" width="${(w - m.r - tx).toFixed(1)}" height="${ih}" class="future-mask"/>
-        <line x1="${tx.toFixed(1)}" x2="${tx.toFixed(1)}" y1="${m.t}" y2="${m.t + ih}" class="travel-line"/>`;
-    }
-  }
-  const last = points[points.length - 1];
-  const dots = points.length <= 60
-    ? points.map((p) => `<circle cx="${x(p.t).toFixed(1)}" cy="${y(p.balance).toFixed(1)}" r="3" class="dot"><title>#${p.position} ${esc(dateTime(p.t))}: ${money(p.balance)}</title></circle>`).join('')
-    : '';
-  return `<svg class="svg-chart" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="Balance over time, latest ${money(last.balance)}">
-    ${ticks}
-    <path d="${area}" class="area"/>
-    <path d="${d}" class="line"/>
-    ${dots}
-    ${travel}
-    <text x="${m.l}" y="${h - 8}" class="axis">${esc(dateTime(points[0].t))}</text>
-    <text x="${w - m.r}" y="${h - 8}" text-anchor="end" class="axis">${esc(dateTime(points[points.length - 1].t))}</text>
-  </svg>`;
+function balanceHistory(events) {
+  let balance = 0;
+  return events.map((e) => {
+    if (typeof e.data?.balanceAfter === 'number') balance = e.data.balanceAfter;
+    return { t: e.timestamp, balance, position: e.position };
+  });
 }
 
-function niceCeil(v) {
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const f of [1, 2, 2.5, 5, 10]) if (f * p >= v) return f * p;
-  return 10 * p;
+async function renderBalanceChart() {
+  const id = store.state.chartAccount;
+  $('#balance-chart-name').textContent = id || '';
+  if (!id) return;
+  await read((e) => e.readStream(id, { direction: 'backward', limit: HISTORY }), { key: 'balance-chart', deps: ['chartAccount'] }, (events) => {
+    balancePoints = balanceHistory(events.reverse());
+    drawBalanceChart();
+    $('#balance-chart').dataset.points = String(balancePoints.length);
+  });
 }
 
-function short(cents) {
-  const v = cents / 100;
-  const trim = (x) => String(Number(x.toFixed(1)));
-  if (v >= 1e6) return `${trim(v / 1e6)}M`;
-  if (v >= 1e3) return `${trim(v / 1e3)}k`;
-  return trim(v);
+function drawBalanceChart() {
+  const box = $('#balance-chart');
+  if (!balancePoints) return;
+  box.innerHTML = balanceChart(balancePoints, { width: box.clientWidth, travelPosition: store.state.travel });
+}
+
+function clear() {
+  balancePoints = null;
+  $('#balance-chart').innerHTML = '<p class="empty">Select an account.</p>';
+  delete $('#balance-chart').dataset.points;
+  $('#balance-chart-name').textContent = '';
+}
+
+export function mountCharts() {
+  defineSection('balance-chart', renderBalanceChart, { deps: ['chartAccount'] });
+  store.subscribe(['stats'], drawTypeChart);
+  store.subscribe(['travel'], drawBalanceChart);
+  store.subscribe(['chartAccount'], (s) => { if (!s.chartAccount) clear(); });
+  let timer = null;
+  const resized = new ResizeObserver(() => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { drawTypeChart(); drawBalanceChart(); }, 80);
+  });
+  resized.observe($('#insights'));
+  resized.observe($('#inspector'));
 }

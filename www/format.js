@@ -70,33 +70,6 @@ export function esc(value) {
   return String(value ?? '').replace(/[&<>"']/g, (c) => escapes[c]);
 }
 
-/** A short, human summary of an event's data for the log table. */
-export function summarize(event) {
-  const d = event.data || {};
-  switch (event.type) {
-    case 'account_created':
-      return `holder ${d.accountHolder}${d.initialDeposit ? ` · initial ${money(d.initialDeposit)}` : ''}`;
-    case 'money_deposited':
-      return `+${money(d.amount)} → ${money(d.balanceAfter)}${d.description ? ` · ${d.description}` : ''}`;
-    case 'money_withdrawn':
-      return `−${money(d.amount)} → ${money(d.balanceAfter)}${d.description ? ` · ${d.description}` : ''}`;
-    case 'account_closed':
-      return `final balance ${money(d.finalBalance)}`;
-    case 'order_placed': {
-      const n = Array.isArray(d.items) ? d.items.reduce((a, i) => a + (i.quantity || 0), 0) : 0;
-      return `${d.customerId} · ${n} item${n === 1 ? '' : 's'} · ${money(d.totalAmount)}`;
-    }
-    case 'order_shipped':
-      return `tracking ${d.trackingNumber}`;
-    case 'order_cancelled':
-      return d.reason ? `reason: ${d.reason}` : 'cancelled';
-    default: {
-      const json = JSON.stringify(d);
-      return json === '{}' ? '' : json.length > 90 ? `${json.slice(0, 87)}…` : json;
-    }
-  }
-}
-
 /** How an engine error is shown next to a form. */
 export function errorText(err) {
   if (!err) return '';

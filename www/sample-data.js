@@ -3,6 +3,7 @@
 // shipped, delivered or cancelled. The plan is a list of rounds; every round is a burst of
 // commands on distinct streams (so they can run concurrently with Promise.all) at one
 // simulated time.
+import { ACCOUNTS, ORDERS } from './domains.js';
 
 const FIRST = ['Ada', 'Alan', 'Grace', 'Linus', 'Margaret', 'Ken', 'Barbara', 'Edsger', 'Frances', 'Donald',
   'Radia', 'Tim', 'Hedy', 'Dennis', 'Katherine', 'John', 'Sophie', 'Guido', 'Anita', 'Niklaus', 'Shafi',
@@ -115,7 +116,7 @@ export function planSampleData({ targetEvents = 50000, accounts, orders, taken =
 
   const rounds = Array.from({ length: R }, () => []);
   for (const a of accts) {
-    rounds[a.created].push({ streamType: 'BankAccount', streamId: a.id, command: { type: 'create_account', accountHolder: a.holder, initialDeposit: a.initial }, events: 2 });
+    rounds[a.created].push({ streamType: ACCOUNTS.streamType, streamId: a.id, command: { type: 'create_account', accountHolder: a.holder, initialDeposit: a.initial }, events: 2 });
     a.balance = a.initial;
     // choose txCount distinct rounds in (created, closeAt)
     const slots = [];
@@ -139,10 +140,10 @@ export function planSampleData({ targetEvents = 50000, accounts, orders, taken =
         cmd = { type: 'deposit', amount, description };
         a.balance += amount;
       }
-      rounds[r].push({ streamType: 'BankAccount', streamId: a.id, command: cmd, events: 1 });
+      rounds[r].push({ streamType: ACCOUNTS.streamType, streamId: a.id, command: cmd, events: 1 });
     }
     for (const a of accts) {
-      if (a.closeAt === r) rounds[r].push({ streamType: 'BankAccount', streamId: a.id, command: { type: 'close_account' }, events: 1 });
+      if (a.closeAt === r) rounds[r].push({ streamType: ACCOUNTS.streamType, streamId: a.id, command: { type: 'close_account' }, events: 1 });
     }
   }
 
@@ -165,7 +166,7 @@ export function planSampleData({ targetEvents = 50000, accounts, orders, taken =
     if (o.fate === 'cancelled') steps.push({ type: 'cancel_order', reason: pick(CANCEL_REASONS) });
     for (const command of steps) {
       if (r >= R) break;
-      rounds[r].push({ streamType: 'Order', streamId: o.id, command, events: 1 });
+      rounds[r].push({ streamType: ORDERS.streamType, streamId: o.id, command, events: 1 });
       r += int(1, 12);
     }
   }

@@ -1,4 +1,6 @@
+// @ts-check
 // indexedDbStorage(name, options): the storage contract (DESIGN.md §5) on IndexedDB.
+// The policy every adapter shares (argument checks, CONFLICT, watch, close) is in common.js.
 //
 // Uses only globalThis.indexedDB, IDBKeyRange and BroadcastChannel, so the same file runs in
 // browsers and in Node with the fake-indexeddb package loaded.
@@ -21,14 +23,17 @@
 //
 // Connections. A 'versionchange' from another connection (a newer schema opening the
 // database in another tab, or deleteDatabase) closes this connection at once, so the other
-// side is not blocked; the next call reopens it lazily. A database already upgraded by a
-// newer release is opened at its current version as long as the stores above exist.
+// side is not blocked; so does the browser when it must (storage cleared, a backing store
+// error). Either way the next call reopens it lazily: only the adapter's own close() is final
+// (every later call is a ClosedError). A database already upgraded by a newer release is
+// opened at its current version as long as the stores above exist.
 //
 // Errors. A CONFLICT is an Error with code 'CONFLICT' (nothing written). Any other failure
 // (QuotaExceededError, UnknownError, ConstraintError, an aborted transaction, ...) rejects
 // with the original DOMException or Error; the engine wraps it into a StorageError (cause).
 // The adapter stays usable afterwards.
-import { ValidationError } from './errors.js';
+import { conflict, openFailure, storageAdapter, typeOf, watcherRegistry } from './common.js';
+import { ClosedError, StorageError, ValidationError } from './errors.js';
 
 /** The current schema version of the database. */
 const SCHEMA_VERSION = 2;
@@ -36,6 +41,7 @@ const SCHEMA_VERSION = 2;
 const DURABILITIES = ['strict', 'relaxed', 'default'];
 
 // One entry per schema version: upgrades[v - 1] takes a database from version v - 1 to v.
+/** @type {((db: IDBDatabase) => void)[]} */
 const upgrades = [
   // 1: events and snapshots.
   (db) => {
@@ -50,13 +56,13 @@ const upgrades = [
   },
 ];
 
-function conflict(expected, last) {
-  const e = new Error(`conflict: expected the store at position ${expected}, it is at ${last}`);
-  e.code = 'CONFLICT';
-  return e;
-}
-
-// Opens `name` at `version`, running every upgrade step from the stored version up.
+/**
+ * Opens `name` at `version`, running every upgrade step from the stored version up.
+ * @param {IDBFactory} factory
+ * @param {string} name
+ * @param {number | undefined} version
+ * @returns {Promise<IDBDatabase>}
+ */
 function openAt(factory, name, version) {
   return new Promise((resolve, reject) => {
     let request;
@@ -70,9 +76,10 @@ function openAt(factory, name, version) {
       const db = request.result;
       const from = event.oldVersion || 0;
       const to = event.newVersion || version || 1;
-      for (let v = from + 1; v <= Math.min(to, upgrades.length); v += 1) upgrades[v - 1](db, request.transaction);
+      const tx = /** @type {IDBTransaction} */ (request.transaction);
+      for (let v = from + 1; v <= Math.min(to, upgrades.length); v += 1) upgrades[v - 1](db);
       if (db.objectStoreNames.contains('meta')) {
-        request.transaction.objectStore('meta').put({ key: 'schema', version: to });
+        tx.objectStore('meta').put({ key: 'schema', version: to });
       }
     };
     request.onsuccess = () => resolve(request.result);
@@ -86,19 +93,29 @@ function openAt(factory, name, version) {
 }
 
 /**
+ * @typedef {object} IndexedDbStorageOptions
+ * @property {'strict' | 'relaxed' | 'default'} [durability] of event appends, default 'strict' (see above)
+ * @property {number} [schemaVersion] open (and create) the database at an older schema version; for tests and migrations
+ * @property {IDBFactory} [indexedDB] the IDBFactory to use (default globalThis.indexedDB)
+ */
+
+/**
  * Storage on the IndexedDB database `name` (created or upgraded as needed).
+ *
+ * @example
+ * const engine = await Engine.open({ storage: await indexedDbStorage('bank-app') });
  * @param {string} name
- * @param {{ durability?: 'strict' | 'relaxed' | 'default', schemaVersion?: number, indexedDB?: IDBFactory }} [options]
- *   durability: of event appends, default 'strict' (see above).
- *   schemaVersion: open (and create) the database at an older schema version; for tests and
- *   migrations. indexedDB: the IDBFactory to use (default globalThis.indexedDB).
+ * @param {IndexedDbStorageOptions} [options]
  * @returns {Promise<import('../index').StorageAdapter>}
  */
-async function indexedDbStorage(name, options = {}) {
+async function indexedDbStorage(name, options) {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new ValidationError('indexedDbStorage(name): name must be a non-empty string');
+    throw new ValidationError(`indexedDbStorage(name): name must be a non-empty string, got ${typeOf(name)}`);
   }
-  const opts = options === null || options === undefined ? {} : options;
+  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
+    throw new ValidationError(`indexedDbStorage(name, options): options must be an object, got ${typeOf(options)}`);
+  }
+  const opts = options || {};
   const durability = opts.durability === undefined ? 'strict' : opts.durability;
   if (!DURABILITIES.includes(durability)) {
     throw new ValidationError(`indexedDbStorage: durability must be 'strict', 'relaxed' or 'default', got ${String(durability)}`);
@@ -110,14 +127,32 @@ async function indexedDbStorage(name, options = {}) {
   const factory = opts.indexedDB || globalThis.indexedDB;
   const KeyRange = globalThis.IDBKeyRange;
   if (!factory || typeof factory.open !== 'function' || !KeyRange) {
-    throw new Error('indexedDbStorage() needs IndexedDB (globalThis.indexedDB or IDBKeyRange is missing; in Node, load the fake-indexeddb package first)');
+    throw new StorageError('indexedDbStorage() needs IndexedDB (globalThis.indexedDB or IDBKeyRange is missing; in Node, load the fake-indexeddb package first)', { reason: 'unsupported' });
   }
-  const Channel = typeof globalThis.BroadcastChannel === 'function' ? globalThis.BroadcastChannel : null;
+  const label = `indexedDbStorage(${name})`;
+  const connections = connectionKeeper(factory, name, schemaVersion, label);
+  try {
+    await connections.get();
+  } catch (e) {
+    throw openFailure(label, e);
+  }
+  return idbAdapter(connections, { name, label, durability, KeyRange });
+}
 
-  let db = null; // the open connection, or null (reopened lazily)
-  let opening = null; // the pending open, if any
-  let channel = null;
-  const watchers = new Set();
+/**
+ * The one open connection of an adapter, opened lazily and reopened when something else
+ * closed it (a 'versionchange', the browser); never after `close()`.
+ * @param {IDBFactory} factory
+ * @param {string} name
+ * @param {number} schemaVersion
+ * @param {string} label
+ */
+function connectionKeeper(factory, name, schemaVersion, label) {
+  /** @type {IDBDatabase | null} */
+  let db = null;
+  /** @type {Promise<IDBDatabase> | null} */
+  let opening = null;
+  let closed = false;
 
   async function open() {
     let conn;
@@ -125,7 +160,7 @@ async function indexedDbStorage(name, options = {}) {
       conn = await openAt(factory, name, schemaVersion);
     } catch (e) {
       // A newer release already upgraded the database: use it as it is if our stores exist.
-      if (!e || e.name !== 'VersionError') throw e;
+      if (!e || /** @type {{ name?: unknown }} */ (e).name !== 'VersionError') throw e;
       conn = await openAt(factory, name, undefined);
       const names = conn.objectStoreNames;
       if (!names.contains('events') || !names.contains('snapshots')) {
@@ -133,90 +168,131 @@ async function indexedDbStorage(name, options = {}) {
         throw e;
       }
     }
-    conn.onversionchange = () => {
-      conn.close();
-      if (db === conn) db = null;
+    const opened = conn;
+    opened.onversionchange = () => {
+      opened.close();
+      if (db === opened) db = null;
     };
     // The browser closed it (storage cleared, backing store error): reopen on the next call.
-    conn.onclose = () => {
-      if (db === conn) db = null;
+    opened.onclose = () => {
+      if (db === opened) db = null;
     };
-    return conn;
+    return opened;
   }
 
-  function connection() {
-    if (db) return Promise.resolve(db);
-    if (!opening) {
-      opening = open().then(
-        (conn) => { opening = null; db = conn; return conn; },
-        (e) => { opening = null; throw e; },
-      );
-    }
-    return opening;
-  }
+  return {
+    /** The open connection, opened (again) if needed. @returns {Promise<IDBDatabase>} */
+    get() {
+      if (closed) return Promise.reject(new ClosedError(`${label}: used after close()`));
+      if (db) return Promise.resolve(db);
+      if (!opening) {
+        opening = open().then(
+          (conn) => {
+            opening = null;
+            if (closed) { conn.close(); throw new ClosedError(`${label}: used after close()`); }
+            db = conn;
+            return conn;
+          },
+          (e) => { opening = null; throw e; },
+        );
+      }
+      return opening;
+    },
+    /** Forgets `conn` when a transaction found it closed, so that get() reopens. @param {IDBDatabase} conn */
+    lost(conn) {
+      if (db === conn) db = null;
+    },
+    /** Closes for good: the connection now (an open in flight once it lands). */
+    close() {
+      closed = true;
+      if (db) db.close();
+      db = null;
+    },
+  };
+}
 
-  // Runs `body(tx)` in a transaction; resolves with what `body` left in `out.value` once the
-  // transaction completes. A connection found closed is reopened once.
-  async function run(stores, mode, txOptions, body) {
+/**
+ * @typedef {object} Out what a transaction's body leaves: its result, or why it aborted
+ * @property {any} value
+ * @property {unknown} failure
+ */
+
+/**
+ * The adapter on one database.
+ * @param {ReturnType<typeof connectionKeeper>} connections
+ * @param {{ name: string, label: string, durability: IDBTransactionDurability, KeyRange: typeof IDBKeyRange }} settings
+ */
+function idbAdapter(connections, { name, label, durability, KeyRange }) {
+  const Channel = typeof globalThis.BroadcastChannel === 'function' ? globalThis.BroadcastChannel : null;
+  /** @type {BroadcastChannel | null} */
+  let channel = null;
+
+  /**
+   * Runs `body(tx, out)` in a transaction; resolves with what `body` left in `out.value` once
+   * the transaction completes. A connection found closed is reopened once.
+   * @param {string} store
+   * @param {IDBTransactionMode} mode
+   * @param {IDBTransactionOptions | null} txOptions
+   * @param {(tx: IDBTransaction, out: Out) => void} body
+   * @returns {Promise<any>}
+   */
+  async function run(store, mode, txOptions, body) {
     for (let attempt = 0; ; attempt += 1) {
-      const conn = await connection();
+      const conn = await connections.get();
       let tx;
       try {
-        tx = txOptions ? conn.transaction(stores, mode, txOptions) : conn.transaction(stores, mode);
+        tx = txOptions ? conn.transaction(store, mode, txOptions) : conn.transaction(store, mode);
       } catch (e) {
-        if (e && e.name === 'InvalidStateError' && attempt === 0) {
-          if (db === conn) db = null;
+        if (e && /** @type {{ name?: unknown }} */ (e).name === 'InvalidStateError' && attempt === 0) {
+          connections.lost(conn);
           continue;
         }
         throw e;
       }
+      const started = tx;
       return new Promise((resolve, reject) => {
+        /** @type {Out} */
         const out = { value: undefined, failure: null };
-        tx.oncomplete = () => resolve(out.value);
-        tx.onabort = () => reject(out.failure || tx.error || new Error('IndexedDB transaction aborted'));
+        started.oncomplete = () => resolve(out.value);
+        started.onabort = () => reject(out.failure || started.error || new Error('IndexedDB transaction aborted'));
         try {
-          body(tx, out);
+          body(started, out);
         } catch (e) {
           out.failure = e;
-          try { tx.abort(); } catch { /* already finished */ }
+          try { started.abort(); } catch { /* already finished */ }
         }
       });
     }
   }
 
+  // One channel per adapter, opened by the first watch or append: it tells the other
+  // connections (tabs, workers) that the log moved, and hears when they did (a channel never
+  // hears its own messages, so a writer is not told of its own appends).
   function ensureChannel() {
     if (channel || !Channel) return channel;
     channel = new Channel(`eventjournal:${name}`);
     // In Node, do not keep the process alive just for this.
-    if (typeof channel.unref === 'function') channel.unref();
+    const node = /** @type {{ unref?: () => void }} */ (/** @type {unknown} */ (channel));
+    if (typeof node.unref === 'function') node.unref();
     channel.onmessage = (event) => {
       const last = event && event.data ? event.data.lastPosition : undefined;
-      if (typeof last !== 'number') return;
-      for (const w of [...watchers]) {
-        try { w(last); } catch { /* a watcher's error is its own */ }
-      }
+      if (typeof last === 'number') watchers.notify(last);
     };
     return channel;
   }
 
-  const adapter = {
+  const watchers = watcherRegistry(label, { onFirst: ensureChannel });
+
+  return storageAdapter(label, {
     async readEvents(afterPosition, limit) {
-      const after = Number(afterPosition) || 0;
-      let count;
-      if (typeof limit === 'number' && Number.isFinite(limit)) {
-        if (limit <= 0) return [];
-        count = Math.min(Math.floor(limit), 0xffffffff);
-      }
+      const count = Math.min(limit, 0xffffffff);
       return run('events', 'readonly', null, (tx, out) => {
-        const store = tx.objectStore('events');
-        const request = store.getAll(KeyRange.lowerBound(after, true), count);
+        const request = tx.objectStore('events').getAll(KeyRange.lowerBound(afterPosition, true), count);
         request.onsuccess = () => { out.value = request.result; };
       });
     },
 
-    async appendEvents(events, expectedPosition) {
-      const batch = Array.from(events);
-      const expected = Number(expectedPosition);
+    async appendEvents(batch, expected) {
       await run('events', 'readwrite', { durability }, (tx, out) => {
         const store = tx.objectStore('events');
         const head = store.openKeyCursor(null, 'prev');
@@ -224,7 +300,7 @@ async function indexedDbStorage(name, options = {}) {
           const cursor = head.result;
           const last = cursor ? cursor.primaryKey : 0;
           if (last !== expected && !out.failure) {
-            out.failure = conflict(expected, last);
+            out.failure = conflict(expected, Number(last));
             try { tx.abort(); } catch { /* already aborting */ }
           }
         };
@@ -240,14 +316,13 @@ async function indexedDbStorage(name, options = {}) {
         }
       });
       if (batch.length > 0) {
-        const lastPosition = batch[batch.length - 1].position;
-        try { ensureChannel()?.postMessage({ lastPosition }); } catch { /* best effort */ }
+        try { ensureChannel()?.postMessage({ lastPosition: batch[batch.length - 1].position }); } catch { /* best effort */ }
       }
     },
 
     async readSnapshot(key) {
       return run('snapshots', 'readonly', null, (tx, out) => {
-        const request = tx.objectStore('snapshots').get(String(key));
+        const request = tx.objectStore('snapshots').get(key);
         request.onsuccess = () => { out.value = request.result; };
       });
     },
@@ -258,33 +333,17 @@ async function indexedDbStorage(name, options = {}) {
       });
     },
 
-    watch(onAppend) {
-      if (typeof onAppend !== 'function') throw new ValidationError('watch(onAppend): onAppend must be a function');
-      ensureChannel();
-      // Wrap it, so watching the same function twice gives two independent unwatch calls.
-      const w = (last) => onAppend(last);
-      watchers.add(w);
-      return () => { watchers.delete(w); };
-    },
+    watchers,
 
     async close() {
-      watchers.clear();
       if (channel) {
         channel.onmessage = null;
         channel.close();
         channel = null;
       }
-      let conn = db;
-      if (!conn && opening) {
-        try { conn = await opening; } catch { conn = null; }
-      }
-      db = null;
-      if (conn) conn.close();
+      connections.close();
     },
-  };
-
-  await connection();
-  return adapter;
+  });
 }
 
 export { indexedDbStorage };

@@ -1,37 +1,84 @@
-// memoryStorage(): the storage contract (DESIGN.md §5) kept in memory. The default when
+// @ts-check
+// memoryStorage(name?): the storage contract (DESIGN.md §5) kept in memory. The default when
 // Engine.open gets no storage is an equivalent store inside the engine; use this one to share
 // a store between engines (like two tabs on one database) or as the base of a test double.
+//
+// Like a database and its connections: `memoryStorage()` opens a new private store;
+// `memoryStorage(name)` opens (creating it on first use) the store called `name`, shared by
+// every adapter of that name in this page or process, for as long as the page or process
+// lives. Closing an adapter closes that adapter only, never the store, so an engine closed and
+// opened again on `await memoryStorage(name)` finds its events. Give each engine its own
+// adapter: an engine closes its storage when it closes, and an adapter's watchers hear the
+// other adapters' appends, not its own.
+import { conflict, storageAdapter, typeOf, watcherRegistry } from './common.js';
+import { ValidationError } from './errors.js';
 
-function conflict(expected, last) {
-  const e = new Error(`conflict: expected the store at position ${expected}, it is at ${last}`);
-  e.code = 'CONFLICT';
-  return e;
+/**
+ * @typedef {object} MemoryStore
+ * @property {import('../index').StoredEvent[]} events
+ * @property {Map<string, import('../index').Snapshot>} snapshots
+ * @property {Set<import('./common.js').WatcherRegistry>} watchers one registry per open adapter
+ */
+
+/** @type {Map<string, MemoryStore>} the named stores of this page or process */
+const named = new Map();
+
+/** @returns {MemoryStore} */
+function newStore() {
+  return { events: [], snapshots: new Map(), watchers: new Set() };
 }
 
 /**
- * A storage adapter that keeps events and snapshots in memory.
- * @returns {import('../index').StorageAdapter}
+ * Storage in memory: a new private store, or the store called `name` shared by every adapter
+ * of that name in this page or process.
+ *
+ * @example
+ * const tab1 = await Engine.open({ storage: await memoryStorage('app') });
+ * const tab2 = await Engine.open({ storage: await memoryStorage('app') }); // sees what tab1 appends
+ * @param {string} [name]
+ * @returns {Promise<import('../index').StorageAdapter>}
  */
-function memoryStorage() {
-  const events = [];
-  const snapshots = new Map();
-  const watchers = new Set();
+async function memoryStorage(name) {
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) {
+    throw new ValidationError(`memoryStorage(name): name must be a non-empty string, got ${typeOf(name)}`);
+  }
+  let store = name === undefined ? undefined : named.get(name);
+  if (!store) {
+    store = newStore();
+    if (name !== undefined) named.set(name, store);
+  }
+  return memoryAdapter(store, name === undefined ? 'memoryStorage()' : `memoryStorage(${name})`);
+}
+
+/**
+ * One adapter (connection) on `store`.
+ * @param {MemoryStore} store
+ * @param {string} label
+ */
+function memoryAdapter(store, label) {
+  const { events, snapshots } = store;
+  const watchers = watcherRegistry(label, {
+    onFirst: () => { store.watchers.add(watchers); },
+    onLast: () => { store.watchers.delete(watchers); },
+  });
   const head = () => (events.length === 0 ? 0 : events[events.length - 1].position);
-  return {
+  // Tells the other adapters on this store (the other engines) that it moved; like the other
+  // adapters, a writer is not told of its own appends.
+  const announce = () => {
+    const now = head();
+    const others = [...store.watchers].filter((w) => w !== watchers);
+    if (others.length > 0) setTimeout(() => { for (const w of others) w.notify(now); }, 0);
+  };
+  return storageAdapter(label, {
     async readEvents(afterPosition, limit) {
-      const start = Math.max(0, Math.min(events.length, Number(afterPosition) || 0));
-      return events.slice(start, start + limit);
+      // positions are 1, 2, 3...: the event after `afterPosition` is at index afterPosition
+      return events.slice(afterPosition, afterPosition + limit);
     },
     async appendEvents(batch, expectedPosition) {
       const last = head();
       if (last !== expectedPosition) throw conflict(expectedPosition, last);
       for (const e of batch) events.push(e);
-      // Tell the other engines sharing this store (a single engine is not told about its
-      // own appends).
-      if (watchers.size > 1) {
-        const now = head();
-        setTimeout(() => { for (const w of watchers) w(now); }, 0);
-      }
+      if (batch.length > 0) announce();
     },
     async readSnapshot(key) {
       const s = snapshots.get(key);
@@ -40,12 +87,9 @@ function memoryStorage() {
     async writeSnapshot(snapshot) {
       snapshots.set(snapshot.key, structuredClone(snapshot));
     },
-    watch(onAppend) {
-      watchers.add(onAppend);
-      return () => { watchers.delete(onAppend); };
-    },
+    watchers,
     async close() {},
-  };
+  });
 }
 
 export { memoryStorage };

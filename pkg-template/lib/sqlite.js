@@ -1,5 +1,7 @@
+// @ts-check
 // sqliteStorage(path, options): the storage contract (DESIGN.md §5) on SQLite, for Node,
 // through better-sqlite3 (an optional peer dependency: `npm install better-sqlite3@12`).
+// The policy every adapter shares (argument checks, CONFLICT, watch, close) is in common.js.
 //
 // Durability and concurrency:
 // - journal_mode=WAL: readers never block the writer and the writer never blocks readers.
@@ -26,12 +28,15 @@
 //   snapshots(key TEXT PRIMARY KEY, json TEXT): the snapshot object as given, as JSON.
 // A database with a newer user_version than this code knows is refused; older ones are
 // upgraded by MIGRATIONS, in one transaction.
+import { conflict, nonNegativeInteger, openFailure, storageAdapter, typeOf, watcherRegistry } from './common.js';
+import { StorageError, ValidationError } from './errors.js';
 
 const SCHEMA_VERSION = 1;
 const APPLICATION_ID = 0x454a524e;
 const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
 
 // MIGRATIONS[n] upgrades a database from user_version n to n + 1.
+/** @type {((db: any) => void)[]} */
 const MIGRATIONS = [
   (db) => {
     db.exec(`
@@ -56,73 +61,85 @@ const MIGRATIONS = [
   },
 ];
 
+/** @type {null | Function} */
 let driverLoader = null;
+// `require` exists in the CommonJS twin (lib/sqlite.cjs) only.
+// @ts-ignore -- no Node typings here
+const cjsRequire = typeof require === 'function' ? require : null;
+/** @type {any} the better-sqlite3 Database class, once loaded */
 let driver = null;
 
 /**
  * Tells sqliteStorage how to load better-sqlite3: `setSqliteDriver(() => require('better-sqlite3'))`.
- * The better-sqlite3 module itself (its Database class) is accepted too. `null` restores the default.
+ * The better-sqlite3 module itself (its Database class) is accepted too. `null` restores the
+ * default (require('better-sqlite3') from the package).
+ * @param {unknown} loader
  */
 function setSqliteDriver(loader) {
   if (loader !== null && loader !== undefined && typeof loader !== 'function') {
-    throw new TypeError('setSqliteDriver(loader): loader must be a function returning the better-sqlite3 module');
+    throw new ValidationError(`setSqliteDriver(loader): loader must be a function returning the better-sqlite3 module, got ${typeOf(loader)}`);
   }
-  driverLoader = loader || null;
+  driverLoader = /** @type {Function | null} */ (loader || null);
   driver = null;
 }
 
+/** @param {any} f */
 function isDatabaseClass(f) {
   return typeof f === 'function' && f.prototype !== undefined && f.prototype !== null
     && typeof f.prototype.prepare === 'function';
 }
 
+/** The Database class of better-sqlite3, or a StorageError (reason 'unsupported') saying how to install it. */
 function loadDriver() {
   if (driver) return driver;
+  /** @type {any} */
   let loaded;
   try {
     if (driverLoader) {
       loaded = isDatabaseClass(driverLoader) ? driverLoader : driverLoader();
-    } else if (typeof require === 'function') {
+    } else if (cjsRequire) {
       // The CommonJS build resolves the peer dependency next to the package.
-      loaded = require('better-sqlite3');
+      loaded = cjsRequire('better-sqlite3');
     } else {
       throw new Error('no driver loader was set (setSqliteDriver)');
     }
     if (loaded && !isDatabaseClass(loaded) && isDatabaseClass(loaded.default)) loaded = loaded.default;
     if (!isDatabaseClass(loaded)) throw new Error('the loader did not return the better-sqlite3 module');
   } catch (cause) {
-    const e = new Error(
+    throw new StorageError(
       'sqliteStorage() needs better-sqlite3, an optional peer dependency of eventjournal: '
-      + `run \`npm install better-sqlite3@12\` (${cause && cause.message ? cause.message : String(cause)})`,
-      { cause },
+      + `run \`npm install better-sqlite3@12\` (${cause instanceof Error ? cause.message : String(cause)})`,
+      { cause, reason: 'unsupported' },
     );
-    e.code = 'SQLITE_DRIVER_MISSING';
-    throw e;
   }
   driver = loaded;
   return driver;
 }
 
-function conflict(expected, last) {
-  const e = new Error(`conflict: expected the store at position ${expected}, it is at ${last}`);
-  e.code = 'CONFLICT';
-  return e;
-}
-
-function nonNegativeInteger(value, what) {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new TypeError(`${what} must be a non-negative safe integer, got ${String(value)}`);
+/**
+ * The checked options.
+ * @param {unknown} options
+ */
+function checkOptions(options) {
+  const opts = /** @type {Record<string, unknown>} */ (options === undefined || options === null ? {} : options);
+  if (typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new ValidationError(`sqliteStorage(path, options): options must be an object, got ${typeOf(options)}`);
   }
-  return value;
-}
-
-function openDatabase(Database, path, options) {
-  const busyTimeoutMs = options.busyTimeoutMs === undefined ? 5000 : options.busyTimeoutMs;
-  nonNegativeInteger(busyTimeoutMs, 'options.busyTimeoutMs');
-  const synchronous = String(options.synchronous === undefined ? 'FULL' : options.synchronous).toUpperCase();
+  const busyTimeoutMs = nonNegativeInteger(opts.busyTimeoutMs === undefined ? 5000 : opts.busyTimeoutMs, 'sqliteStorage: options.busyTimeoutMs');
+  const watchIntervalMs = nonNegativeInteger(opts.watchIntervalMs === undefined ? 250 : opts.watchIntervalMs, 'sqliteStorage: options.watchIntervalMs');
+  const synchronous = String(opts.synchronous === undefined ? 'FULL' : opts.synchronous).toUpperCase();
   if (!SYNCHRONOUS.includes(synchronous)) {
-    throw new TypeError(`options.synchronous must be one of ${SYNCHRONOUS.join(', ')}, got ${String(options.synchronous)}`);
+    throw new ValidationError(`sqliteStorage: options.synchronous must be one of ${SYNCHRONOUS.join(', ')}, got ${String(opts.synchronous)}`);
   }
+  return { busyTimeoutMs, watchIntervalMs, synchronous };
+}
+
+/**
+ * @param {any} Database
+ * @param {string} path
+ * @param {{ busyTimeoutMs: number, synchronous: string }} options
+ */
+function openDatabase(Database, path, { busyTimeoutMs, synchronous }) {
   const db = new Database(path, { timeout: busyTimeoutMs });
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
@@ -136,6 +153,7 @@ function openDatabase(Database, path, options) {
   return db;
 }
 
+/** @param {any} db */
 function migrate(db) {
   const current = () => db.pragma('user_version', { simple: true });
   if (current() === SCHEMA_VERSION) return;
@@ -163,6 +181,7 @@ function migrate(db) {
   }).immediate();
 }
 
+/** @param {import('../index').StoredEvent} e */
 function toRow(e) {
   return [
     e.position, e.id, e.streamId, e.streamType, e.type,
@@ -171,6 +190,10 @@ function toRow(e) {
   ];
 }
 
+/**
+ * @param {any} r a row of the events table
+ * @returns {import('../index').StoredEvent}
+ */
 function fromRow(r) {
   return {
     id: r.id,
@@ -188,21 +211,37 @@ function fromRow(r) {
 
 /**
  * A storage adapter on the SQLite database file `path` (created if missing).
- * @param {string} path
+ *
+ * @example
+ * const storage = await sqliteStorage('./journal.db');
+ * const engine = await Engine.open({ storage });
+ * @param {string} path a file name, or ':memory:'
  * @param {{ synchronous?: 'FULL'|'NORMAL'|'EXTRA'|'OFF', busyTimeoutMs?: number, watchIntervalMs?: number }} [options]
+ * @returns {Promise<import('../index').StorageAdapter>}
  */
-function sqliteStorage(path, options) {
+async function sqliteStorage(path, options) {
   if (typeof path !== 'string' || path.length === 0) {
-    throw new TypeError('sqliteStorage(path): path must be a non-empty string (a file name, or ":memory:")');
+    throw new ValidationError(`sqliteStorage(path): path must be a non-empty string (a file name, or ":memory:"), got ${typeOf(path)}`);
   }
-  const opts = options === undefined || options === null ? {} : options;
-  if (typeof opts !== 'object') throw new TypeError('sqliteStorage(path, options): options must be an object');
-  const watchIntervalMs = opts.watchIntervalMs === undefined ? 250 : opts.watchIntervalMs;
-  nonNegativeInteger(watchIntervalMs, 'options.watchIntervalMs');
-
+  const opts = checkOptions(options);
+  const label = `sqliteStorage(${path})`;
   const Database = loadDriver();
-  const db = openDatabase(Database, path, opts);
+  let db;
+  try {
+    db = openDatabase(Database, path, opts);
+  } catch (e) {
+    throw openFailure(label, e);
+  }
+  return sqliteAdapter(db, label, opts.watchIntervalMs);
+}
 
+/**
+ * The adapter on an open database.
+ * @param {any} db
+ * @param {string} label
+ * @param {number} watchIntervalMs
+ */
+function sqliteAdapter(db, label, watchIntervalMs) {
   const headStmt = db.prepare('SELECT COALESCE(MAX(position), 0) FROM events').pluck();
   const readStmt = db.prepare(
     'SELECT position, id, stream_id, stream_type, type, data, metadata, timestamp, version, hash'
@@ -218,25 +257,20 @@ function sqliteStorage(path, options) {
   );
   const dataVersionStmt = db.prepare('PRAGMA data_version').pluck();
 
-  const append = db.transaction((events, expected) => {
+  const append = db.transaction((/** @type {import('../index').StoredEvent[]} */ events, /** @type {number} */ expected) => {
     const last = headStmt.get();
     if (last !== expected) throw conflict(expected, last);
     for (const e of events) insertStmt.run(toRow(e));
   });
 
-  let closed = false;
   // The last position this connection knows the engine has seen (read or appended).
   let seen = 0;
-  const watchers = new Set();
+  /** @type {any} */
   let timer = null;
+  /** @type {unknown} */
   let dataVersion = null;
 
-  const checkOpen = () => {
-    if (closed) throw new Error(`sqliteStorage(${path}): the database is closed`);
-  };
-
   const poll = () => {
-    if (closed || watchers.size === 0) return;
     let last;
     try {
       const v = dataVersionStmt.get();
@@ -248,79 +282,49 @@ function sqliteStorage(path, options) {
     }
     if (last <= seen) return;
     seen = last;
-    for (const w of [...watchers]) {
-      try { w(last); } catch { /* a watcher's failure is its own */ }
-    }
+    watchers.notify(last);
   };
 
-  const stopTimer = () => {
-    if (timer !== null) {
-      clearInterval(timer);
+  const watchers = watcherRegistry(label, {
+    onFirst() {
+      if (watchIntervalMs === 0) return; // 0: no watch
+      dataVersion = null; // the first tick always reads the last position
+      timer = setInterval(poll, watchIntervalMs);
+      if (typeof timer.unref === 'function') timer.unref();
+    },
+    onLast() {
+      if (timer !== null) clearInterval(timer);
       timer = null;
-    }
-  };
+    },
+  });
 
-  return {
+  return storageAdapter(label, {
     async readEvents(afterPosition, limit) {
-      checkOpen();
-      const after = Math.max(0, Math.floor(Number(afterPosition) || 0));
-      const n = Number(limit);
-      const max = Number.isFinite(n) && n >= 0 ? Math.floor(n) : -1; // -1: no limit
-      const events = readStmt.all(after, max).map(fromRow);
+      const events = readStmt.all(afterPosition, limit).map(fromRow);
       if (events.length > 0 && events[events.length - 1].position > seen) seen = events[events.length - 1].position;
       return events;
     },
 
     async appendEvents(events, expectedPosition) {
-      checkOpen();
-      if (!Array.isArray(events)) throw new TypeError('appendEvents(events, expectedPosition): events must be an array');
-      const expected = nonNegativeInteger(expectedPosition, 'appendEvents: expectedPosition');
-      events.forEach((e, i) => {
-        if (e === null || typeof e !== 'object' || e.position !== expected + i + 1) {
-          throw new TypeError(`appendEvents: event ${i} must have position ${expected + i + 1}`);
-        }
-      });
-      append.immediate(events, expected);
-      if (events.length > 0) seen = Math.max(seen, expected + events.length);
+      append.immediate(events, expectedPosition);
+      if (events.length > 0) seen = Math.max(seen, expectedPosition + events.length);
     },
 
     async readSnapshot(key) {
-      checkOpen();
-      const json = readSnapshotStmt.get(String(key));
+      const json = readSnapshotStmt.get(key);
       return json === undefined ? undefined : JSON.parse(json);
     },
 
     async writeSnapshot(snapshot) {
-      checkOpen();
-      if (snapshot === null || typeof snapshot !== 'object' || typeof snapshot.key !== 'string') {
-        throw new TypeError('writeSnapshot(snapshot): snapshot must be an object with a string key');
-      }
       writeSnapshotStmt.run(snapshot.key, JSON.stringify(snapshot));
     },
 
-    watch(onAppend) {
-      checkOpen();
-      if (typeof onAppend !== 'function' || watchIntervalMs === 0) return () => {};
-      watchers.add(onAppend);
-      if (timer === null) {
-        dataVersion = null; // the first tick always reads the last position
-        timer = setInterval(poll, watchIntervalMs);
-        if (typeof timer.unref === 'function') timer.unref();
-      }
-      return () => {
-        watchers.delete(onAppend);
-        if (watchers.size === 0) stopTimer();
-      };
-    },
+    watchers,
 
     async close() {
-      if (closed) return;
-      closed = true;
-      stopTimer();
-      watchers.clear();
       db.close();
     },
-  };
+  });
 }
 
 export { sqliteStorage, setSqliteDriver };

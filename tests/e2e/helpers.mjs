@@ -40,6 +40,11 @@ export async function openContext({ viewport = { width: 1320, height: 1000 } } =
   };
 }
 
+/** Fails the current test on any console error or page error seen since the last check. */
+export function assertNoProblems(ctx) {
+  assert.deepEqual(ctx.problems.splice(0), [], 'console errors or page errors');
+}
+
 function watch(page, problems) {
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`); });
@@ -125,11 +130,26 @@ export async function waitForBalance(page, id, text, timeout = 15_000) {
   }, [id, text], { timeout, polling: 50 });
 }
 
-/** Log rows as [position, streamId, version, type]. */
+/** Log rows as [position, streamId, version, type, future]. */
 export async function logRows(page) {
   return page.$$eval('#log-table tbody tr[data-position]', (rows) => rows.map((r) => [
     Number(r.dataset.position), r.dataset.stream, Number(r.dataset.version), r.dataset.type, r.classList.contains('future'),
   ]));
+}
+
+/** The type chart's bars as { [eventType]: count }. */
+export async function typeChart(page) {
+  return Object.fromEntries(await page.$$eval('#type-chart .bar-row', (rows) => rows.map((r) => [r.dataset.type, Number(r.dataset.count)])));
+}
+
+/** The balance chart's points as [position, balance in cents]. */
+export async function balancePoints(page) {
+  return page.$$eval('#balance-chart circle.dot', (dots) => dots.map((d) => [Number(d.dataset.position), Number(d.dataset.balance)]));
+}
+
+/** The options of a <select> as [value, label]. */
+export async function options(page, sel) {
+  return page.$$eval(`${sel} option`, (os) => os.map((o) => [o.value, o.textContent.trim()]));
 }
 
 /** Travels to a position by typing it (keyboard path) and waits for the page to show it. */

@@ -1,9 +1,9 @@
 // 50,000 events of sample data through the page: generation with a progress bar, the page
 // stays responsive, the log's first page renders quickly (measured and printed, not asserted:
 // machines differ), time travel and filters on a large log, replay, verify, a reload.
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { openContext, gotoDemo, storageKind, logRows, settle, screenshot, docsScreenshot, log } from './helpers.mjs';
+import { openContext, gotoDemo, storageKind, logRows, settle, screenshot, docsScreenshot, log, assertNoProblems } from './helpers.mjs';
 
 let ctx;
 let page;
@@ -18,6 +18,8 @@ before(async () => {
 after(async () => {
   if (ctx) await ctx.close();
 });
+
+afterEach(() => assertNoProblems(ctx));
 
 const rowsShown = () => page.$eval('#log-table', (t) => Number(t.dataset.rows));
 const median = (xs) => xs.slice().sort((x, y) => x - y)[Math.floor(xs.length / 2)];

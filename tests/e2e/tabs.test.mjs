@@ -1,11 +1,11 @@
 // Persistence and tabs: everything is in IndexedDB, a reload keeps it, a second tab on the
 // same database sees the first one's events live (and the other way round), and a reset in
 // one tab empties both.
-import { test, before, after } from 'node:test';
+import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   openContext, gotoDemo, storageKind, createAccount, moveMoney, placeOrder, orderAction,
-  shownBalance, waitForBalance, logRows, screenshot, waitFor,
+  shownBalance, waitForBalance, logRows, screenshot, waitFor, assertNoProblems, options, typeChart,
 } from './helpers.mjs';
 
 let ctx;
@@ -21,6 +21,8 @@ before(async () => {
 after(async () => {
   if (ctx) await ctx.close();
 });
+
+afterEach(() => assertNoProblems(ctx));
 
 test('a reload keeps the data', async () => {
   assert.equal(await storageKind(a), 'indexeddb', 'the page must run on IndexedDB');
@@ -53,7 +55,7 @@ test('a second tab sees the first tab\'s new events without a reload, and the ot
   assert.deepEqual(top.slice(0, 4), [6, 'account_001', 6, 'money_deposited']);
   // B tells its visitor that another tab wrote
   await waitFor(b, () => !document.querySelector('#toast').hidden);
-  assert.match(await b.textContent('#toast'), /from another tab/);
+  assert.equal(await b.textContent('#toast'), '1 new event from another tab');
 
   // B → A
   const r = await placeOrder(b, {
@@ -89,7 +91,16 @@ test('reset in one tab empties the database for both', async () => {
   await waitFor(a, () => document.querySelector('#reset-status').dataset.kind === 'ok', null, 30_000);
   await waitFor(a, () => document.querySelector('#stat-events').textContent === '0');
   await waitFor(b, () => document.querySelector('#stat-events').textContent === '0', null, 30_000);
+  await waitFor(b, () => /reset in another tab/.test(document.querySelector('#toast').textContent));
   assert.equal(await a.locator('#accounts-table tbody tr[data-account-id]').count(), 0);
+  // nothing of the old log is left in either tab: no rows, no event or stream types, no selection
+  for (const tab of [a, b]) {
+    await waitFor(tab, () => document.querySelector('#log-table tbody td.empty') !== null);
+    assert.deepEqual(await options(tab, '#log-type'), [['', 'any']]);
+    assert.deepEqual(await options(tab, '#log-stream-type'), [['', 'any']]);
+    assert.deepEqual(await typeChart(tab), {});
+    assert.equal(await tab.textContent('#inspector-name'), '');
+  }
   // both tabs keep working on the fresh database
   assert.equal((await createAccount(b, 'account_001', 'Linus Torvalds', '10.00')).kind, 'ok');
   await waitForBalance(a, 'account_001', '10.00');

@@ -1,80 +1,85 @@
 // The contract suite in headless Chromium against the package's web build (the ESM entry
-// that browsers and bundlers use), served from the consumer project on 127.0.0.1: once with
-// memoryStorage, once with IndexedDB under every storage-related test.
-import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize } from 'node:path';
-import { chromium } from 'playwright-core';
+// that browsers and bundlers use): once with memoryStorage, once with IndexedDB under every
+// storage-related test. Each case runs in the page and reports here as its own node:test test.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { serveTests } from './support/server.mjs';
+import { launchBrowser, pageErrors, waitFor } from './support/browser.mjs';
 
-const root = process.cwd(); // target/js-consumer
-const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.json': 'application/json' };
 const page = `<!doctype html><meta charset="utf-8"><title>eventjournal contract suite</title>
 <script type="module">
-  import * as lib from '/node_modules/eventjournal/index.js';
-  import { createSuite } from '/tests/contract/suite.mjs';
-  // Twice: with memoryStorage, then with every storage-related test on IndexedDB.
-  let n = 0;
-  const names = new WeakMap();
-  const openIdb = async (name) => {
-    const storage = await lib.indexedDbStorage(name);
-    names.set(storage, name);
-    return storage;
-  };
-  const runs = [
-    ['memory', lib],
-    ['indexeddb', {
-      ...lib,
-      newStorage: () => openIdb('contract-' + Date.now() + '-' + (n += 1)),
-      reopenStorage: (storage) => openIdb(names.get(storage)),
-    }],
-  ];
-  window.runSuite = async () => {
-    const results = [];
-    for (const [label, variant] of runs) {
-      for (const { name, fn } of createSuite(variant)) {
-        const t0 = performance.now();
-        try { await fn(); results.push({ name: label + ': ' + name, ok: true, ms: performance.now() - t0 }); }
-        catch (e) { results.push({ name: label + ': ' + name, ok: false, error: String(e && e.stack || e) }); }
-      }
+  try {
+    const lib = await import('/node_modules/eventjournal/index.js');
+    const { createSuite } = await import('/tests/contract/suite.mjs');
+    let n = 0;
+    const names = new WeakMap();
+    const fresh = () => 'contract-' + Date.now() + '-' + (n += 1);
+    const openIdb = async (name) => {
+      const storage = await lib.indexedDbStorage(name);
+      names.set(storage, name);
+      return storage;
+    };
+    const variants = {
+      memory: lib,
+      indexeddb: {
+        ...lib,
+        newStorage: () => openIdb(fresh()),
+        reopenStorage: (storage) => openIdb(names.get(storage)),
+        storageFactory: {
+          name: 'indexedDbStorage',
+          open: () => lib.indexedDbStorage(fresh()),
+          call: (...args) => lib.indexedDbStorage(...args),
+          bad: [[''], [42], [undefined], ['x', { durability: 'fast' }], ['x', { schemaVersion: 99 }], ['x', 'strict']],
+        },
+      },
+    };
+    const cases = new Map();
+    for (const [label, variant] of Object.entries(variants)) {
+      for (const { name, fn } of createSuite(variant)) cases.set(label + ': ' + name, fn);
     }
-    return results;
-  };
-  window.suiteReady = true;
+    window.caseNames = () => [...cases.keys()];
+    window.runCase = async (name) => {
+      try {
+        await cases.get(name)();
+        return null;
+      } catch (e) {
+        return String(e && e.stack || e);
+      }
+    };
+    window.sqliteInBrowser = async () => {
+      const call = lib.sqliteStorage('x.db');
+      const error = await call.then(() => null, (e) => e);
+      return { async: call instanceof Promise, name: error && error.name, code: error && error.code, reason: error && error.reason };
+    };
+    window.harnessReady = true;
+  } catch (e) {
+    window.harnessError = String(e && e.stack || e);
+  }
 </script>`;
 
-const server = createServer(async (req, res) => {
-  const path = new URL(req.url, 'http://x').pathname;
-  if (path === '/') { res.writeHead(200, { 'content-type': 'text/html' }); res.end(page); return; }
-  const file = join(root, normalize(decodeURIComponent(path)).replace(/^(\.\.[/\\])+/, ''));
-  try {
-    const body = await readFile(file);
-    res.writeHead(200, { 'content-type': types[extname(file)] || 'application/octet-stream' });
-    res.end(body);
-  } catch { res.writeHead(404); res.end(); }
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
-let failed = 0;
-try {
-  const tab = await browser.newPage();
-  const pageErrors = [];
-  tab.on('pageerror', (e) => pageErrors.push(String(e)));
-  await tab.goto(url);
-  await tab.waitForFunction(() => window.suiteReady === true, null, { timeout: 30_000 });
-  const results = await tab.evaluate(() => window.runSuite());
-  for (const r of results) {
-    if (r.ok) console.log(`✔ [chromium] ${r.name} (${r.ms.toFixed(1)}ms)`);
-    else { failed += 1; console.log(`✖ [chromium] ${r.name}\n${r.error}`); }
-  }
-  if (pageErrors.length) { failed += 1; console.log(`✖ uncaught page errors:\n${pageErrors.join('\n')}`); }
-  console.log(`chromium: ${results.length - failed} passed, ${failed} failed (${await browser.version()})`);
-} finally {
+const site = await serveTests({ pages: { '/': page } });
+const browser = await launchBrowser();
+after(async () => {
   await browser.close();
-  server.close();
+  await site.close();
+});
+const tab = await browser.newPage();
+const errors = pageErrors(tab);
+await tab.goto(site.url('/'));
+await waitFor(tab, 'harnessReady');
+console.log(`# Chromium ${browser.version()}`);
+
+for (const name of await tab.evaluate(() => window.caseNames())) {
+  test(`[chromium] ${name}`, async () => {
+    const failure = await tab.evaluate((n) => window.runCase(n), name);
+    if (failure) throw new Error(failure);
+  });
 }
-process.exit(failed ? 1 : 0);
+
+test('[chromium] sqliteStorage in the web build: a StorageError (unsupported), like a platform without the store', async () => {
+  assert.deepEqual(await tab.evaluate(() => window.sqliteInBrowser()), { async: true, name: 'StorageError', code: 'STORAGE', reason: 'unsupported' });
+});
+
+test('[chromium] no uncaught error in the page', () => {
+  assert.deepEqual(errors, []);
+});

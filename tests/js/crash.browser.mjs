@@ -18,7 +18,8 @@
 //
 // Environment: CRASH_BROWSER_KILLS, CRASH_BROWSER_SIGKILL_EVERY, CRASH_SEED,
 // CRASH_DURABILITIES (default 'strict,relaxed'), CRASH_LABEL (JSON name suffix).
-// Figures on stdout and in target/reliability/crash-browser[-LABEL].json. Exits 1 on failure.
+// Figures on stdout and in target/reliability/crash-browser[-LABEL].json. One node:test test per
+// durability.
 //
 // What this can and cannot show: a renderer crash (and a SIGKILL of the browser) is not a
 // power loss. IndexedDB commits in the browser process; 'relaxed' only skips the flush to the
@@ -26,17 +27,19 @@
 // operating system has written its page cache is what 'relaxed' does not cover, and that
 // cannot be simulated on this machine (it would need a VM or a block device that drops
 // unflushed writes).
+import { test, after } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, launch, waitFor, browserPid, processGroup, sleep } from './soak/browser.mjs';
-import { prng } from './soak/workload.mjs';
+import { serveTests } from './support/server.mjs';
+import { launchPersistent as launch, waitFor, browserPid, processGroup, sleep } from './support/browser.mjs';
+import { prng, seedFrom } from './support/prng.mjs';
 import { writeReport, table } from './soak/report.mjs';
 
 const env = process.env;
 const KILLS = Number(env.CRASH_BROWSER_KILLS || 50);
 const SIGKILL_EVERY = Number(env.CRASH_BROWSER_SIGKILL_EVERY ?? 10);
-const SEED = Number(env.CRASH_SEED || Math.floor(Math.random() * 2 ** 31));
+const SEED = seedFrom(env.CRASH_SEED);
 const DURABILITIES = (env.CRASH_DURABILITIES || 'strict,relaxed').split(',');
 const LABEL = env.CRASH_LABEL || '';
 
@@ -44,7 +47,7 @@ class CheckFailed extends Error {}
 
 async function runDurability(origin, durability, random) {
   const profile = await mkdtemp(join(tmpdir(), `ej-crash-${durability}-`));
-  const url = `${origin}/crash/page.html`;
+  const url = `${origin}/tests/crash/page.html`;
   const acked = new Map(); // commandId -> { position, n, streamId, beforeKill }
   let killing = false;
   const onAck = (line) => {
@@ -213,39 +216,41 @@ async function runDurability(origin, durability, random) {
 }
 
 const t0 = performance.now();
-const { server, origin } = await serve();
+const site = await serveTests();
 console.log(`Crash test in headless Chromium: ${KILLS} kills per durability (every ${SIGKILL_EVERY || 'no'}th a SIGKILL of the whole browser), CRASH_SEED=${SEED}`);
 const results = [];
 const failures = [];
 for (const durability of DURABILITIES) {
-  process.stdout.write(`- durability '${durability}' ... `);
-  try {
-    const fig = await runDurability(origin, durability, prng(SEED ^ durability.length));
-    results.push(fig);
-    console.log(`ok (${fig.seconds} s)`);
-  } catch (e) {
-    failures.push(`${durability}: ${e && e.message}`);
-    console.log(`FAILED\n${String(e && e.stack || e).replace(/^/gm, '    ')}`);
+  test(`crash: ${KILLS} kills with durability '${durability}': nothing acknowledged lost, nothing twice, chain intact`, async () => {
+    try {
+      const fig = await runDurability(site.origin, durability, prng(SEED ^ durability.length));
+      results.push(fig);
+      console.log(`durability '${durability}': ok (${fig.seconds} s)`);
+    } catch (e) {
+      failures.push(`${durability}: ${e && e.message}`);
+      throw e;
+    }
+  });
+}
+
+after(async () => {
+  await site.close();
+  if (results.length) {
+    console.log('');
+    console.log(table(results, [
+      ['durability', (r) => r.durability], ['kills survived', (r) => r.kills], ['renderer crashes', (r) => r.rendererCrashes],
+      ['browser SIGKILLs', (r) => r.browserKills], ['(navigating/opening/running)', (r) => `${r.duringNavigation}/${r.duringOpen}/${r.whileRunning}`],
+      ['acks checked', (r) => `${r.acknowledged - r.acknowledgedAfterKillSignal}+${r.acknowledgedAfterKillSignal}`], ['in-flight landed', (r) => r.landedWithoutAck], ['events', (r) => r.events],
+      ['events lost', (r) => r.eventsLost], ['duplicated', (r) => r.duplicated], ['ms/kill', (r) => r.msPerKill],
+    ]));
+    for (const r of results) console.log(`time in ${r.durability} (ms): ${Object.entries(r.ms).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    console.log('(acks checked: commands acknowledged to the test before the kill + acknowledgements that were on their way at the kill and arrived after it, checked too;');
+    console.log(' in-flight landed: commands without an acknowledgement whose events are in the log: in flight at the kill, or acknowledged too late to be reported)');
   }
-}
-server.close();
-server.closeAllConnections?.();
-if (results.length) {
-  console.log('');
-  console.log(table(results, [
-    ['durability', (r) => r.durability], ['kills survived', (r) => r.kills], ['renderer crashes', (r) => r.rendererCrashes],
-    ['browser SIGKILLs', (r) => r.browserKills], ['(navigating/opening/running)', (r) => `${r.duringNavigation}/${r.duringOpen}/${r.whileRunning}`],
-    ['acks checked', (r) => `${r.acknowledged - r.acknowledgedAfterKillSignal}+${r.acknowledgedAfterKillSignal}`], ['in-flight landed', (r) => r.landedWithoutAck], ['events', (r) => r.events],
-    ['events lost', (r) => r.eventsLost], ['duplicated', (r) => r.duplicated], ['ms/kill', (r) => r.msPerKill],
-  ]));
-  for (const r of results) console.log(`time in ${r.durability} (ms): ${Object.entries(r.ms).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  console.log('(acks checked: commands acknowledged to the test before the kill + acknowledgements that were on their way at the kill and arrived after it, checked too;');
-  console.log(' in-flight landed: commands without an acknowledgement whose events are in the log: in flight at the kill, or acknowledged too late to be reported)');
-}
-const path = writeReport(`crash-browser${LABEL ? `-${LABEL}` : ''}`, {
-  ok: failures.length === 0, seed: SEED, killsPerDurability: KILLS, sigkillEvery: SIGKILL_EVERY, results, failures,
-  seconds: Math.round((performance.now() - t0) / 100) / 10,
-  notes: 'A renderer crash and a SIGKILL of the browser are not a power loss: IndexedDB commits in the browser process, and relaxed only skips the fsync, so both durabilities must lose nothing here. A power or OS loss (what relaxed does not cover) cannot be simulated on this machine.',
+  const path = writeReport(`crash-browser${LABEL ? `-${LABEL}` : ''}`, {
+    ok: failures.length === 0, seed: SEED, killsPerDurability: KILLS, sigkillEvery: SIGKILL_EVERY, results, failures,
+    seconds: Math.round((performance.now() - t0) / 100) / 10,
+    notes: 'A renderer crash and a SIGKILL of the browser are not a power loss: IndexedDB commits in the browser process, and relaxed only skips the fsync, so both durabilities must lose nothing here. A power or OS loss (what relaxed does not cover) cannot be simulated on this machine.',
+  });
+  console.log(`figures written to ${path}; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 });
-console.log(`figures written to ${path}; ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-process.exit(failures.length ? 1 : 0);

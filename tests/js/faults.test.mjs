@@ -63,15 +63,19 @@ const scenario = fc.record({
   faults: fc.array(fault, { maxLength: 8 }),
 });
 
+let stores = 0;
+const storeName = () => `faults-${(stores += 1)}`;
+
 async function runScenario({ ops, faults }) {
   crashes.length = 0;
-  const base = memoryStorage();
+  const name = storeName();
+  const base = await memoryStorage(name);
   const storage = faultyStorage(base, { lateMs: LATE_MS });
   let engine = await openEngine(storage);
   for (let k = 0; k < ACCOUNTS; k++) {
     await engine.execute('BankAccount', `acc-${k}`, { type: 'create_account', accountHolder: `h${k}`, initialDeposit: INITIAL }, { commandId: `create-${k}` });
   }
-  const other = await Engine.open({ storage: base }); // another writer, without faults
+  const other = await Engine.open({ storage: await memoryStorage(name) }); // another writer, without faults
   storage.arm(new Map(faults.map((f) => [f.at, f])));
 
   const commands = []; // { id, acc, kind, amount, status: 'ok' | 'refused' | 'unknown', result }
@@ -177,7 +181,7 @@ async function runScenario({ ops, faults }) {
     }
   }
 
-  const fresh = await Engine.open({ storage: base });
+  const fresh = await Engine.open({ storage: await memoryStorage(name) });
   for (let k = 0; k < ACCOUNTS; k++) {
     const mine = await engine.load('BankAccount', `acc-${k}`);
     const theirs = await fresh.load('BankAccount', `acc-${k}`);
@@ -212,8 +216,9 @@ test(`fault injection: ${RUNS} random runs against a reference model`, { timeout
 
 test('Engine.open fails with IntegrityError or StorageError on every gap and garbage answer', async () => {
   for (const size of [0, 1, 6]) {
-    const base = memoryStorage();
-    const writer = await Engine.open({ storage: base });
+    const name = storeName();
+    const base = await memoryStorage(name);
+    const writer = await Engine.open({ storage: await memoryStorage(name) });
     if (size > 0) await writer.execute('BankAccount', 'acc-0', { type: 'create_account', accountHolder: 'h', initialDeposit: 10 });
     for (let i = 2; i < size; i++) await writer.execute('BankAccount', 'acc-0', { type: 'deposit', amount: i });
     await writer.close();
@@ -237,10 +242,11 @@ test('Engine.open fails with IntegrityError or StorageError on every gap and gar
 });
 
 test('a catch-up that reads garbage fails the command (nothing written) and the next one recovers', async () => {
-  const base = memoryStorage();
+  const name = storeName();
+  const base = await memoryStorage(name);
   const storage = faultyStorage(base, { lateMs: LATE_MS });
   const engine = await openEngine(storage);
-  const other = await Engine.open({ storage: base });
+  const other = await Engine.open({ storage: await memoryStorage(name) });
   await engine.execute('BankAccount', 'acc-0', { type: 'create_account', accountHolder: 'h', initialDeposit: 10 });
   // the next three reads are garbage: the watch's catch-up (if it comes first) and the reads
   // after the conflicts of the engine's next appends

@@ -69,7 +69,7 @@ function checkError(e, what) {
 }
 
 test(`no panic from ${RUNS} random calls`, async () => {
-  const engine = await Engine.open({ storage: memoryStorage(), appendTimeoutMs: 1000 });
+  const engine = await Engine.open({ storage: await memoryStorage(), appendTimeoutMs: 1000 });
   engine.defineAggregate('Counter', {
     initialState: { n: 0 },
     decide: (s, c) => [{ type: 'added', data: { by: Number.isSafeInteger(c.by) ? c.by : 0 } }],

@@ -82,7 +82,7 @@ test('appendEvents checks the head: CONFLICT with nothing written', { timeout: 1
   const s = await indexedDbStorage(freshName('conflict'));
   await s.appendEvents(evs(1, 3), 0);
   for (const expected of [0, 2, 4, 100]) {
-    await assert.rejects(s.appendEvents(evs(4, 5), expected), (e) => {
+    await assert.rejects(s.appendEvents(evs(expected + 1, expected + 2), expected), (e) => {
       assert.equal(e.code, 'CONFLICT');
       assert.ok(e instanceof Error);
       return true;
@@ -121,8 +121,8 @@ test('a batch is atomic: a failing record writes nothing and the adapter stays u
   // duplicate [streamId, version] (unique index 'stream')
   const dupVersion = [ev(4), ev(5, 's1', 2)];
   await assert.rejects(s.appendEvents(dupVersion, 3), { name: 'ConstraintError' });
-  // an existing position is never overwritten
-  await assert.rejects(s.appendEvents([ev(4), { ...ev(3), id: 'other', version: 99 }], 3), { name: 'ConstraintError' });
+  // positions that do not follow expectedPosition are refused before anything is written
+  await assert.rejects(s.appendEvents([ev(4), { ...ev(3), id: 'other', version: 99 }], 3), { name: 'ValidationError' });
   // not storable
   await assert.rejects(s.appendEvents([ev(4), { ...ev(5), data: { f() {} } }], 3), { name: 'DataCloneError' });
   assert.deepEqual(await readAllRecords(s), evs(1, 3));
@@ -171,7 +171,7 @@ test('watch/unwatch across two adapters on one name; a writer is not told of its
   // a failed append (CONFLICT) notifies nobody
   const seenB2 = [];
   b.watch((p) => seenB2.push(p));
-  await assert.rejects(a.appendEvents(evs(7, 7), 0), { code: 'CONFLICT' });
+  await assert.rejects(a.appendEvents(evs(1, 1), 0), { code: 'CONFLICT' });
   await tick();
   assert.deepEqual(seenB2, []);
   await a.close();
@@ -179,13 +179,13 @@ test('watch/unwatch across two adapters on one name; a writer is not told of its
   await elsewhere.close();
 });
 
-test('close releases the connection; the next call reopens lazily', { timeout: 10_000 }, async () => {
+test('close releases the connection for good: later calls are ClosedError, another adapter carries on', { timeout: 10_000 }, async () => {
   const name = freshName('close');
   const s = await indexedDbStorage(name);
   await s.appendEvents(evs(1, 2), 0);
   await s.close();
   await s.close(); // harmless twice
-  // closed: a deleteDatabase-free upgrade by someone else is not blocked
+  // closed: an upgrade by someone else is not blocked
   let blocked = false;
   const raw = await new Promise((resolve, reject) => {
     const r = indexedDB.open(name, 3);
@@ -195,11 +195,43 @@ test('close releases the connection; the next call reopens lazily', { timeout: 1
   });
   assert.equal(blocked, false);
   raw.close();
-  // lazily reopened (at the database's newer version 3, its stores being there)
-  assert.deepEqual(await readAllRecords(s), evs(1, 2));
-  await s.appendEvents(evs(3, 3), 2);
-  assert.equal((await readAllRecords(s)).length, 3);
+  // never reopened by a later call
+  await assert.rejects(s.readEvents(0, 10), { name: 'ClosedError', code: 'CLOSED' });
+  await assert.rejects(s.appendEvents(evs(3, 3), 2), { name: 'ClosedError' });
+  await assert.rejects(s.writeSnapshot({ key: 'k', position: 1, hash: 'h', state: {} }), { name: 'ClosedError' });
+  assert.throws(() => s.watch(() => {}), { name: 'ClosedError' });
+  // a new adapter opens the database (at its newer version 3, its stores being there)
+  const again = await indexedDbStorage(name);
+  assert.deepEqual(await readAllRecords(again), evs(1, 2));
+  await again.appendEvents(evs(3, 3), 2);
+  assert.equal((await readAllRecords(again)).length, 3);
+  await again.close();
+});
+
+test('close while the connection is still opening: nothing is reopened, the open is closed when it lands', { timeout: 10_000 }, async () => {
+  const name = freshName('close-opening');
+  const s = await indexedDbStorage(name);
+  await s.appendEvents(evs(1, 1), 0);
+  // a versionchange closes the connection; the next call starts reopening it...
+  const raw = await new Promise((resolve, reject) => {
+    const r = indexedDB.open(name, 4);
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  raw.close();
+  const reading = s.readEvents(0, 10);
+  // ...and close() comes while that open is in flight
   await s.close();
+  const outcome = await reading.then((v) => v, (e) => e);
+  assert.ok(Array.isArray(outcome) ? outcome.length === 1 : outcome.name === 'ClosedError', String(outcome));
+  await assert.rejects(s.readEvents(0, 10), { name: 'ClosedError' });
+  // the connection that landed after close() does not block a deleteDatabase
+  await new Promise((resolve, reject) => {
+    const r = indexedDB.deleteDatabase(name);
+    r.onblocked = () => reject(new Error('deleteDatabase blocked by a connection opened after close()'));
+    r.onsuccess = resolve;
+    r.onerror = () => reject(r.error);
+  });
 });
 
 test('versionchange closes the connection at once; the adapter reopens and keeps working', { timeout: 10_000 }, async () => {
@@ -288,7 +320,16 @@ test('options are validated; missing IndexedDB is a clear error', { timeout: 10_
   await assert.rejects(indexedDbStorage(42), { name: 'ValidationError' });
   await assert.rejects(indexedDbStorage('x', { durability: 'fast' }), { name: 'ValidationError' });
   await assert.rejects(indexedDbStorage('x', { schemaVersion: 99 }), { name: 'ValidationError' });
-  await assert.rejects(indexedDbStorage('x', { indexedDB: {} }), /needs IndexedDB/);
+  await assert.rejects(indexedDbStorage('x', 'strict'), { name: 'ValidationError' });
+  await assert.rejects(indexedDbStorage('x', { indexedDB: {} }), { name: 'StorageError', reason: 'unsupported', message: /needs IndexedDB/ });
+  // a database that cannot be opened: a StorageError with the browser's error as cause
+  const failing = { open() { throw Object.assign(new Error('backing store error'), { name: 'UnknownError' }); } };
+  await assert.rejects(indexedDbStorage('x', { indexedDB: failing }), (e) => {
+    assert.equal(e.name, 'StorageError');
+    assert.equal(e.reason, 'failed');
+    assert.equal(e.cause.name, 'UnknownError');
+    return true;
+  });
   const relaxed = await indexedDbStorage(freshName('relaxed'), { durability: 'relaxed' });
   await relaxed.appendEvents(evs(1, 2), 0);
   assert.equal((await readAllRecords(relaxed)).length, 2);

@@ -1,8 +1,9 @@
 // indexedDbStorage against real IndexedDB in headless Chromium (playwright-core, /usr/bin/chromium).
 //
-// Serves the installed package (node_modules/eventjournal, under /pkg/) and the helper pages in
-// ./idb/ (under /idb/) on 127.0.0.1, opens pages in one persistent browser profile (a temporary
-// user-data-dir, so IndexedDB is on disk and survives reloads and a browser restart), and runs:
+// Serves the installed package (under /node_modules/eventjournal/) and the helper pages in
+// ./idb/ (under /tests/idb/) on 127.0.0.1 (support/server.mjs), opens pages in one persistent
+// browser profile (a temporary user-data-dir, so IndexedDB is on disk and survives reloads and
+// a browser restart), and runs:
 //   1. persistence across a reload and a browser restart
 //   2. two tabs, 2 x 400 concurrent commands on one database: no lost update, gapless log
 //   3. upgrade of a schema-v1 database while an old tab holds its connection
@@ -11,97 +12,37 @@
 //   5. corruption edited/removed/duplicated in IndexedDB: IntegrityError naming the position,
 //      nothing overwritten
 // and measures (prints, does not assert) append throughput for durability strict vs relaxed and
-// the latency of one command. Exits non-zero on any failure.
-import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+// the latency of one command. One node:test test per scenario.
+import { test, before, after } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, dirname, extname, normalize, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-
-const require = createRequire(import.meta.url);
-const pkgDir = dirname(require.resolve('eventjournal/package.json'));
-const idbDir = join(dirname(fileURLToPath(import.meta.url)), 'idb');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run'];
+import { serveTests } from './support/server.mjs';
+import { launchPersistent, waitFor } from './support/browser.mjs';
 
 // ---------------------------------------------------------------------------------------------
-// http server
+// server and browser
 
-const MIME = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json',
-};
-
-function serve() {
-  const roots = { '/pkg/': pkgDir, '/idb/': idbDir };
-  const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const prefix = Object.keys(roots).find((p) => path.startsWith(p));
-    if (!prefix) { res.writeHead(404).end('not found'); return; }
-    const root = roots[prefix];
-    const file = normalize(join(root, path.slice(prefix.length)));
-    if (!file.startsWith(root + sep)) { res.writeHead(403).end(); return; }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': MIME[extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end('not found');
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
-// ---------------------------------------------------------------------------------------------
-// browser
-
-let server;
+let site;
 let origin;
 let profile;
 let context;
 
 async function launch() {
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  context = await launchPersistent(profile);
 }
 
 async function newPage(at = origin) {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.log(`  [pageerror] ${e.message}`));
-  await page.goto(`${at}/idb/page.html`);
-  await waitHarness(page);
+  await page.goto(`${at}/tests/idb/page.html`);
+  await waitFor(page, 'harnessReady', 20_000);
   return page;
-}
-
-async function waitHarness(page) {
-  await page.waitForFunction(() => window.harnessReady || window.harnessError, null, { timeout: 20_000 });
-  const err = await page.evaluate(() => window.harnessError);
-  if (err) throw new Error(`harness failed to load: ${err}`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // scenarios
-
-const results = [];
-async function scenario(name, fn) {
-  const started = Date.now();
-  process.stdout.write(`- ${name} ... `);
-  let timer;
-  try {
-    // a scenario that hangs (e.g. an open blocked forever) fails instead of stalling the run
-    await Promise.race([fn(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('scenario timed out after 60 s')), 60_000); })]);
-    results.push({ name, ok: true });
-    console.log(`ok (${Date.now() - started} ms)`);
-  } catch (e) {
-    results.push({ name, ok: false, error: e });
-    console.log(`FAILED (${Date.now() - started} ms)\n${String(e && e.stack || e).replace(/^/gm, '    ')}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const STREAMS = [['BankAccount', 'acc1'], ['BankAccount', 'acc2'], ['Order', 'ord1'], ['Order', 'ord2']];
 
@@ -156,7 +97,7 @@ async function persistence() {
 
   // 1. a reload (the engine was never closed: like a tab that just goes away)
   await page.reload();
-  await waitHarness(page);
+  await waitFor(page, 'harnessReady', 20_000);
   let after = await reopen();
   for (const key of ['loads', 'versions', 'projections', 'stats', 'verify', 'log']) assert.deepEqual(after[key], before[key], `${key} after reload`);
   assert.equal(after.retryPosition, ord2Placed);
@@ -381,8 +322,8 @@ async function upgrade() {
 // while no page of that origin is open, and waits for the backing store to close (about 2 s).
 async function quota() {
   const db = 'ej-quota';
-  const qserver = await serve();
-  const qorigin = `http://127.0.0.1:${qserver.address().port}`;
+  const qsite = await serveTests();
+  const qorigin = qsite.origin;
   const control = await context.newPage();
   const cdp = await context.newCDPSession(control);
   try {
@@ -458,7 +399,7 @@ async function quota() {
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: qorigin }).catch(() => {});
     await cdp.detach().catch(() => {});
     await control.close();
-    qserver.close();
+    await qsite.close();
   }
 }
 
@@ -585,28 +526,24 @@ async function measure() {
 
 // ---------------------------------------------------------------------------------------------
 
-const t0 = Date.now();
-let fatal = null;
-try {
-  server = await serve();
-  origin = `http://127.0.0.1:${server.address().port}`;
+before(async () => {
+  site = await serveTests();
+  origin = site.origin;
   profile = await mkdtemp(join(tmpdir(), 'ej-idb-'));
   await launch();
-  console.log(`IndexedDB adapter in headless Chromium ${context.browser()?.version() ?? ''} (${origin}, package ${pkgDir})`);
-  await scenario('1. persistence across reload and browser restart', persistence);
-  await scenario('2. two tabs, 800 concurrent + 100 racing deposits: no lost update, gapless, equal projections', twoTabs);
-  await scenario('3. schema v1 database upgraded while an old tab holds it', upgrade);
-  await scenario('4. QuotaExceededError: StorageError, nothing changed, writes resume', quota);
-  await scenario('5. corruption in IndexedDB: IntegrityError at the first bad position, nothing overwritten', corruption);
-  await scenario('measurements (not asserted)', measure);
-} catch (e) {
-  fatal = e;
-  console.log(`FATAL: ${e && e.stack || e}`);
-} finally {
+  console.log(`# IndexedDB adapter in headless Chromium ${context.browser()?.version() ?? ''} (${origin})`);
+});
+after(async () => {
   await context?.close().catch(() => {});
-  server?.close();
+  await site?.close();
   if (profile) await rm(profile, { recursive: true, force: true }).catch(() => {});
-}
-const failed = results.filter((r) => !r.ok);
-console.log(`${results.length - failed.length}/${results.length} scenarios passed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-process.exit(fatal || failed.length ? 1 : 0);
+});
+
+// a scenario that hangs (e.g. an open blocked forever) fails instead of stalling the run
+const options = { timeout: 60_000 };
+test('1. persistence across reload and browser restart', options, persistence);
+test('2. two tabs, 800 concurrent + 100 racing deposits: no lost update, gapless, equal projections', options, twoTabs);
+test('3. schema v1 database upgraded while an old tab holds it', options, upgrade);
+test('4. QuotaExceededError: StorageError, nothing changed, writes resume', options, quota);
+test('5. corruption in IndexedDB: IntegrityError at the first bad position, nothing overwritten', options, corruption);
+test('measurements (asserts the balances only; prints the figures)', options, measure);

@@ -14,3 +14,15 @@ test('require("eventjournal") works and shares one instance with import', async 
   assert.equal(typeof lib.version, 'string');
   await engine.close();
 });
+
+test('require("eventjournal/testing") works, with the same error classes as the package and its ESM twin', async () => {
+  const kit = require('eventjournal/testing');
+  const esmKit = await import('eventjournal/testing');
+  assert.equal(esmKit.decider, kit.decider);
+  assert.equal(esmKit.AssertionError, kit.AssertionError);
+  const counter = { initialState: 0, decide: (n) => (n > 0 ? [] : [{ type: 'added' }]), evolve: (n) => n + 1 };
+  kit.decider(counter).when({ type: 'add' }).then([{ type: 'added' }]);
+  const refused = kit.decider({ ...counter, decide: () => { throw new Error('no'); } }).when({ type: 'add' }).thenThrows('DOMAIN');
+  assert.ok(refused instanceof lib.DomainError);
+  assert.throws(() => kit.decider(counter).when({ type: 'add' }).then([]), kit.AssertionError);
+});

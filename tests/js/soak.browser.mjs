@@ -12,17 +12,21 @@
 // (default 0.01), SOAK_LEAK_OPS (default 10,000), SOAK_BROWSER_DURABILITY (default 'strict'),
 // SOAK_LABEL (JSON name suffix), SOAK_HEAP_BUDGET / SOAK_WASM_BUDGET (bytes per event),
 // SOAK_MAP_PROJECTION=0 (leave out the map-shaped JS projection 'soak_account_activity').
-// Figures on stdout and in target/reliability/soak-browser[-LABEL].json. Exits 1 on failure.
+// Figures on stdout and in target/reliability/soak-browser[-LABEL].json. The run happens first;
+// then each check is one node:test test (and one more for page errors and fatal failures).
+import { test } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, launch, waitFor, sleep } from './soak/browser.mjs';
+import { serveTests } from './support/server.mjs';
+import { launchPersistent as launch, waitFor, sleep } from './support/browser.mjs';
+import { seedFrom } from './support/prng.mjs';
 import { writeReport, table, levelling, MB } from './soak/report.mjs';
 
 const env = process.env;
 const COMMANDS = Number(env.SOAK_BROWSER_COMMANDS || 10_000);
 const SAMPLES = Number(env.SOAK_SAMPLES || 20);
-const SEED = Number(env.SOAK_SEED || Math.floor(Math.random() * 2 ** 31));
+const SEED = seedFrom(env.SOAK_SEED);
 const FAULT_RATE = Number(env.SOAK_FAULT_RATE ?? 0.01);
 const LEAK_OPS = Number(env.SOAK_LEAK_OPS || 10_000);
 const DURABILITY = env.SOAK_BROWSER_DURABILITY || 'strict';
@@ -40,7 +44,8 @@ const fail = (m) => { if (failures.length < 50) failures.push(m); };
 const checks = [];
 const check = (name, ok, detail) => { checks.push({ name, ok: !!ok, detail }); if (!ok) fail(`${name}: ${detail}`); };
 const durations = {};
-const { server, origin } = await serve();
+const site = await serveTests();
+const { origin } = site;
 const profile = await mkdtemp(join(tmpdir(), 'ej-soak-browser-'));
 const context = await launch(profile);
 let cdp = null;
@@ -65,7 +70,7 @@ try {
   const page = await context.newPage();
   page.on('pageerror', (e) => fail(`page error: ${e.message}`));
   cdp = await context.newCDPSession(page);
-  await page.goto(`${origin}/soak/page.html`);
+  await page.goto(`${origin}/tests/soak/page.html`);
   await waitFor(page, 'harnessReady');
   console.log(`# Browser soak: ${COMMANDS} commands on indexedDbStorage (durability '${DURABILITY}'), ${FAULT_RATE * 100}% append faults, SOAK_SEED=${SEED}, Chromium ${context.browser()?.version() ?? ''}`);
   await page.evaluate((o) => window.S.start(o), { db: DB, durability: DURABILITY, commands: COMMANDS, leakOps: LEAK_OPS, seed: SEED, faultRate: FAULT_RATE, mapProjection: MAP_PROJECTION });
@@ -117,8 +122,7 @@ try {
   fail(`fatal: ${e && e.stack || e}`);
 } finally {
   await context.close().catch(() => {});
-  server.close();
-  server.closeAllConnections?.();
+  await site.close();
   await rm(profile, { recursive: true, force: true }).catch(() => {});
 }
 durations.totalMs = Math.round(performance.now() - t0);
@@ -169,10 +173,10 @@ const path = writeReport(`soak-browser${LABEL ? `-${LABEL}` : ''}`, {
   durationsMs: durations, ...report, checks, failures,
 });
 console.log(`figures written to ${path}`);
-if (failures.length) {
-  console.log(`\nBROWSER SOAK FAILED (${failures.length}):`);
-  for (const f of failures) console.log(`  - ${f}`);
-  process.exit(1);
+for (const c of checks) {
+  test(`browser soak: ${c.name}`, () => { if (!c.ok) throw new Error(c.detail); });
 }
-console.log('browser soak passed');
-process.exit(0);
+const otherFailures = failures.filter((f) => !checks.some((c) => !c.ok && f === `${c.name}: ${c.detail}`));
+test('browser soak: no page error, harness failure or fatal error', () => {
+  if (otherFailures.length > 0) throw new Error(otherFailures.join('\n'));
+});

@@ -26,7 +26,7 @@ async function rejectsWith(promise, check) {
 
 describe('sqliteStorage: the storage contract', () => {
   test('pages ascending by position, exactly the 10 fields, data and metadata as objects', async () => {
-    const s = sqliteStorage(freshFile());
+    const s = await sqliteStorage(freshFile());
     assert.deepEqual(await s.readEvents(0, 10), []);
     await s.appendEvents([], 0);
     const all = Array.from({ length: 25 }, (_, i) => record(i + 1));
@@ -44,14 +44,14 @@ describe('sqliteStorage: the storage contract', () => {
 
   test('head check: a wrong expectedPosition is a CONFLICT and writes nothing', async () => {
     const file = freshFile();
-    const s = sqliteStorage(file);
+    const s = await sqliteStorage(file);
     await s.appendEvents([record(1), record(2)], 0);
     await rejectsWith(s.appendEvents([record(2)], 1), (e) => assert.equal(e.code, 'CONFLICT'));
     await rejectsWith(s.appendEvents([record(4), record(5)], 3), (e) => assert.equal(e.code, 'CONFLICT'));
     await rejectsWith(s.appendEvents([record(1)], 0), (e) => assert.equal(e.code, 'CONFLICT'));
     assert.deepEqual(await s.readEvents(0, 100), [record(1), record(2)]);
     // a second connection on the same file (another engine, another process) sees the same head
-    const other = sqliteStorage(file);
+    const other = await sqliteStorage(file);
     await other.appendEvents([record(3)], 2);
     await rejectsWith(s.appendEvents([{ ...record(3), id: 'mine' }], 2), (e) => assert.equal(e.code, 'CONFLICT'));
     assert.deepEqual(await s.readEvents(0, 100), [record(1), record(2), record(3)]);
@@ -60,7 +60,7 @@ describe('sqliteStorage: the storage contract', () => {
   });
 
   test('a batch is atomic, and ids and (streamId, version) are unique', async () => {
-    const s = sqliteStorage(freshFile());
+    const s = await sqliteStorage(freshFile());
     await s.appendEvents([record(1), record(2), record(3)], 0);
     const dupId = { ...record(5), id: 'id-2' };
     await rejectsWith(s.appendEvents([record(4), dupId], 3), (e) => {
@@ -80,7 +80,7 @@ describe('sqliteStorage: the storage contract', () => {
 
   test('snapshots are stored as given, by key, and survive a reopen', async () => {
     const file = freshFile();
-    const s = sqliteStorage(file);
+    const s = await sqliteStorage(file);
     assert.equal(await s.readSnapshot('agg:acc1'), undefined);
     const snap = { key: 'agg:acc1', position: 7, hash: 'ab'.repeat(32), state: { balance: 10, list: [1, { a: null }], s: 'ü' } };
     await s.writeSnapshot(snap);
@@ -90,21 +90,21 @@ describe('sqliteStorage: the storage contract', () => {
     assert.deepEqual(await s.readSnapshot('agg:acc1'), newer);
     assert.equal(await s.readSnapshot('agg:other'), undefined);
     await s.close();
-    const again = sqliteStorage(file);
+    const again = await sqliteStorage(file);
     assert.deepEqual(await again.readSnapshot('agg:acc1'), newer);
     await again.close();
   });
 
   test('reopen: same events; close twice is harmless; calls after close reject', async () => {
     const file = freshFile();
-    const s = sqliteStorage(file);
+    const s = await sqliteStorage(file);
     const all = Array.from({ length: 12 }, (_, i) => record(i + 1, i % 2 ? 'a' : 'b', Math.floor(i / 2) + 1));
     await s.appendEvents(all, 0);
     await s.close();
     await s.close();
-    await rejectsWith(s.readEvents(0, 10), (e) => assert.match(e.message, /closed/));
-    await rejectsWith(s.appendEvents([record(13)], 12), (e) => assert.match(e.message, /closed/));
-    const again = sqliteStorage(file);
+    await rejectsWith(s.readEvents(0, 10), (e) => assert.equal(e.code, 'CLOSED'));
+    await rejectsWith(s.appendEvents([record(13)], 12), (e) => assert.equal(e.name, 'ClosedError'));
+    const again = await sqliteStorage(file);
     assert.deepEqual(await again.readEvents(0, 100), all);
     await again.close();
   });
@@ -117,14 +117,14 @@ describe('sqliteStorage: the storage contract', () => {
     setSqliteDriver(() => Recording);
     const file = freshFile();
     try {
-      const s = sqliteStorage(file);
+      const s = await sqliteStorage(file);
       const db = opened.at(-1);
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       assert.equal(db.pragma('synchronous', { simple: true }), 2); // FULL
       assert.equal(db.pragma('busy_timeout', { simple: true }), 5000);
       assert.equal(db.pragma('user_version', { simple: true }), 1);
       await s.close();
-      const relaxed = sqliteStorage(file, { synchronous: 'normal', busyTimeoutMs: 1234 });
+      const relaxed = await sqliteStorage(file, { synchronous: 'normal', busyTimeoutMs: 1234 });
       assert.equal(opened.at(-1).pragma('synchronous', { simple: true }), 1); // NORMAL
       assert.equal(opened.at(-1).pragma('busy_timeout', { simple: true }), 1234);
       await relaxed.close();
@@ -136,32 +136,47 @@ describe('sqliteStorage: the storage contract', () => {
     const columns = outside.prepare("SELECT name FROM pragma_table_info('events')").pluck().all();
     assert.deepEqual(columns, ['position', 'id', 'stream_id', 'stream_type', 'type', 'data', 'metadata', 'timestamp', 'version', 'hash']);
     outside.close();
-    assert.throws(() => sqliteStorage(freshFile(), { synchronous: 'SOMETIMES' }), TypeError);
-    assert.throws(() => sqliteStorage(freshFile(), { busyTimeoutMs: -1 }), TypeError);
-    assert.throws(() => sqliteStorage(''), TypeError);
+    await assert.rejects(sqliteStorage(freshFile(), { synchronous: 'SOMETIMES' }), { name: 'ValidationError', code: 'VALIDATION' });
+    await assert.rejects(sqliteStorage(freshFile(), { busyTimeoutMs: -1 }), { name: 'ValidationError' });
+    await assert.rejects(sqliteStorage(freshFile(), { watchIntervalMs: 1.5 }), { name: 'ValidationError' });
+    await assert.rejects(sqliteStorage(freshFile(), 'FULL'), { name: 'ValidationError' });
+    await assert.rejects(sqliteStorage(''), { name: 'ValidationError' });
+    await assert.rejects(sqliteStorage(42), { name: 'ValidationError' });
   });
 
-  test('refuses a newer schema and a database that is not ours', () => {
+  test('refuses a newer schema and a database that is not ours (StorageError, the file untouched)', async () => {
     const newer = freshFile();
     const db = new Database(newer);
     db.pragma('user_version = 7');
     db.close();
-    assert.throws(() => sqliteStorage(newer), /schema version 7/);
+    await assert.rejects(sqliteStorage(newer), (e) => {
+      assert.equal(e.name, 'StorageError');
+      assert.equal(e.reason, 'failed');
+      assert.match(e.message, /schema version 7/);
+      assert.ok(e.cause instanceof Error);
+      return true;
+    });
     const foreign = freshFile();
     const db2 = new Database(foreign);
     db2.exec('CREATE TABLE events (x)');
     db2.close();
-    assert.throws(() => sqliteStorage(foreign), /not an eventjournal database/);
+    await assert.rejects(sqliteStorage(foreign), { name: 'StorageError', message: /not an eventjournal database/ });
+    const untouched = new Database(foreign, { readonly: true });
+    assert.equal(untouched.pragma('user_version', { simple: true }), 0);
+    untouched.close();
+    await assert.rejects(sqliteStorage(tmp.dir), { name: 'StorageError', code: 'STORAGE' }); // a directory
   });
 
-  test('without better-sqlite3: a clear error naming npm install better-sqlite3@12', () => {
+  test('without better-sqlite3: a StorageError (unsupported) naming npm install better-sqlite3@12', async () => {
     setSqliteDriver(() => {
       const e = new Error("Cannot find module 'better-sqlite3'");
       e.code = 'MODULE_NOT_FOUND';
       throw e;
     });
     try {
-      assert.throws(() => sqliteStorage(freshFile()), (e) => {
+      await assert.rejects(sqliteStorage(freshFile()), (e) => {
+        assert.equal(e.name, 'StorageError');
+        assert.equal(e.reason, 'unsupported');
         assert.match(e.message, /npm install better-sqlite3@12/);
         assert.equal(e.cause.code, 'MODULE_NOT_FOUND');
         return true;
@@ -169,13 +184,13 @@ describe('sqliteStorage: the storage contract', () => {
     } finally {
       setSqliteDriver(() => Database);
     }
-    assert.throws(() => setSqliteDriver('better-sqlite3'), TypeError);
+    assert.throws(() => setSqliteDriver('better-sqlite3'), { name: 'ValidationError' });
   });
 
   test('watch polls for other connections\' appends, not its own; unwatch and close stop it', async () => {
     const file = freshFile();
-    const a = sqliteStorage(file, { watchIntervalMs: 20 });
-    const b = sqliteStorage(file, { watchIntervalMs: 20 });
+    const a = await sqliteStorage(file, { watchIntervalMs: 20 });
+    const b = await sqliteStorage(file, { watchIntervalMs: 20 });
     const seenA = [];
     const seenB = [];
     a.watch((p) => seenA.push(p));
@@ -204,7 +219,7 @@ describe('sqliteStorage: the storage contract', () => {
 describe('the engine over sqliteStorage', () => {
   test('seed demo: 100000 + 50000 - 20000 + 30000 = 160000; a reopen gives the same stats and head hash', async () => {
     const file = freshFile();
-    const engine = await Engine.open({ storage: sqliteStorage(file), snapshotEvery: 2 });
+    const engine = await Engine.open({ storage: await sqliteStorage(file), snapshotEvery: 2 });
     await engine.execute('BankAccount', 'account_001', { type: 'create_account', accountHolder: 'John Doe', initialDeposit: 100000 });
     await engine.execute('BankAccount', 'account_001', { type: 'deposit', amount: 50000, description: 'Salary' });
     await engine.execute('BankAccount', 'account_001', { type: 'withdraw', amount: 20000, description: 'Rent' });
@@ -217,7 +232,7 @@ describe('the engine over sqliteStorage', () => {
     assert.equal(stats.totalEvents, 5);
     await engine.close();
 
-    const reopened = await Engine.open({ storage: sqliteStorage(file) });
+    const reopened = await Engine.open({ storage: await sqliteStorage(file) });
     assert.deepEqual(await reopened.stats(), stats);
     assert.deepEqual(await reopened.verify(), { ok: true, checked: 5, firstBadPosition: null });
     assert.equal((await reopened.load('BankAccount', 'account_001')).state.balance, 160000);
@@ -230,8 +245,8 @@ describe('the engine over sqliteStorage', () => {
 
   test('two engines on one file (two connections): conflicts are retried, watch catches up', async () => {
     const file = freshFile();
-    const one = await Engine.open({ storage: sqliteStorage(file, { watchIntervalMs: 20 }) });
-    const two = await Engine.open({ storage: sqliteStorage(file, { watchIntervalMs: 20 }) });
+    const one = await Engine.open({ storage: await sqliteStorage(file, { watchIntervalMs: 20 }) });
+    const two = await Engine.open({ storage: await sqliteStorage(file, { watchIntervalMs: 20 }) });
     await one.execute('BankAccount', 'acc', { type: 'create_account', accountHolder: 'A', initialDeposit: 10 });
     // `two` has not seen the account: its withdraw conflicts, catches up, is decided again
     await two.execute('BankAccount', 'acc', { type: 'withdraw', amount: 4 });
@@ -253,14 +268,14 @@ describe('the engine over sqliteStorage', () => {
 
   test('a record changed in the file is an IntegrityError naming its position', async () => {
     const file = freshFile();
-    const engine = await Engine.open({ storage: sqliteStorage(file) });
+    const engine = await Engine.open({ storage: await sqliteStorage(file) });
     await engine.execute('BankAccount', 'acc', { type: 'create_account', accountHolder: 'A', initialDeposit: 10 });
     await engine.execute('BankAccount', 'acc', { type: 'deposit', amount: 5 });
     await engine.close();
     const db = new Database(file);
     db.prepare("UPDATE events SET data = json_set(data, '$.amount', 500) WHERE position = 3").run();
     db.close();
-    await rejectsWith(Engine.open({ storage: sqliteStorage(file) }), (e) => {
+    await rejectsWith(Engine.open({ storage: await sqliteStorage(file) }), (e) => {
       assert.equal(e.name, 'IntegrityError');
       assert.equal(e.position, 3);
     });
@@ -270,7 +285,7 @@ describe('the engine over sqliteStorage', () => {
 describe('several processes on one file', () => {
   test('two processes, 200 deposits each to a shared account and to their own: no lost update', async () => {
     const file = freshFile();
-    const setup = await Engine.open({ storage: sqliteStorage(file) });
+    const setup = await Engine.open({ storage: await sqliteStorage(file) });
     for (const account of ['shared', 'own-p1', 'own-p2']) {
       await setup.execute('BankAccount', account, { type: 'create_account', accountHolder: account, initialDeposit: 0 });
     }
@@ -282,7 +297,7 @@ describe('several processes on one file', () => {
     assert.deepEqual([a.errors, b.errors], [[], []]);
     assert.equal(a.acks.length + b.acks.length, 800);
 
-    const engine = await Engine.open({ storage: sqliteStorage(file) });
+    const engine = await Engine.open({ storage: await sqliteStorage(file) });
     const balance = async (id) => (await engine.load('BankAccount', id)).state.balance;
     assert.equal(await balance('shared'), a.shared + b.shared);
     assert.equal(await balance('own-p1'), a.own);
@@ -335,7 +350,7 @@ describe('several processes on one file', () => {
       if (!ready) killedBeforeReady += 1;
       else if (ackedNow > 0) killedWhileAppending += 1;
 
-      const engine = await Engine.open({ storage: sqliteStorage(file) });
+      const engine = await Engine.open({ storage: await sqliteStorage(file) });
       const verified = await engine.verify();
       assert.equal(verified.ok, true, `after kill ${k + 1}: chain broken at ${verified.firstBadPosition}`);
       const events = await engine.readAll();

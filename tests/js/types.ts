@@ -8,9 +8,14 @@ import {
   type AccountBalanceRow, type OrderStatusRow, type Snapshot, type Stats, type VerifyResult,
   type ReplayResult, type Subscription, type ErrorCode, type Loaded,
 } from 'eventjournal';
+import { decider, projection, AssertionError } from 'eventjournal/testing';
 
 async function main(): Promise<void> {
-  const storage: StorageAdapter = memoryStorage();
+  const storage: StorageAdapter = await memoryStorage();
+  const named: Promise<StorageAdapter> = memoryStorage('shared');
+  const onDisk: Promise<StorageAdapter> = sqliteStorage('journal.db', { synchronous: 'NORMAL', watchIntervalMs: 0 });
+  // @ts-expect-error: a storage must be awaited
+  await Engine.open({ storage: memoryStorage() });
   const engine: Engine = await Engine.open({ storage, snapshotEvery: 50, clock: () => Date.now(), appendTimeoutMs: 5000 });
 
   const r: ExecuteResult = await engine.execute('BankAccount', 'account_001', { type: 'create_account', accountHolder: 'Ada', initialDeposit: 100000 });
@@ -75,6 +80,24 @@ async function main(): Promise<void> {
     readSnapshot: async (key: string): Promise<Snapshot | undefined> => undefined,
     watch: (onAppend) => () => undefined,
   };
+  // the test kit, on the same definitions
+  const counterDefinition = {
+    initialState: { n: 0 },
+    decide: (state: CounterState, command: CounterCommand) => [{ type: 'added', data: { by: command.by + state.n } }],
+    evolve: (state: CounterState, event: StoredEvent) => ({ n: state.n + (event.data.by as number) }),
+  };
+  const decided: StoredEvent[] = decider(counterDefinition, { streamId: 'c1' })
+    .given([{ type: 'added', data: { by: 1 }, timestamp: 5 }])
+    .when({ type: 'add', by: 2 })
+    .then([{ type: 'added', data: { by: 3 } }]);
+  const refusal: EventJournalError = decider(counterDefinition).when({ type: 'add', by: -1 }).thenThrows('DOMAIN', /negative/);
+  // @ts-expect-error: not an error code
+  decider(counterDefinition).when({ type: 'add', by: 1 }).thenThrows('NOPE');
+  const counted: unknown = projection({ initialState: {}, evolve: (s: Record<string, number>, e: StoredEvent) => ({ ...s, [e.streamId]: 1 }) }, { name: 'counts' })
+    .given([{ type: 'added', streamId: 'a', streamType: 'Counter' }])
+    .then({ a: 1 });
+  const mismatch: AssertionError | null = null;
+  void [decided, refusal, counted, mismatch, named, onDisk];
   void [custom, indexedDbStorage, sqliteStorage, ready, version, pos, balance, status, n, counts, balances, rows, events, history, v, stats, replayed, bad, codes];
   await engine.close();
 }

@@ -4,52 +4,33 @@
 
 // `lib.newStorage` (optional, may be async) gives the storage the storage-related tests use:
 // (await newStorage()) by default; the SQLite and IndexedDB runs pass their adapters, so every
-// adapter meets the same contract.
+// adapter meets the same contract. `lib.reopenStorage(storage)` (optional) opens another adapter
+// on the same store. `lib.storageFactory` describes the factory for the adapter policy tests
+// (contract/adapters.mjs; default: memoryStorage).
+import { show, ok, eq, deepEq, rejects, tick, until } from './assert.mjs';
+import { adapterTests } from './adapters.mjs';
+
 export function createSuite(lib) {
   const {
     Engine, EventJournalError, ValidationError, DomainError, ConcurrencyError,
     StorageError, IntegrityError, NotFoundError, ProjectionError, ClosedError, ForbiddenError,
     InternalError, ERROR_CODES,
   } = lib;
-  const newStorage = async () => (lib.newStorage ? lib.newStorage() : lib.memoryStorage());
-  // A second handle on the same store (after close, or for a second engine, like a second tab
-  // or process): the same object for memory storage, a new connection for the others.
-  const reopen = async (storage) => (lib.reopenStorage ? lib.reopenStorage(storage) : storage);
+  // Memory stores by name, so that a second adapter (or an engine reopened) finds the first's events.
+  const memoryNames = new WeakMap();
+  let memoryStores = 0;
+  const openMemory = async (name) => {
+    const storage = await lib.memoryStorage(name);
+    memoryNames.set(storage, name);
+    return storage;
+  };
+  const newStorage = async () => (lib.newStorage ? lib.newStorage() : openMemory(`contract-${Date.now()}-${(memoryStores += 1)}`));
+  // A second adapter on the same store (after close, or for a second engine, like a second tab
+  // or process): a new connection.
+  const reopen = async (storage) => (lib.reopenStorage ? lib.reopenStorage(storage) : openMemory(memoryNames.get(storage)));
   const tests = [];
   const test = (name, fn) => tests.push({ name, fn });
 
-  // ---- tiny assertion kit (works in browsers) ----
-  const show = (v) => { try { return JSON.stringify(v); } catch { return String(v); } };
-  function ok(v, msg) { if (!v) throw new Error(msg || `expected truthy, got ${show(v)}`); }
-  function eq(a, b, msg) { if (!Object.is(a, b)) throw new Error(`${msg || 'not equal'}: ${show(a)} !== ${show(b)}`); }
-  function deepEq(a, b, msg) {
-    const sa = show(sortKeys(a)); const sb = show(sortKeys(b));
-    if (sa !== sb) throw new Error(`${msg || 'not deep-equal'}:\n  ${sa}\n  ${sb}`);
-  }
-  function sortKeys(v) {
-    if (Array.isArray(v)) return v.map(sortKeys);
-    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
-    return v;
-  }
-  async function rejects(promiseOrFn, code, includes) {
-    let err;
-    try {
-      await (typeof promiseOrFn === 'function' ? promiseOrFn() : promiseOrFn);
-    } catch (e) { err = e; }
-    if (!err) throw new Error(`expected a ${code} rejection, got success`);
-    if (!(err instanceof Error)) throw new Error(`expected an Error, got ${show(err)}`);
-    if (err.code !== code) throw new Error(`expected code ${code}, got ${err.code} (${err.name}: ${err.message})`);
-    if (includes && !err.message.includes(includes)) throw new Error(`message ${show(err.message)} lacks ${show(includes)}`);
-    return err;
-  }
-  const tick = () => new Promise((r) => setTimeout(r, 0));
-  async function until(cond, what, ms = 3000) {
-    const t0 = Date.now();
-    while (!(await cond())) {
-      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
   const clockAt = (start) => { let now = start; const f = () => now; f.set = (t) => { now = t; }; f.advance = (d) => { now += d; }; return f; };
   const create = (holder = 'John Doe', initialDeposit = 100000) => ({ type: 'create_account', accountHolder: holder, initialDeposit });
   const place = (customerId = 'customer_123') => ({
@@ -772,6 +753,15 @@ export function createSuite(lib) {
     }
     deepEq(codes.sort(), [...ERROR_CODES].sort());
   });
+
+  // ---------------------------------------------------------------- the adapters' policy
+  const factory = lib.storageFactory || {
+    name: 'memoryStorage',
+    open: () => lib.memoryStorage(),
+    call: (...args) => lib.memoryStorage(...args),
+    bad: [[5], [''], [{}], [null]],
+  };
+  adapterTests(test, { factory, newStorage, reopen });
 
   return tests;
 }

@@ -3,6 +3,7 @@
 // once through window.ejAck (a Playwright binding), BEFORE the loop that issued it moves on.
 // The test kills the renderer (or the whole browser) at random moments.
 import { Engine, indexedDbStorage } from '/node_modules/eventjournal/index.js';
+import { prng } from '../support/prng.mjs';
 
 export const ACCOUNTS = 6;
 const C = { engine: null, errors: {}, running: false };
@@ -39,17 +40,6 @@ C.loads = async (streams) => {
   }
   return loads;
 };
-
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Starts the command stream (not awaited): the accounts acc-0..acc-5 (create_account with a

@@ -1,6 +1,7 @@
 // Helpers for tests/js/indexeddb.browser.mjs, loaded in each page as window.H. The package is
-// served under /pkg/ (its web entry, which loads web/eventjournal_bg.wasm next to it).
-import * as ej from '/pkg/index.js';
+// served under /node_modules/eventjournal/ (its web entry, which loads web/eventjournal_bg.wasm
+// next to it; see support/server.mjs).
+import * as ej from '/node_modules/eventjournal/index.js';
 
 const H = { ej, engines: {}, storages: {} };
 

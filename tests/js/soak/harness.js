@@ -1,5 +1,5 @@
 // The page side of tests/js/soak.browser.mjs, loaded as window.S: the workload of
-// /soak/workload.mjs on indexedDbStorage (wrapped to inject append faults).
+// /tests/soak/workload.mjs on indexedDbStorage (wrapped to inject append faults).
 //
 // WebAssembly.instantiate* are wrapped BEFORE the package is imported, so the size of the
 // engine's linear memory can be read (S.wasmBytes). Memory samples come from the test
@@ -15,7 +15,7 @@ for (const name of ['instantiate', 'instantiateStreaming']) {
   };
 }
 const { Engine, indexedDbStorage } = await import('/node_modules/eventjournal/index.js');
-const W = await import('/soak/workload.mjs');
+const W = await import('/tests/soak/workload.mjs');
 
 const S = { failures: [] };
 S.wasmBytes = () => instances.reduce((n, i) => n + (i && i.exports.memory ? i.exports.memory.buffer.byteLength : 0), 0);

@@ -73,7 +73,7 @@ log(`# Node soak: ${COMMANDS} commands on sqliteStorage, ${FAULT_RATE * 100}% ap
 if (wasmInstances() !== 1) fail(`wasm probe saw ${wasmInstances()} instances (import order?)`);
 
 const random = prng(SEED);
-const faults = faultyStorage(sqliteStorage(file), { rate: FAULT_RATE, random: prng(SEED ^ 0x5eed) });
+const faults = faultyStorage(await sqliteStorage(file), { rate: FAULT_RATE, random: prng(SEED ^ 0x5eed) });
 const engine = await Engine.open({ storage: faults });
 const MAP_PROJECTION = env.SOAK_MAP_PROJECTION !== '0';
 const soak = new Soak(engine, { commands: COMMANDS, leakOps: LEAK_OPS, random, faults, failures, log, mapProjection: MAP_PROJECTION });
@@ -125,7 +125,7 @@ const [final, finalMs] = await timed(async () => {
   check('positions gapless', state.next === stats.headPosition + 1, `next ${state.next}, head ${stats.headPosition}`);
 
   // a fresh engine on the same file: the same state, rebuilt from the stored log
-  const fresh = await Engine.open({ storage: sqliteStorage(file) });
+  const fresh = await Engine.open({ storage: await sqliteStorage(file) });
   fresh.defineAggregate('Inventory', inventoryAggregate);
   const jsProjections = soak.jsProjections();
   for (const [name, def] of Object.entries(jsProjections)) fresh.defineProjection(name, def());

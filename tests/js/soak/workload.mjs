@@ -1,5 +1,5 @@
 // The soak workload, shared by the Node soak (sqliteStorage) and the browser soak (IndexedDB).
-// Plain ESM without Node or DOM imports: the page loads it from /soak/workload.mjs.
+// Plain ESM without Node or DOM imports: the page loads it from /tests/soak/workload.mjs.
 //
 // What it drives, on one engine:
 //   - both built-in domains (BankAccount: create_account / deposit / withdraw / close_account;
@@ -29,17 +29,8 @@
 // checks the stored log against them at the end: each command's events contiguous, exactly
 // once, at the acknowledged position; no event for a refused or failed command.
 
-/** mulberry32: a small seeded PRNG (same seed, same sequence). */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded PRNG is the tests' one (support/prng.mjs), re-exported for the soak runners.
+export { prng } from '../support/prng.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // The JS aggregate and projections

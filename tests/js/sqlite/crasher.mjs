@@ -10,7 +10,7 @@ import { Engine, sqliteStorage } from 'eventjournal';
 
 const [file, prefix] = process.argv.slice(2);
 const ACCOUNTS = 3;
-const engine = await Engine.open({ storage: sqliteStorage(file), snapshotEvery: 50 });
+const engine = await Engine.open({ storage: await sqliteStorage(file), snapshotEvery: 50 });
 writeSync(1, 'ready\n');
 for (let k = 0; k < ACCOUNTS; k++) {
   const r = await engine.execute('BankAccount', `acc-${k}`, { type: 'create_account', accountHolder: `holder ${k}`, initialDeposit: 0 }, { commandId: `create-acc-${k}` })

@@ -50,17 +50,7 @@ export function record(position, streamId = 's1', version = position) {
   };
 }
 
-/** A small seeded PRNG (mulberry32): same seed, same sequence. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../support/prng.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -10,7 +10,7 @@ import { prng } from './helpers.mjs';
 const [file, name, countText] = process.argv.slice(2);
 const count = Number(countText);
 const random = prng([...name].reduce((h, c) => h * 31 + c.charCodeAt(0), 7));
-const engine = await Engine.open({ storage: sqliteStorage(file) });
+const engine = await Engine.open({ storage: await sqliteStorage(file) });
 const result = { name, shared: 0, own: 0, acks: [], retries: 0, errors: [] };
 
 async function deposit(account, commandId, amount) {

@@ -1,0 +1,66 @@
+// The one Chromium launcher of the JS tests (Node): Debian's /usr/bin/chromium driven by
+// playwright-core, with the flags TOOLCHAIN.md lists (never a downloaded browser).
+//
+//   const browser = await launchBrowser();                 // a fresh, throwaway profile
+//   const context = await launchPersistent(profileDir);    // IndexedDB on disk, survives restarts
+import { readdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/** Headless Chromium with a throwaway profile. `args` are added to the standard flags. */
+export function launchBrowser({ args = [], ...options } = {}) {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, ...options, args: [...CHROMIUM_ARGS, ...args] });
+}
+
+/** Headless Chromium on the profile folder `profile` (its IndexedDB survives pages and restarts). */
+export function launchPersistent(profile, { args = [], ...options } = {}) {
+  return chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, ...options, args: [...CHROMIUM_ARGS, ...args] });
+}
+
+/** Collects the uncaught errors of `page` (check the list is empty at the end). */
+export function pageErrors(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e && e.stack || e)));
+  return errors;
+}
+
+/** Waits until `window[flag]` or window.harnessError is set; throws the harness's error. */
+export async function waitFor(page, flag, timeout = 30_000) {
+  await page.waitForFunction((f) => window[f] || window.harnessError, flag, { timeout });
+  const err = await page.evaluate(() => window.harnessError);
+  if (err) throw new Error(`harness failed to load: ${err}`);
+}
+
+/**
+ * The pid of the Chromium browser process this Node process started on `profile` (Linux: a
+ * direct child whose command line names the profile), or null.
+ */
+export async function browserPid(profile) {
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(profile)) return Number(entry);
+    } catch { /* gone */ }
+  }
+  return null;
+}
+
+/** The process group of `pid` (Playwright starts the browser in its own group). */
+export function processGroup(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return null;
+  }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,107 @@
+// The engine's lifecycle (which storage, open, close, delete the database) and the two ways the
+// page talks to it: `read` for questions and `execute` for commands, both guarded against
+// answers that arrive after the view moved on (guard.js). Live events fan out to `onEvent`.
+import { Engine, indexedDbStorage, memoryStorage } from '/pkg/index.js';
+import { store } from './store.js';
+import { ticket } from './guard.js';
+
+const params = new URLSearchParams(location.search);
+/** The IndexedDB database (`?db=` picks another one, e.g. for a clean test profile). */
+export const DB_NAME = params.get('db') || 'eventjournal-demo';
+/** This tab's id, stamped into its commands' metadata so that other tabs' events can be told apart. */
+export const TAB_ID = Math.random().toString(36).slice(2, 10);
+
+const eventListeners = new Set();
+let subscription = null;
+
+/** Calls `fn(event)` for every event committed to the log, by this tab or another. Returns unsubscribe. */
+export function onEvent(fn) {
+  eventListeners.add(fn);
+  return () => eventListeners.delete(fn);
+}
+
+function notClosed() {
+  const engine = store.state.engine;
+  if (!engine) throw Object.assign(new Error('The journal is not open'), { name: 'ClosedError', code: 'CLOSED' });
+  return engine;
+}
+
+async function chooseStorage() {
+  if (params.get('storage') === 'memory') {
+    return { storage: await memoryStorage(), kind: 'memory', note: 'Memory storage (?storage=memory): events are lost on reload.' };
+  }
+  try {
+    return { storage: await indexedDbStorage(DB_NAME), kind: 'indexeddb', note: '' };
+  } catch (err) {
+    return {
+      storage: await memoryStorage(),
+      kind: 'memory',
+      note: `IndexedDB storage is not available (${err && err.message ? err.message : err}); this page keeps its events in memory only: they are lost on reload and other tabs do not see them.`,
+    };
+  }
+}
+
+/** Opens the engine (checking every stored event) and publishes it in the store. */
+export async function openEngine() {
+  const t = ticket('open');
+  const { storage, kind, note } = await chooseStorage();
+  const t0 = performance.now();
+  const engine = await Engine.open({ storage, clock: () => store.state.clockOverride ?? Date.now() });
+  const openMs = performance.now() - t0;
+  if (!t.current()) { await engine.close(); return; } // closed again (another tab's reset) meanwhile
+  const { totalEvents } = await engine.stats();
+  subscription = engine.subscribe((event) => {
+    for (const fn of [...eventListeners]) fn(event);
+  }, { onError: (err) => console.error('subscriber', err) });
+  store.set({ engine, storage: { kind, name: DB_NAME, note, openMs, openedEvents: totalEvents } });
+}
+
+/** Closes the engine (and its storage); an open still in flight is dropped. */
+export async function closeEngine() {
+  ticket('open');
+  const engine = store.state.engine;
+  if (subscription) {
+    try { subscription.unsubscribe(); } catch { /* closed already */ }
+    subscription = null;
+  }
+  store.set({ engine: null });
+  if (engine) {
+    try { await engine.close(); } catch (err) { console.warn('close', err); }
+  }
+}
+
+/** Deletes the IndexedDB database (the engine must be closed). `onBlocked` runs while other tabs hold it. */
+export function deleteDatabase(onBlocked) {
+  if (store.state.storage?.kind !== 'indexeddb') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.deleteDatabase(DB_NAME);
+    req.onsuccess = () => resolve();
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => onBlocked?.();
+  });
+}
+
+/**
+ * Asks the engine a question: `ask(engine)` may make several reads. When the answer arrives
+ * and the view has not moved on (see guard.js for `key`/`deps`), `use(answer)` runs at once,
+ * in the same step as the check (nothing can change the view in between), and its result is
+ * the result; otherwise it rejects with a StaleAnswer. Whatever shows an answer does it in `use`.
+ */
+export async function read(ask, { key = null, deps = [] } = {}, use = (answer) => answer) {
+  const t = ticket(key, deps);
+  const engine = notClosed();
+  let answer;
+  try {
+    answer = await ask(engine);
+  } catch (err) {
+    t.check(); // an error from an engine that was replaced meanwhile is stale too
+    throw err;
+  }
+  t.check();
+  return use(answer);
+}
+
+/** Executes a command, stamped with this tab's id; resolves to the engine's result. */
+export async function execute(streamType, streamId, command, options = {}) {
+  return read((engine) => engine.execute(streamType, streamId, command, { ...options, metadata: { tab: TAB_ID, ...options.metadata } }));
+}
