@@ -75,7 +75,7 @@ export interface SyncServer {
  * import { Engine, sqliteStorage } from 'eventjournal';
  * import { createSyncServer } from 'eventjournal/server';
  *
- * const engine = await Engine.open({ storage: sqliteStorage('app.db') });
+ * const engine = await Engine.open({ storage: await sqliteStorage('app.db') });
  * const server = await createSyncServer(engine, {
  *   port: 8080,
  *   authenticate: (req) => (req.headers.authorization === 'Bearer s3cret' ? { user: 'ada' } : null),

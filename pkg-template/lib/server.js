@@ -3,7 +3,7 @@
 //
 //   import { Engine, sqliteStorage } from 'eventjournal';
 //   import { createSyncServer } from 'eventjournal/server';
-//   const engine = await Engine.open({ storage: sqliteStorage('app.db') });
+//   const engine = await Engine.open({ storage: await sqliteStorage('app.db') });
 //   const server = await createSyncServer(engine, { port: 8080, authenticate, authorize });
 //   console.log(server.url);          // http://127.0.0.1:8080
 //   await server.close();             // the engine stays open: the caller owns it

@@ -9,7 +9,7 @@ import {
 type User = { id: string; role: 'teller' | 'admin' };
 
 async function main(): Promise<void> {
-  const engine = await Engine.open({ storage: sqliteStorage('app.db') });
+  const engine = await Engine.open({ storage: await sqliteStorage('app.db') });
 
   const authenticate = async (request: SyncRequest): Promise<User | null> => {
     const header = request.headers.authorization;

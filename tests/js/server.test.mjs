@@ -243,7 +243,7 @@ test('options: a non-loopback host without authenticate refuses to start; bad op
 });
 
 test('close(): an in-flight batch completes, new requests get 503 CLOSED, live streams end, the engine stays open', async () => {
-  const storage = gatedStorage();
+  const storage = await gatedStorage();
   const s = await startServer({}, { storage });
   try {
     await execute(s.base, [openAccount('o', 'acc', 100)]);

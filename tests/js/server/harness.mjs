@@ -12,8 +12,8 @@ import { createSyncServer } from 'eventjournal/server';
 const require = createRequire(import.meta.url);
 
 /** An engine (memory unless `storage` is given) and a sync server on it; `stop()` closes both. */
-export async function startServer(options = {}, { storage = memoryStorage(), logs = [] } = {}) {
-  const engine = await Engine.open({ storage });
+export async function startServer(options = {}, { storage, logs = [] } = {}) {
+  const engine = await Engine.open({ storage: storage ?? (await memoryStorage()) });
   const server = await createSyncServer(engine, { log: (message, error) => logs.push({ message, error }), ...options });
   return {
     engine,
@@ -31,8 +31,8 @@ export async function startServer(options = {}, { storage = memoryStorage(), log
  * A memory storage whose next appends wait while `hold()` is on: `appended()` resolves when
  * one is waiting, `release()` lets them go.
  */
-export function gatedStorage() {
-  const inner = memoryStorage();
+export async function gatedStorage() {
+  const inner = await memoryStorage();
   let gate = null;
   let waiting = null;
   return {
