@@ -6,11 +6,12 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 PORT ?= 8080
 
-.PHONY: help setup test test-rust test-wasm test-js test-e2e lint pkg demo bench bench-quick bench-deps fuzz soak clean
+.PHONY: help setup test test-rust test-wasm test-js test-e2e lint pkg demo server bench bench-quick bench-deps fuzz soak clean
 
 help:
 	@echo "make test   install what is missing, then run every test"
 	@echo "make demo   install what is missing, build, serve the demo on http://127.0.0.1:$(PORT)"
+	@echo "make server build, run the sync server on SQLite (target/server-data/app.db), port $(PORT)"
 	@echo "make bench  run the benchmarks and rewrite BENCHMARKS.md"
 	@echo "make bench-quick  the speed regression guard: ratios of scenarios 1, 1b, 6, 7, 8 (prints only)"
 	@echo "make pkg    build the npm package into pkg/"
@@ -54,6 +55,10 @@ test: lint test-rust pkg test-wasm test-js test-e2e
 
 demo: pkg
 	node scripts/serve.mjs --port $(PORT)
+
+# The sync server as `npx eventjournal-server` runs it, on a development database.
+server: pkg
+	node pkg/bin/eventjournal-server.mjs --db target/server-data/app.db --port $(PORT)
 
 # The long reliability runs: crashes in a real browser, soak tests (see RELIABILITY.md).
 soak: pkg

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the JavaScript tests against the package as a user gets it: `npm pack` of pkg/,
 # installed into a fresh consumer project (target/js-consumer), then
-#   - tsc --noEmit on tests/js/types.ts, and tsc --checkJs on the package's lib/*.js (the
-#     adapters checked against StorageAdapter in index.d.ts),
+#   - tsc --noEmit on tests/js/types.ts and tests/js/server-types.ts, and tsc --checkJs on the
+#     package's lib/*.js (the adapters checked against StorageAdapter in index.d.ts),
 #   - the npm README's examples and examples/*.mjs,
 #   - node --test on tests/js/*.test.mjs (ESM) and *.test.cjs (require),
 #   - the browser suites (tests/js/*.browser.mjs) in headless Chromium against the web build,
@@ -33,9 +33,9 @@ step() { # step NAME COMMAND...: run, remember a failure, go on
   if ! "$@"; then failures+=("$name"); fi
 }
 
-step "TypeScript: tsc --noEmit on tests/js/types.ts" \
+step "TypeScript: tsc --noEmit on tests/js/types.ts and server-types.ts" \
   "$root/node_modules/.bin/tsc" --noEmit --strict --target es2022 --module nodenext --moduleResolution nodenext \
-  --skipLibCheck false tests/types.ts
+  --skipLibCheck false tests/types.ts tests/server-types.ts
 step "TypeScript: tsc --checkJs on the package's lib/*.js" \
   "$root/node_modules/.bin/tsc" --noEmit --allowJs --checkJs --target es2022 --module esnext --moduleResolution bundler \
   --lib es2022,dom --skipLibCheck false node_modules/eventjournal/lib/*.js
