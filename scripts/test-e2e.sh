@@ -21,7 +21,7 @@ rm -rf "$E2E_ARTIFACTS"
 mkdir -p "$E2E_ARTIFACTS"
 server_log="$E2E_ARTIFACTS/server.log"
 
-node scripts/serve.mjs --port 0 > "$server_log" 2>&1 &
+node scripts/serve.mjs --port 0 --memory > "$server_log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
