@@ -52,6 +52,15 @@ export async function until(cond, what, ms = 5000) {
   }
 }
 
+/** `promise`, or an Error after `ms` (then `onTimeout()` runs first, e.g. to kill a child). */
+export function within(promise, ms, what, onTimeout = () => {}) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => { onTimeout(); reject(new Error(`timed out after ${ms} ms: ${what}`)); }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** A small seeded PRNG (mulberry32): same seed, same sequence. */
 export function prng(seed) {
   let a = seed >>> 0;
