@@ -1,10 +1,16 @@
+// @ts-check
 // PostgreSQL plumbing shared by everything eventjournal keeps in PostgreSQL (the storage
 // adapter, later the key store): loading `pg` (node-postgres 8, an optional peer dependency),
 // the connection a caller hands over (`{ connectionString }` or `{ pool }`), transactions, and
 // names. Nothing here knows about events.
 import { StorageError, ValidationError } from './errors.js';
 
+/** @type {any} a loader function, or the pg module itself */
 let driverLoader = null;
+// `require` exists in the CommonJS twin (lib/postgres-driver.cjs) only.
+// @ts-ignore -- no Node typings here
+const cjsRequire = typeof require === 'function' ? require : null;
+/** @type {any} the pg module, once loaded */
 let driver = null;
 
 function isPgModule(m) {
@@ -24,32 +30,30 @@ function setPostgresDriver(loader) {
   driver = null;
 }
 
-/** The pg module; a clear error naming `npm install pg@8` when it cannot be loaded. */
+/** The pg module, or a StorageError (reason 'unsupported') naming `npm install pg@8`. */
 function loadPg() {
   if (driver) return driver;
+  /** @type {any} */
   let loaded;
   try {
     if (isPgModule(driverLoader)) {
       loaded = driverLoader;
     } else if (driverLoader) {
       loaded = driverLoader();
-    } else if (typeof require === 'function') {
+    } else if (cjsRequire) {
       // The CommonJS build resolves the peer dependency next to the package.
-      loaded = require('pg');
+      loaded = cjsRequire('pg');
     } else {
       throw new Error('no driver loader was set (setPostgresDriver)');
     }
     if (loaded && !isPgModule(loaded) && isPgModule(loaded.default)) loaded = loaded.default;
     if (!isPgModule(loaded)) throw new Error('the loader did not return the pg module');
   } catch (cause) {
-    const e = new Error(
+    throw new StorageError(
       'postgresStorage() needs pg (node-postgres 8), an optional peer dependency of eventjournal: '
-      + `run \`npm install pg@8\` (${cause && cause.message ? cause.message : String(cause)})`,
-      { cause },
+      + `run \`npm install pg@8\` (${cause instanceof Error ? cause.message : String(cause)})`,
+      { cause, reason: 'unsupported' },
     );
-    e.name = 'PostgresDriverError';
-    e.code = 'POSTGRES_DRIVER_MISSING';
-    throw e;
   }
   driver = loaded;
   return driver;

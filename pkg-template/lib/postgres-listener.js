@@ -1,3 +1,4 @@
+// @ts-check
 // One dedicated PostgreSQL connection that LISTENs on a channel and stays connected.
 //
 // Each notification's payload (a log position) goes to `deliver`. The connection is its own,
@@ -19,8 +20,10 @@ const MAX_RETRY_MS = 5000;
  */
 function createListener({ newClient, channel, readHead, deliver }) {
   let running = false;
+  /** @type {any} */
   let client = null;
   let connected = false;
+  /** @type {any} */
   let timer = null;
   let retryMs = FIRST_RETRY_MS;
 

@@ -1,3 +1,4 @@
+// @ts-check
 // The tables eventjournal keeps in one PostgreSQL schema, and how they are created and migrated.
 //
 // Version N of the layout is MIGRATIONS[0..N) applied in order; the schema's version is the one

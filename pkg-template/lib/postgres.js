@@ -1,3 +1,4 @@
+// @ts-check
 // postgresStorage(connection, options): the storage contract (DESIGN.md §5) on PostgreSQL, for
 // Node, through pg (node-postgres 8, an optional peer dependency: `npm install pg@8`).
 //

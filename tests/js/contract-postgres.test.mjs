@@ -16,7 +16,17 @@ const open = async (schema) => {
   schemas.set(storage, schema);
   return storage;
 };
-const newStorage = () => open(`contract_${(n += 1)}`);
+const fresh = () => `contract_${(n += 1)}`;
+const newStorage = () => open(fresh());
 const reopenStorage = (storage) => open(schemas.get(storage));
+// For the suite's adapter-policy tests (when the suite has them): the factory and bad arguments.
+const connection = () => ({ connectionString: cluster.connectionString });
+const storageFactory = {
+  name: 'postgresStorage',
+  open: () => lib.postgresStorage(connection(), { schema: fresh() }),
+  call: (...args) => lib.postgresStorage(...args),
+  bad: [[], [null], [cluster.connectionString], [{}], [{ connectionString: '' }], [connection(), { schema: 'Bad-Name' }],
+    [connection(), { poolSize: 0 }], [connection(), 'schema']],
+};
 
-for (const { name, fn } of createSuite({ ...lib, newStorage, reopenStorage })) test(`[postgres] ${name}`, fn);
+for (const { name, fn } of createSuite({ ...lib, newStorage, reopenStorage, storageFactory })) test(`[postgres] ${name}`, fn);

@@ -105,5 +105,5 @@ async function exchange(peers, setup) {
   assert.equal((await setup.load('BankAccount', 'shared')).state.balance, 55);
   delays.sort((x, y) => x - y);
   console.log(`# watch across processes: ack → seen by the other process: median ${delays[5]} ms, max ${delays[9]} ms`);
-  assert.ok(delays[9] < 1000, `seen within a second (max ${delays[9]} ms)`);
+  assert.ok(delays[9] < 2000, `seen within two seconds even on a busy machine (max ${delays[9]} ms)`);
 }
