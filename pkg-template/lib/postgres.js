@@ -136,11 +136,61 @@ async function postgresStorage(connection, options) {
     if (conn.owned) await conn.pool.end().catch(() => {});
     throw openFailure(NAME, e);
   }
-  return adapter(conn, statements(opts.schema));
+  return withPolicy(store(conn, statements(opts.schema)));
 }
 
-function adapter({ pool, owned, newClient }, sql) {
+/**
+ * The adapter policy every adapter shares (lib/common.js on main has its parts, not yet one
+ * wrapper): arguments checked (ValidationError), ClosedError after close, closing twice
+ * harmless; `store` sees checked arguments only. The LISTEN connection runs while someone watches.
+ */
+function withPolicy(store) {
   const guard = closedGuard(NAME);
+  return {
+    async readEvents(afterPosition, limit) {
+      guard.check('readEvents');
+      const after = nonNegativeInteger(afterPosition, `${NAME}.readEvents: afterPosition`);
+      const max = nonNegativeInteger(limit, `${NAME}.readEvents: limit`);
+      return max === 0 ? [] : store.readEvents(after, max);
+    },
+    async appendEvents(events, expectedPosition) {
+      guard.check('appendEvents');
+      if (!Array.isArray(events)) throw new ValidationError(`${NAME}.appendEvents(events, expectedPosition): events must be an array`);
+      const expected = nonNegativeInteger(expectedPosition, `${NAME}.appendEvents: expectedPosition`);
+      events.forEach((e, i) => checkEvent(e, i, expected));
+      return store.appendEvents(events, expected);
+    },
+    async readSnapshot(key) {
+      guard.check('readSnapshot');
+      if (typeof key !== 'string') throw new ValidationError(`${NAME}.readSnapshot(key): key must be a string`);
+      return store.readSnapshot(key);
+    },
+    async writeSnapshot(snapshot) {
+      guard.check('writeSnapshot');
+      if (snapshot === null || typeof snapshot !== 'object' || typeof snapshot.key !== 'string') {
+        throw new ValidationError(`${NAME}.writeSnapshot(snapshot): snapshot must be an object with a string key`);
+      }
+      return store.writeSnapshot(snapshot);
+    },
+    watch(onAppend) {
+      guard.check('watch');
+      const unwatch = store.watchers.add(onAppend);
+      store.listener.start();
+      return () => {
+        unwatch();
+        if (store.watchers.size === 0) store.listener.stop();
+      };
+    },
+    async close() {
+      if (!guard.close()) return;
+      store.watchers.clear();
+      await store.close();
+    },
+  };
+}
+
+/** What is particular to PostgreSQL: the queries, the listener, the pool. */
+function store({ pool, owned, newClient }, sql) {
   const watchers = watcherRegistry(NAME);
   let appended = 0; // the last position this adapter appended (not reported to its own watchers)
   const readHead = async (db) => Number((await db.query({ ...sql.head, rowMode: 'array' })).rows[0][0]);
@@ -174,20 +224,13 @@ function adapter({ pool, owned, newClient }, sql) {
   }
 
   return {
-    async readEvents(afterPosition, limit) {
-      guard.check('readEvents');
-      const after = nonNegativeInteger(afterPosition, 'readEvents: afterPosition');
-      const max = nonNegativeInteger(limit, 'readEvents: limit');
-      if (max === 0) return [];
-      const { rows } = await pool.query({ ...sql.read, values: [after, max], rowMode: 'array' });
+    watchers,
+    listener,
+    async readEvents(after, limit) {
+      const { rows } = await pool.query({ ...sql.read, values: [after, limit], rowMode: 'array' });
       return rows.map((r) => JSON.parse(r[0]));
     },
-
-    async appendEvents(events, expectedPosition) {
-      guard.check('appendEvents');
-      if (!Array.isArray(events)) throw new ValidationError('appendEvents(events, expectedPosition): events must be an array');
-      const expected = nonNegativeInteger(expectedPosition, 'appendEvents: expectedPosition');
-      events.forEach((e, i) => checkEvent(e, i, expected));
+    async appendEvents(events, expected) {
       if (events.length === 0) {
         const last = await readHead(pool);
         if (last !== expected) throw conflict(expected, last);
@@ -203,39 +246,17 @@ function adapter({ pool, owned, newClient }, sql) {
       if (!written) throw conflict(expected, await readHead(pool).catch(() => '(unknown)'));
       appended = Math.max(appended, last);
     },
-
     async readSnapshot(key) {
-      guard.check('readSnapshot');
-      if (typeof key !== 'string') throw new ValidationError('readSnapshot(key): key must be a string');
       const { rows } = await pool.query({ ...sql.readSnapshot, values: [column(key)], rowMode: 'array' });
-      if (rows.length === 0) return undefined;
-      const snapshot = JSON.parse(rows[0][0]);
+      const snapshot = rows.length === 0 ? undefined : JSON.parse(rows[0][0]);
       // Two keys that differ only by U+0000 vs U+FFFD share a row: the exact key decides.
       return snapshot && snapshot.key === key ? snapshot : undefined;
     },
-
     async writeSnapshot(snapshot) {
-      guard.check('writeSnapshot');
-      if (snapshot === null || typeof snapshot !== 'object' || typeof snapshot.key !== 'string') {
-        throw new ValidationError('writeSnapshot(snapshot): snapshot must be an object with a string key');
-      }
       await pool.query({ ...sql.writeSnapshot, values: [column(snapshot.key), JSON.stringify(snapshot)] });
     },
-
-    watch(onAppend) {
-      guard.check('watch');
-      const unwatch = watchers.add(onAppend);
-      listener.start();
-      return () => {
-        unwatch();
-        if (watchers.size === 0) listener.stop();
-      };
-    },
-
     async close() {
-      if (!guard.close()) return;
       listener.stop();
-      watchers.clear();
       if (owned) await pool.end();
     },
   };
