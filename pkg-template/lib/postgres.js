@@ -21,9 +21,10 @@
 // CHUNK_ROWS events or CHUNK_BYTES of JSON is inserted in several statements inside one
 // BEGIN … COMMIT (the first with the head check).
 // Failures (connection lost, PostgreSQL restarting, statement_timeout) reject with pg's error;
-// the engine reports a StorageError whose `cause` it is. The transaction is then rolled back
-// (if the connection broke during COMMIT, PostgreSQL decides, and the engine finds out by its
-// next append's head check). The pool connects again on the next call.
+// the engine reports a StorageError whose `cause` it is, and nothing was written, except when
+// the connection broke after PostgreSQL committed: then the engine meets those events at its
+// next append's head check (a CONFLICT: it catches up), and a retry with the same commandId
+// returns them instead of appending twice. The pool connects again on the next call.
 //
 // watch(onAppend): LISTEN "<schema>_appended" on a dedicated connection (postgres-listener.js),
 // which reconnects when it breaks; every append NOTIFYs its new last position in its own
@@ -38,7 +39,6 @@ import { migrate } from './postgres-schema.js';
 import { createListener } from './postgres-listener.js';
 
 const NAME = 'postgresStorage';
-const VERSION = '__VERSION__';
 const CHUNK_ROWS = 1000;
 const CHUNK_BYTES = 8 * 1024 * 1024; // of JSON text (UTF-16 units), per statement
 const UNIQUE_VIOLATION = '23505';
@@ -49,29 +49,38 @@ const unnest = (first) => {
   return `unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})`;
 };
 
+/**
+ * A prepared statement with its name: a hash of its text. Names live per connection, and a
+ * caller's pool may serve other schemas or other versions of this package: equal texts share
+ * a name, different ones get different names (two 32-bit FNV-style hashes), and a name stays
+ * far below PostgreSQL's 63 bytes (a longer one would be cut, and clash).
+ */
+function statement(text) {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
+  }
+  return { name: `ej_${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}`, text };
+}
+
 /** The SQL of one schema, built once. */
 function statements(schema) {
   const s = quoteIdent(schema);
   const head = `SELECT coalesce(max(position), 0) FROM ${s}.events`;
   const checkedInsert = `INSERT INTO ${s}.events (${COLUMNS}) SELECT * FROM ${unnest(2)} WHERE (${head}) = $1::bigint RETURNING position`;
-  // Prepared statements are per connection; a caller's pool may serve other schemas or versions.
-  const tag = `ej:${VERSION}:${schema}`;
   return {
     channel: `${schema}_appended`,
-    head: { name: `${tag}:head`, text: head },
-    read: { name: `${tag}:read`, text: `SELECT event FROM ${s}.events WHERE position > $1 ORDER BY position LIMIT $2` },
-    append: {
-      name: `${tag}:append`,
-      text: `WITH ins AS (${checkedInsert}) SELECT pg_notify($10, max(position)::text) FROM ins HAVING count(*) > 0`,
-    },
-    checkedInsert: { name: `${tag}:checked-insert`, text: `WITH ins AS (${checkedInsert}) SELECT count(*) FROM ins` },
-    insert: { name: `${tag}:insert`, text: `INSERT INTO ${s}.events (${COLUMNS}) SELECT * FROM ${unnest(1)}` },
-    readSnapshot: { name: `${tag}:read-snapshot`, text: `SELECT snapshot FROM ${s}.snapshots WHERE key = $1` },
-    writeSnapshot: {
-      name: `${tag}:write-snapshot`,
-      text: `INSERT INTO ${s}.snapshots (key, snapshot) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET snapshot = excluded.snapshot, written_at = now()`,
-    },
+    head: statement(head),
+    read: statement(`SELECT event FROM ${s}.events WHERE position > $1 ORDER BY position LIMIT $2`),
+    append: statement(`WITH ins AS (${checkedInsert}) SELECT pg_notify($10, max(position)::text) FROM ins HAVING count(*) > 0`),
+    checkedInsert: statement(`WITH ins AS (${checkedInsert}) SELECT count(*) FROM ins`),
+    insert: statement(`INSERT INTO ${s}.events (${COLUMNS}) SELECT * FROM ${unnest(1)}`),
+    readSnapshot: statement(`SELECT snapshot FROM ${s}.snapshots WHERE key = $1`),
+    writeSnapshot: statement(`INSERT INTO ${s}.snapshots (key, snapshot) VALUES ($1, $2)
+      ON CONFLICT (key) DO UPDATE SET snapshot = excluded.snapshot, written_at = now()`),
   };
 }
 
@@ -192,13 +201,22 @@ function withPolicy(store) {
 /** What is particular to PostgreSQL: the queries, the listener, the pool. */
 function store({ pool, owned, newClient }, sql) {
   const watchers = watcherRegistry(NAME);
-  let appended = 0; // the last position this adapter appended (not reported to its own watchers)
+  // Our own appends are not reported to our watchers: the last position we appended, and the
+  // last positions of appends in flight (their NOTIFY may arrive before their answer) with
+  // whether one was held back (it is delivered if the append then fails: it may be another
+  // writer's, or ours committed after all).
+  let appended = 0;
+  const inFlight = new Map();
   const readHead = async (db) => Number((await db.query({ ...sql.head, rowMode: 'array' })).rows[0][0]);
   const listener = createListener({
     newClient,
     channel: sql.channel,
     readHead,
-    deliver: (last) => { if (last > appended) watchers.notify(last); },
+    deliver: (last) => {
+      if (last <= appended) return;
+      if (inFlight.has(last)) inFlight.set(last, true);
+      else watchers.notify(last);
+    },
   });
 
   // A failed append: a unique violation at a moved head is the other writer's win.
@@ -237,14 +255,19 @@ function store({ pool, owned, newClient }, sql) {
         return;
       }
       const last = expected + events.length;
-      let written;
+      inFlight.set(last, false);
+      let written = false;
       try {
         written = await write(toChunks(events), expected, last);
       } catch (e) {
         throw await explain(e, expected);
+      } finally {
+        const heldBack = inFlight.get(last);
+        inFlight.delete(last);
+        if (written) appended = Math.max(appended, last);
+        else if (heldBack) watchers.notify(last);
       }
       if (!written) throw conflict(expected, await readHead(pool).catch(() => '(unknown)'));
-      appended = Math.max(appended, last);
     },
     async readSnapshot(key) {
       const { rows } = await pool.query({ ...sql.readSnapshot, values: [column(key)], rowMode: 'array' });

@@ -166,6 +166,23 @@ test('schemas keep logs apart in one database, reserved words included; watch st
   await Promise.all([a.close(), b.close(), otherA.close(), watcher.close()]);
 });
 
+test('the longest schema name (50 characters) works for every operation', async () => {
+  const schema = `z${'x'.repeat(49)}`;
+  const s = await open(schema);
+  const other = await open(schema);
+  const seen = [];
+  s.watch((last) => seen.push(last));
+  await s.appendEvents([], 0);
+  await other.appendEvents(Array.from({ length: 1200 }, (_, i) => record(i + 1)), 0); // chunked
+  await s.appendEvents([record(1201)], 1200);
+  await assert.rejects(s.appendEvents([record(1201)], 1200), (e) => e.code === 'CONFLICT');
+  assert.equal((await s.readEvents(1199, 10)).length, 2);
+  await s.writeSnapshot({ key: 'k', position: 1, hash: 'h', state: 1 });
+  assert.equal((await other.readSnapshot('k')).state, 1);
+  await until(async () => seen.includes(1200), 'the watcher told of the other\'s append');
+  await Promise.all([s.close(), other.close()]);
+});
+
 test('a database whose encoding is not UTF8 is refused', async () => {
   await admin.query("CREATE DATABASE latin ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
   await rejectsWith(open(fresh(), cluster.connectionString.replace(/\/postgres$/, '/latin')), (e) => {

@@ -231,6 +231,43 @@ describe('watch (LISTEN/NOTIFY)', () => {
     await other.close();
   });
 
+  test('its own append is not reported even when the NOTIFY comes before the answer; a failed one\'s is', async () => {
+    const schema = fresh();
+    const real = pool(cluster.connectionString);
+    const delay = { before: 0, after: 0 };
+    // The caller's pool, slowed down at will (the LISTEN connection is its own, not slowed).
+    const slow = {
+      options: real.options,
+      connect: () => real.connect(),
+      end: () => real.end(),
+      async query(...args) {
+        await sleep(delay.before);
+        const result = await real.query(...args);
+        await sleep(delay.after);
+        return result;
+      },
+    };
+    const s = await postgresStorage({ pool: slow }, { schema });
+    const other = await open(schema);
+    const seen = [];
+    s.watch((last) => seen.push(last));
+    const listeners = `SELECT 1 FROM pg_stat_activity WHERE application_name = 'eventjournal-listen' AND query LIKE '%"${schema}".events%'`;
+    await until(async () => (await admin.query(listeners)).rows.length === 1, 'listening');
+    delay.after = 300; // our append commits at once, its answer comes 300 ms later: after the NOTIFY
+    await s.appendEvents([record(1), record(2)], 0);
+    await sleep(100);
+    assert.deepEqual(seen, [], 'our own append is not reported');
+    delay.after = 0;
+    delay.before = 300; // ours waits; meanwhile another writer takes position 3 and NOTIFYs it
+    const ours = s.appendEvents([{ ...record(3), id: 'mine' }], 2);
+    await other.appendEvents([record(3)], 2);
+    await rejectsWith(ours, isConflict);
+    assert.deepEqual(seen, [3], 'the NOTIFY held back while ours was in flight is delivered once ours failed');
+    await s.close();
+    await other.close();
+    await real.end();
+  });
+
   test('the listening connection comes back after it is killed and reports what it missed', async () => {
     const schema = fresh();
     const s = await open(schema);
