@@ -5,7 +5,8 @@ const require = createRequire(import.meta.url);
 const m = require('./index.cjs');
 
 export const {
-  Engine, memoryStorage, sqliteStorage, setSqliteDriver, indexedDbStorage, version, ready,
+  Engine, memoryStorage, sqliteStorage, setSqliteDriver, postgresStorage, setPostgresDriver, indexedDbStorage,
+  version, ready,
   EventJournalError, ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError,
   NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError, ERROR_CODES, errorFactory,
 } = m;

@@ -40,3 +40,13 @@ export async function sqliteStorage() {
 export function setSqliteDriver() {
   throw new StorageError('setSqliteDriver() is only available in Node', { reason: 'unsupported' });
 }
+
+/** PostgreSQL storage exists only in Node. */
+export async function postgresStorage() {
+  throw new Error('postgresStorage() is only available in Node (import eventjournal in Node)');
+}
+
+/** PostgreSQL storage exists only in Node. */
+export function setPostgresDriver() {
+  throw new Error('setPostgresDriver() is only available in Node');
+}

@@ -138,6 +138,65 @@ export function sqliteStorage(path: string, options?: SqliteStorageOptions): Pro
 /** Hands the SQLite driver over explicitly (the module, or a function returning it); `null` restores the default. */
 export function setSqliteDriver(driver: unknown): void;
 
+/**
+ * What `postgresStorage` needs of a `pg.Pool` (node-postgres 8). Typed structurally, so the
+ * package does not depend on `@types/pg`; pass your `new pg.Pool(...)` as it is.
+ */
+export interface PostgresPool {
+  query(...args: any[]): Promise<any>;
+  connect(): Promise<any>;
+  end(): Promise<void>;
+  /** The pool's connection settings (pg.Pool has them): `watch` opens one more connection with them. */
+  options?: object;
+}
+
+/** Where `postgresStorage` connects: a connection string (its own pool), or your pool. */
+export type PostgresConnection =
+  | { connectionString: string; pool?: undefined }
+  | { pool: PostgresPool; connectionString?: undefined };
+
+export interface PostgresStorageOptions {
+  /**
+   * The PostgreSQL schema that holds the tables (created if missing; default `'eventjournal'`).
+   * A lowercase identifier of at most 50 characters (`/^[a-z_][a-z0-9_]{0,49}$/`). Several logs
+   * may share a database, one per schema.
+   */
+  schema?: string;
+  /** With `connectionString`: the pool's maximum number of connections (default 10). */
+  poolSize?: number;
+  /** With `connectionString`: how long to wait for a connection (default 10 000 ms). */
+  connectionTimeoutMs?: number;
+  /**
+   * With `connectionString`: PostgreSQL's `statement_timeout` (default 30 000 ms; 0 = none).
+   * A statement that runs longer fails (the engine reports a `StorageError`), nothing written.
+   */
+  statementTimeoutMs?: number;
+}
+
+/**
+ * Node storage on PostgreSQL through pg (node-postgres 8), an optional peer dependency:
+ * `npm install pg@8`. Resolves once its tables exist in `options.schema` (it creates and
+ * migrates them; a database written by a newer eventjournal is refused with a `StorageError`).
+ * Any number of processes may share one database: an append is one transaction with the head
+ * check, a concurrent writer's append is a conflict the engine resolves (catch up, decide
+ * again), and `watch` uses LISTEN/NOTIFY, so every engine sees the others' events at once.
+ *
+ * ```js
+ * import { Engine, postgresStorage } from 'eventjournal';
+ * const storage = await postgresStorage({ connectionString: process.env.DATABASE_URL }, { schema: 'bank' });
+ * const engine = await Engine.open({ storage });
+ * await engine.execute('BankAccount', 'a1', { type: 'create_account', accountHolder: 'Ada' });
+ * await engine.close(); // ends the pool it made (a pool you pass stays yours to end)
+ * ```
+ *
+ * Bad arguments are a `ValidationError`; a database it cannot reach or set up is a
+ * `StorageError` with `cause`. With `{ pool }`, attach `pool.on('error', …)` as for any pg.Pool.
+ */
+export function postgresStorage(connection: PostgresConnection, options?: PostgresStorageOptions): Promise<StorageAdapter>;
+
+/** Hands the pg module over explicitly (the module, or a function returning it), e.g. where `require` is unavailable. */
+export function setPostgresDriver(driver: unknown): void;
+
 // ---------------------------------------------------------------------------------------
 // Engine
 

@@ -65,4 +65,33 @@ if [ "${SKIP_BROWSER:-0}" != 1 ]; then
   dv=$(/usr/bin/chromedriver --version | grep -o '[0-9]*\.' | head -n1)
   [ "$cv" = "$dv" ] || { echo "chromium ($cv) and chromedriver ($dv) major versions differ" >&2; exit 1; }
 fi
+# 6. PostgreSQL server binaries for the tests' throwaway clusters (tests/js/support/postgres.mjs
+#    runs initdb/pg_ctl itself; no system cluster is used). Debian's `postgresql`; majors
+#    PG_MIN..PG_MAX are accepted (15 is the one on these machines and the one tested).
+PG_MIN=13
+PG_MAX=17
+pg_bin_dir() { # the newest Debian server, else one on PATH (the test helper looks in the same order)
+  local d
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5 -n -r); do
+    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ] && { echo "$d"; return; }
+  done
+  if have initdb && have pg_ctl && have postgres; then dirname "$(command -v postgres)"; fi
+}
+if [ "${SKIP_POSTGRES:-0}" != 1 ]; then
+  if [ -z "$(pg_bin_dir)" ]; then
+    log "installing postgresql from Debian"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql
+  fi
+  pg_dir=$(pg_bin_dir)
+  [ -n "$pg_dir" ] || { echo "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found after installing postgresql" >&2; exit 1; }
+  pg_major=$("$pg_dir/postgres" --version | sed -n 's/.* \([0-9][0-9]*\)\.[0-9].*/\1/p')
+  { [ -n "$pg_major" ] && [ "$pg_major" -ge "$PG_MIN" ] && [ "$pg_major" -le "$PG_MAX" ]; } \
+    || { echo "PostgreSQL $PG_MIN..$PG_MAX is required for the tests, found '$("$pg_dir/postgres" --version)' in $pg_dir" >&2; exit 1; }
+  # initdb and postgres refuse to run as root: the tests then run them as the 'postgres' user.
+  if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+    echo "running as root, the PostgreSQL tests need the unprivileged user 'postgres' (the postgresql package creates it)" >&2; exit 1
+  fi
+fi
 log "toolchain ready"

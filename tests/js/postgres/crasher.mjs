@@ -1,0 +1,31 @@
+// Child process of the crash test in postgres-crash.test.mjs: node crasher.mjs CONNECTION_STRING SCHEMA PREFIX
+// Opens the engine, makes sure the accounts acc-0..acc-2 exist (create_account with a fixed
+// commandId, so a repeat is a no-op), then appends deposits forever from 3 concurrent loops
+// (group commit), each command with a unique commandId. Every acknowledged command is written
+// to stdout with a synchronous write(2) BEFORE its loop moves on:
+//   ack <commandId> <account> <amount> <position>
+// The parent kills this process with SIGKILL at a random moment.
+import { writeSync } from 'node:fs';
+import { Engine, postgresStorage } from 'eventjournal';
+
+const [connectionString, schema, prefix] = process.argv.slice(2);
+const ACCOUNTS = 3;
+const engine = await Engine.open({ storage: await postgresStorage({ connectionString }, { schema }), snapshotEvery: 50 });
+writeSync(1, 'ready\n');
+for (let k = 0; k < ACCOUNTS; k++) {
+  const r = await engine.execute('BankAccount', `acc-${k}`, { type: 'create_account', accountHolder: `holder ${k}`, initialDeposit: 0 }, { commandId: `create-acc-${k}` })
+    .catch((e) => { if (e.code === 'DOMAIN') return null; throw e; });
+  if (r) writeSync(1, `ack create-acc-${k} acc-${k} 0 ${r.position}\n`);
+}
+let next = 0;
+async function loop() {
+  for (;;) {
+    const i = next++;
+    const account = `acc-${i % ACCOUNTS}`;
+    const amount = 1 + (i * 7919) % 1000;
+    const commandId = `${prefix}-${i}`;
+    const r = await engine.execute('BankAccount', account, { type: 'deposit', amount }, { commandId });
+    writeSync(1, `ack ${commandId} ${account} ${amount} ${r.position}\n`);
+  }
+}
+await Promise.all([loop(), loop(), loop()]);
