@@ -8,9 +8,16 @@ use eventjournal::clock::ManualClock;
 use eventjournal::decider::Command;
 use eventjournal::storage::MemoryStorage;
 use eventjournal::time_travel::At;
-use eventjournal::{Engine, EngineConfig, ExecuteRequest};
+use eventjournal::{domains, Engine, EngineConfig, ErrorKind, ExecuteRequest};
 use serde_json::{json, Value};
 use wasm_bindgen_test::*;
+
+/// The built-in domains and a manual clock.
+fn config(clock: Rc<ManualClock>) -> EngineConfig {
+    let mut config = EngineConfig::new(clock);
+    domains::register_builtins(&mut config);
+    config
+}
 
 fn request(stream_type: &str, id: &str, c: Value) -> ExecuteRequest {
     ExecuteRequest::new(stream_type, id, Command::from_value(c).unwrap())
@@ -24,9 +31,7 @@ fn version_is_exported() {
 #[wasm_bindgen_test]
 async fn the_seed_demo_runs_in_wasm() {
     let clock = Rc::new(ManualClock::new(1_700_000_000_000.0));
-    let engine = Engine::open(MemoryStorage::new(), EngineConfig::new(clock.clone(), 42))
-        .await
-        .unwrap();
+    let engine = Engine::open(MemoryStorage::new(), config(clock.clone())).await.unwrap();
     for c in [
         json!({"type": "create_account", "accountHolder": "John Doe", "initialDeposit": 100000}),
         json!({"type": "deposit", "amount": 50000}),
@@ -56,7 +61,7 @@ async fn the_seed_demo_runs_in_wasm() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "DOMAIN");
+    assert_eq!(err.kind(), ErrorKind::Domain);
     assert!(engine.verify().unwrap().ok);
     assert_eq!(engine.replay(None).unwrap().events_replayed, 5);
 }
@@ -64,9 +69,7 @@ async fn the_seed_demo_runs_in_wasm() {
 #[wasm_bindgen_test]
 async fn group_commit_in_wasm() {
     let clock = Rc::new(ManualClock::new(1_700_000_000_000.0));
-    let engine = Engine::open(MemoryStorage::new(), EngineConfig::new(clock, 1))
-        .await
-        .unwrap();
+    let engine = Engine::open(MemoryStorage::new(), config(clock)).await.unwrap();
     engine
         .execute(request(
             "BankAccount",

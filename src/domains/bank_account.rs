@@ -7,15 +7,17 @@
 //! | `withdraw { amount, description = '' }` | `money_withdrawn { amount, description, balanceAfter }` | not active; "Insufficient funds" |
 //! | `close_account` | `account_closed { finalBalance }` | not active |
 
-use super::{key, Row, RowProjection, Rows};
-use crate::canonical::{write_i64, write_string, write_u64, CanonicalJson, Field, MAX_SAFE_INTEGER};
-use crate::decider::{Command, Decider};
-use crate::error::Rejection;
-use crate::event::NewEvent;
-use crate::log::EventView;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
+
+use super::money::amount;
+use crate::canonical::{write_i64, write_string, write_u64, CanonicalJson, Field, MAX_SAFE_INTEGER};
+use crate::decider::{Command, Decider};
+use crate::error::{Rejection, StateError};
+use crate::event::NewEvent;
+use crate::log::EventView;
+use crate::projection::rows::{key, Row, RowProjection, Rows};
 
 pub const STREAM_TYPE: &str = "BankAccount";
 pub const PROJECTION: &str = "account_balance";
@@ -72,7 +74,7 @@ impl Decider for BankAccount {
                 let holder = command.string("accountHolder")?;
                 let initial = match command.get("initialDeposit") {
                     None | Some(serde_json::Value::Null) => 0,
-                    Some(v) => crate::decider::amount("initialDeposit", Some(v), false)?,
+                    Some(v) => amount("initialDeposit", Some(v), false)?,
                 };
                 if state.account_id.is_some() {
                     return Err(Rejection::domain("Account already exists"));
@@ -93,7 +95,7 @@ impl Decider for BankAccount {
                 Ok(events)
             }
             "deposit" => {
-                let amount = command.amount("amount", true)?;
+                let amount = amount("amount", command.get("amount"), true)?;
                 let description = command.string_or("description", "")?;
                 check_active(state)?;
                 let after = state.balance + amount;
@@ -108,7 +110,7 @@ impl Decider for BankAccount {
                 )])
             }
             "withdraw" => {
-                let amount = command.amount("amount", true)?;
+                let amount = amount("amount", command.get("amount"), true)?;
                 let description = command.string_or("description", "")?;
                 check_active(state)?;
                 if amount > state.balance {
@@ -132,7 +134,7 @@ impl Decider for BankAccount {
         }
     }
 
-    fn evolve(&self, mut state: AccountState, event: &EventView<'_>) -> Result<AccountState, String> {
+    fn evolve(&self, mut state: AccountState, event: &EventView<'_>) -> Result<AccountState, StateError> {
         match event.event_type {
             "account_created" => {
                 let holder = event
@@ -211,7 +213,7 @@ impl RowProjection for AccountBalance {
     const NAME: &'static str = PROJECTION;
     const STREAM_TYPE: &'static str = STREAM_TYPE;
 
-    fn evolve_rows(&self, rows: &mut Rows<Self::Row>, event: &EventView<'_>) -> Result<(), String> {
+    fn evolve_rows(&self, rows: &mut Rows<Self::Row>, event: &EventView<'_>) -> Result<(), StateError> {
         let (sym, id) = key(event)?;
         match event.event_type {
             "account_created" => {
