@@ -15,6 +15,7 @@ pub mod rows;
 mod slot;
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::rc::Rc;
 
 use serde_json::{Map, Value};
@@ -191,40 +192,45 @@ impl Projections {
 
     /// Applies newly committed events (in position order) to every projection.
     pub fn apply(&mut self, log: &Log, from: u64, to: u64) {
-        let all: Vec<usize> = (0..self.slots.len()).collect();
-        self.feed(log, from, to, &all);
+        self.feed(log, from, to, 0..self.slots.len());
     }
 
-    /// One pass over positions `from..=to` feeds every slot of `targets` (each skips what it
-    /// has already read).
-    fn feed(&mut self, log: &Log, from: u64, to: u64, targets: &[usize]) {
+    /// One pass over positions `from..=to` feeds the slots `targets` (each skips what it has
+    /// already read). Their filters are compiled once for the pass.
+    fn feed(&mut self, log: &Log, from: u64, to: u64, targets: Range<usize>) {
         if from > to || targets.is_empty() {
             return;
         }
-        let filters: Vec<EventFilter> = targets.iter().map(|&i| self.slots[i].filter.clone()).collect();
+        let slots = &mut self.slots[targets];
+        // Lent out of the slots for the pass (a move, not a copy).
+        let filters: Vec<EventFilter> = slots.iter_mut().map(|s| std::mem::take(&mut s.filter)).collect();
         let compiled: Vec<CompiledFilter<'_>> = filters.iter().map(|f| f.compile(log)).collect();
         for e in log.range(from, to) {
-            for (&i, c) in targets.iter().zip(&compiled) {
-                self.slots[i].apply(&e, self.base_interval, c);
+            for (slot, c) in slots.iter_mut().zip(&compiled) {
+                slot.apply(&e, self.base_interval, c);
             }
+        }
+        drop(compiled);
+        for (slot, filter) in slots.iter_mut().zip(filters) {
+            slot.filter = filter;
         }
     }
 
     /// Rebuilds one projection (or all) from the whole log.
     pub fn replay(&mut self, name: Option<&str>, log: &Log) -> Result<ReplayReport, Error> {
-        let targets: Vec<usize> = match name {
-            Some(n) => vec![self.index(n)?],
-            None => (0..self.slots.len()).collect(),
+        let targets = match name {
+            Some(n) => self.index(n).map(|i| i..i + 1)?,
+            None => 0..self.slots.len(),
         };
-        let fresh: Vec<Slot> = targets
+        let fresh: Vec<Slot> = self.slots[targets.clone()]
             .iter()
-            .map(|&i| self.slots[i].fresh())
+            .map(Slot::fresh)
             .collect::<Result<_, Error>>()?;
-        for (&i, slot) in targets.iter().zip(fresh) {
-            self.slots[i] = slot;
+        for (slot, fresh) in self.slots[targets.clone()].iter_mut().zip(fresh) {
+            *slot = fresh;
         }
-        self.feed(log, 1, log.head_position(), &targets);
-        if let Some(f) = targets.iter().find_map(|&i| self.slots[i].failure.as_ref()) {
+        self.feed(log, 1, log.head_position(), targets.clone());
+        if let Some(f) = self.slots[targets.clone()].iter().find_map(|s| s.failure.as_ref()) {
             return Err(f.clone().into());
         }
         Ok(ReplayReport {
@@ -305,8 +311,7 @@ impl Projections {
         }
         // Each slot skips the positions its snapshot covers.
         let lowest = self.slots.iter().map(|s| s.position).min().unwrap_or(0);
-        let all: Vec<usize> = (0..self.slots.len()).collect();
-        self.feed(log, lowest + 1, log.head_position(), &all);
+        self.feed(log, lowest + 1, log.head_position(), 0..self.slots.len());
     }
 
     /// Snapshots to store: projections with a key that moved at least `every` positions
