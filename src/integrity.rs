@@ -17,7 +17,7 @@
 //! id, and a hash that matches). The first failed check is an [`IntegrityError`] naming the
 //! position.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::canonical::{kind_of, write_i64, write_string, write_u64, CanonicalJson, MAX_SAFE_INTEGER};
@@ -247,7 +247,7 @@ pub fn decode_records(text: &str, after: u64) -> Result<Vec<Event>, Error> {
 /// Content (ids, hashes, versions, the chain) is checked by [`check_next`].
 pub fn decode_record(value: Value, expected_position: u64) -> Result<Event, IntegrityError> {
     let bad = |m: String| IntegrityError::at(expected_position, m);
-    let Value::Object(mut fields) = value else {
+    let Value::Object(fields) = value else {
         return Err(bad(format!(
             "stored record is {}, not an event object",
             kind_of(&value)
@@ -259,41 +259,21 @@ pub fn decode_record(value: Value, expected_position: u64) -> Result<Event, Inte
             truncated(extra)
         )));
     }
-    let mut take = |k: &str| {
-        fields
-            .remove(k)
-            .ok_or_else(|| bad(format!("stored record lacks the field '{k}'")))
-    };
-    let text = |k: &str, v: Value| match v {
-        Value::String(s) => Ok(s),
-        other => Err(bad(format!("field '{k}' must be a string, got {}", kind_of(&other)))),
-    };
-    let int = |k: &str, v: Value, min: i64| -> Result<i64, IntegrityError> {
-        let n = v
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER as f64);
-        match n {
-            Some(f) if f as i64 >= min => Ok(f as i64),
-            _ => Err(bad(format!(
-                "field '{k}' must be an integer ≥ {min}, got {}",
-                truncated(&v.to_string())
-            ))),
-        }
-    };
-    let object = |k: &str, v: Value| -> Result<CanonicalJson, IntegrityError> {
-        CanonicalJson::from_value(&v, &format!("field '{k}'")).map_err(|e| bad(e.message))
+    let mut r = Record {
+        fields,
+        position: expected_position,
     };
     let event = Event {
-        id: text("id", take("id")?)?,
-        stream_id: text("streamId", take("streamId")?)?,
-        stream_type: text("streamType", take("streamType")?)?,
-        event_type: text("type", take("type")?)?,
-        data: object("data", take("data")?)?,
-        metadata: object("metadata", take("metadata")?)?,
-        timestamp: int("timestamp", take("timestamp")?, 0)?,
-        version: int("version", take("version")?, 1)? as u64,
-        position: int("position", take("position")?, 1)? as u64,
-        hash: text("hash", take("hash")?)?,
+        id: r.text("id")?,
+        stream_id: r.text("streamId")?,
+        stream_type: r.text("streamType")?,
+        event_type: r.text("type")?,
+        data: r.object("data")?,
+        metadata: r.object("metadata")?,
+        timestamp: r.int("timestamp", 0)?,
+        version: r.int("version", 1)? as u64,
+        position: r.int("position", 1)? as u64,
+        hash: r.text("hash")?,
     };
     if event.data.len() + event.metadata.len() > MAX_EVENT_BYTES {
         return Err(bad(format!(
@@ -301,6 +281,53 @@ pub fn decode_record(value: Value, expected_position: u64) -> Result<Event, Inte
         )));
     }
     Ok(event)
+}
+
+/// The fields of a stored record, taken one by one with their type checked.
+struct Record {
+    fields: Map<String, Value>,
+    position: u64,
+}
+
+impl Record {
+    fn take(&mut self, k: &str) -> Result<Value, IntegrityError> {
+        self.fields
+            .remove(k)
+            .ok_or_else(|| IntegrityError::at(self.position, format!("stored record lacks the field '{k}'")))
+    }
+
+    fn text(&mut self, k: &str) -> Result<String, IntegrityError> {
+        match self.take(k)? {
+            Value::String(s) => Ok(s),
+            other => Err(IntegrityError::at(
+                self.position,
+                format!("field '{k}' must be a string, got {}", kind_of(&other)),
+            )),
+        }
+    }
+
+    /// A safe integer of at least `min`.
+    fn int(&mut self, k: &str, min: i64) -> Result<i64, IntegrityError> {
+        let v = self.take(k)?;
+        let n = v
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER as f64);
+        match n {
+            Some(f) if f as i64 >= min => Ok(f as i64),
+            _ => Err(IntegrityError::at(
+                self.position,
+                format!(
+                    "field '{k}' must be an integer ≥ {min}, got {}",
+                    truncated(&v.to_string())
+                ),
+            )),
+        }
+    }
+
+    fn object(&mut self, k: &str) -> Result<CanonicalJson, IntegrityError> {
+        CanonicalJson::from_value(&self.take(k)?, &format!("field '{k}'"))
+            .map_err(|e| IntegrityError::at(self.position, e.message))
+    }
 }
 
 /// At most 80 characters of `s`, for messages about hostile input.

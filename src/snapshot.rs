@@ -3,7 +3,7 @@
 //! * Aggregates: [`AggregateCache`] keeps, per stream, the state after every `N`th version
 //!   (`snapshotEvery`, default 100) and the current state, so a command never refolds its
 //!   stream and a load at any version folds at most `N - 1` events.
-//! * Projections: [`SnapshotSeries`] of states by position (see `projection.rs`).
+//! * Projections: [`SnapshotSeries`] of states by position (see `projection/slot.rs`).
 //! * The host: [`Snapshot`] is what `readSnapshot`/`writeSnapshot` store.
 
 use crate::decider::{Aggregate, AnyState};

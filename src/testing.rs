@@ -198,6 +198,7 @@ impl DeciderSpec {
 }
 
 /// A command decided by a [`DeciderSpec`], waiting for its expectation.
+#[must_use = "a `when` checks nothing until `then` or `then_error`"]
 pub struct When<'s> {
     spec: &'s DeciderSpec,
     command: String,

@@ -61,6 +61,60 @@ fn check_active(state: &AccountState) -> Result<(), Rejection> {
     }
 }
 
+fn create_account(state: &AccountState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
+    let holder = command.string("accountHolder")?;
+    let initial = match command.get("initialDeposit") {
+        None | Some(serde_json::Value::Null) => 0,
+        Some(v) => amount("initialDeposit", Some(v), false)?,
+    };
+    if state.account_id.is_some() {
+        return Err(Rejection::domain("Account already exists"));
+    }
+    let mut events = vec![NewEvent::new(
+        "account_created",
+        data(&mut [
+            ("accountHolder", Field::Str(holder)),
+            ("initialDeposit", Field::U64(initial)),
+        ])?,
+    )];
+    if initial > 0 {
+        events.push(NewEvent::new(
+            "money_deposited",
+            moved(initial, "Initial deposit", initial)?,
+        ));
+    }
+    Ok(events)
+}
+
+fn deposit(state: &AccountState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
+    let amount = amount("amount", command.get("amount"), true)?;
+    let description = command.string_or("description", "")?;
+    check_active(state)?;
+    let after = state.balance + amount;
+    if after > MAX_SAFE_INTEGER {
+        return Err(Rejection::domain(
+            "Balance would exceed the largest safe amount (2^53-1)",
+        ));
+    }
+    Ok(vec![NewEvent::new(
+        "money_deposited",
+        moved(amount, description, after)?,
+    )])
+}
+
+fn withdraw(state: &AccountState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
+    let amount = amount("amount", command.get("amount"), true)?;
+    let description = command.string_or("description", "")?;
+    check_active(state)?;
+    if amount > state.balance {
+        return Err(Rejection::domain("Insufficient funds"));
+    }
+    Ok(vec![NewEvent::new(
+        "money_withdrawn",
+        moved(amount, description, state.balance - amount)?,
+    )])
+}
+
 impl Decider for BankAccount {
     type State = AccountState;
 
@@ -70,57 +124,9 @@ impl Decider for BankAccount {
 
     fn decide(&self, state: &AccountState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
         match command.kind() {
-            "create_account" => {
-                let holder = command.string("accountHolder")?;
-                let initial = match command.get("initialDeposit") {
-                    None | Some(serde_json::Value::Null) => 0,
-                    Some(v) => amount("initialDeposit", Some(v), false)?,
-                };
-                if state.account_id.is_some() {
-                    return Err(Rejection::domain("Account already exists"));
-                }
-                let mut events = vec![NewEvent::new(
-                    "account_created",
-                    data(&mut [
-                        ("accountHolder", Field::Str(holder)),
-                        ("initialDeposit", Field::U64(initial)),
-                    ])?,
-                )];
-                if initial > 0 {
-                    events.push(NewEvent::new(
-                        "money_deposited",
-                        moved(initial, "Initial deposit", initial)?,
-                    ));
-                }
-                Ok(events)
-            }
-            "deposit" => {
-                let amount = amount("amount", command.get("amount"), true)?;
-                let description = command.string_or("description", "")?;
-                check_active(state)?;
-                let after = state.balance + amount;
-                if after > MAX_SAFE_INTEGER {
-                    return Err(Rejection::domain(
-                        "Balance would exceed the largest safe amount (2^53-1)",
-                    ));
-                }
-                Ok(vec![NewEvent::new(
-                    "money_deposited",
-                    moved(amount, description, after)?,
-                )])
-            }
-            "withdraw" => {
-                let amount = amount("amount", command.get("amount"), true)?;
-                let description = command.string_or("description", "")?;
-                check_active(state)?;
-                if amount > state.balance {
-                    return Err(Rejection::domain("Insufficient funds"));
-                }
-                Ok(vec![NewEvent::new(
-                    "money_withdrawn",
-                    moved(amount, description, state.balance - amount)?,
-                )])
-            }
+            "create_account" => create_account(state, command),
+            "deposit" => deposit(state, command),
+            "withdraw" => withdraw(state, command),
             "close_account" => {
                 check_active(state)?;
                 Ok(vec![NewEvent::new(

@@ -84,7 +84,8 @@ pub(super) struct Stamper {
 /// Where a command's events start, to roll them back.
 #[derive(Clone, Copy)]
 pub(super) struct Mark {
-    len: usize,
+    /// Events in the batch at the mark: the index of the command's first event.
+    pub(super) len: usize,
     prev_hash: Hash,
 }
 

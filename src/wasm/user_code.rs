@@ -124,46 +124,48 @@ fn decided_events(returned: JsValue) -> Result<Vec<NewEvent>, Rejection> {
     let Value::Array(items) = value else {
         return Err(Rejection::validation("decide must return an array"));
     };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        let Value::Object(mut fields) = item else {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| decided_event(i, item))
+        .collect()
+}
+
+/// Event `#i` of what `decide` returned: `{ type, data?, metadata? }`.
+fn decided_event(i: usize, item: Value) -> Result<NewEvent, Rejection> {
+    let Value::Object(mut fields) = item else {
+        return Err(Rejection::validation(format!(
+            "decide's event #{i} must be an object {{ type, data }}"
+        )));
+    };
+    let Some(Value::String(event_type)) = fields.remove("type") else {
+        return Err(Rejection::validation(format!(
+            "decide's event #{i} needs a string 'type'"
+        )));
+    };
+    let data = match fields.remove("data") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(v @ Value::Object(_)) => v,
+        Some(_) => {
             return Err(Rejection::validation(format!(
-                "decide's event #{i} must be an object {{ type, data }}"
-            )));
-        };
-        let event_type = match fields.remove("type") {
-            Some(Value::String(s)) => s,
-            _ => {
-                return Err(Rejection::validation(format!(
-                    "decide's event #{i} needs a string 'type'"
-                )))
-            }
-        };
-        let data = match fields.remove("data") {
-            None | Some(Value::Null) => Value::Object(Map::new()),
-            Some(v @ Value::Object(_)) => v,
-            Some(_) => {
-                return Err(Rejection::validation(format!(
-                    "decide's event #{i} ('{event_type}'): data must be an object"
-                )))
-            }
-        };
-        let metadata = match fields.remove("metadata") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(m)) => Some(m),
-            Some(_) => {
-                return Err(Rejection::validation(format!(
-                    "decide's event #{i} ('{event_type}'): metadata must be an object"
-                )))
-            }
-        };
-        out.push(NewEvent {
-            event_type,
-            data: data.into(),
-            metadata,
-        });
-    }
-    Ok(out)
+                "decide's event #{i} ('{event_type}'): data must be an object"
+            )))
+        }
+    };
+    let metadata = match fields.remove("metadata") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(m)) => Some(m),
+        Some(_) => {
+            return Err(Rejection::validation(format!(
+                "decide's event #{i} ('{event_type}'): metadata must be an object"
+            )))
+        }
+    };
+    Ok(NewEvent {
+        event_type,
+        data: data.into(),
+        metadata,
+    })
 }
 
 impl Aggregate for JsAggregate {

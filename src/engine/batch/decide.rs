@@ -56,12 +56,10 @@ impl Core {
             .registry
             .get(&req.stream_type)
             .ok_or_else(|| NotFoundError::stream_type(&req.stream_type))?;
-        let overlay = self.overlay(batch, req, &aggregate)?;
+        let Batch { stamped, overlays, .. } = batch;
+        let overlay = self.overlay(overlays, stamped, req, &aggregate)?;
         check_expected_version(req, overlay.version)?;
-        let state = overlay
-            .state
-            .as_ref()
-            .ok_or_else(|| Error::internal("the overlay lost its state"))?;
+        let state = overlay.state.as_ref().ok_or_else(lost_state)?;
         let decided = aggregate.decide(state, &req.command)?;
         if decided.is_empty() {
             return Ok(Outcome::NoEvents {
@@ -69,35 +67,27 @@ impl Core {
             });
         }
         let prepared = prepare(decided, req)?;
-        self.stamp_and_fold(batch, req, prepared)
+        self.stamp_and_fold(stamped, overlay, req, prepared)
     }
 
     /// Stamps a command's events and folds them into its stream's overlay; if an `evolve`
     /// fails, every event of the command is rolled back and the overlay rebuilt.
     fn stamp_and_fold(
         &mut self,
-        batch: &mut Batch,
+        stamped: &mut Stamper,
+        overlay: &mut Overlay,
         req: &ExecuteRequest,
         prepared: Vec<Prepared>,
     ) -> Result<Outcome, Error> {
-        let every = self.snapshot_every;
-        let mark = batch.stamped.mark();
-        let start = batch.stamped.events.len();
-        let overlay = batch
-            .overlays
-            .get_mut(&req.stream_id)
-            .ok_or_else(|| Error::internal("the overlay of a decided stream is missing"))?;
+        let mark = stamped.mark();
         let saved_snapshots = overlay.snapshots.len();
         let aggregate = overlay.aggregate.clone();
-        let mut state = overlay
-            .state
-            .take()
-            .ok_or_else(|| Error::internal("the overlay lost its state"))?;
+        let mut state = overlay.state.take().ok_or_else(lost_state)?;
         let mut version = overlay.version;
         for p in prepared {
             version += 1;
-            let event = batch.stamped.stamp(&mut self.ids, req, p, version);
-            match evolve_step(aggregate.as_ref(), state, &EventView::of(event), every) {
+            let event = stamped.stamp(&mut self.ids, req, p, version);
+            match evolve_step(aggregate.as_ref(), state, &EventView::of(event), self.snapshot_every) {
                 Ok((next, snapshot)) => {
                     state = next;
                     overlay.snapshots.extend(snapshot.map(|copy| (version, copy)));
@@ -107,13 +97,10 @@ impl Core {
                         "{} evolve failed on its own '{}' event: {m}",
                         req.stream_type, event.event_type
                     );
-                    batch.stamped.rollback(mark);
                     overlay.snapshots.truncate(saved_snapshots);
+                    stamped.rollback(mark);
                     // `state` was consumed: rebuild it from the cache plus this batch.
-                    let rebuilt = self.rebuild_overlay_state(batch, &req.stream_id);
-                    if let Some(o) = batch.overlays.get_mut(&req.stream_id) {
-                        o.state = rebuilt;
-                    }
+                    overlay.state = self.rebuild_state(overlay, stamped, &req.stream_id);
                     return Err(Error::internal(message));
                 }
             }
@@ -121,43 +108,39 @@ impl Core {
         overlay.state = Some(state);
         overlay.version = version;
         Ok(Outcome::Events {
-            range: start..batch.stamped.events.len(),
+            range: mark.len..stamped.events.len(),
             version,
         })
     }
 
     /// The overlay of the request's stream, created from the committed state on first use.
-    fn overlay<'b>(
+    fn overlay<'o>(
         &mut self,
-        batch: &'b mut Batch,
+        overlays: &'o mut HashMap<String, Overlay>,
+        stamped: &Stamper,
         req: &ExecuteRequest,
         aggregate: &Rc<dyn Aggregate>,
-    ) -> Result<&'b mut Overlay, Error> {
-        match batch.overlays.get(&req.stream_id) {
-            Some(o) if o.stream_type != req.stream_type => {
-                return Err(wrong_type(&req.stream_id, &o.stream_type, &req.stream_type))
-            }
-            Some(o) if o.state.is_none() => {
-                let rebuilt = self.rebuild_overlay_state(batch, &req.stream_id).ok_or_else(|| {
-                    Error::internal(format!(
-                        "{} state of '{}' could not be rebuilt",
-                        req.stream_type, req.stream_id
-                    ))
-                })?;
-                if let Some(o) = batch.overlays.get_mut(&req.stream_id) {
-                    o.state = Some(rebuilt);
-                }
-            }
-            Some(_) => {}
-            None => {
-                let overlay = self.new_overlay(req, aggregate)?;
-                batch.overlays.insert(req.stream_id.clone(), overlay);
-            }
+    ) -> Result<&'o mut Overlay, Error> {
+        if !overlays.contains_key(&req.stream_id) {
+            let overlay = self.new_overlay(req, aggregate)?;
+            overlays.insert(req.stream_id.clone(), overlay);
         }
-        batch
-            .overlays
+        let o = overlays
             .get_mut(&req.stream_id)
-            .ok_or_else(|| Error::internal("the overlay of a decided stream is missing"))
+            .ok_or_else(|| Error::internal("the overlay of a decided stream is missing"))?;
+        if o.stream_type != req.stream_type {
+            return Err(wrong_type(&req.stream_id, &o.stream_type, &req.stream_type));
+        }
+        if o.state.is_none() {
+            let rebuilt = self.rebuild_state(o, stamped, &req.stream_id).ok_or_else(|| {
+                Error::internal(format!(
+                    "{} state of '{}' could not be rebuilt",
+                    req.stream_type, req.stream_id
+                ))
+            })?;
+            o.state = Some(rebuilt);
+        }
+        Ok(o)
     }
 
     /// An overlay at the stream's committed state (taken out of its cache while the batch
@@ -200,8 +183,7 @@ impl Core {
     }
 
     /// The committed state of a stream plus the batch's events for it so far.
-    fn rebuild_overlay_state(&mut self, batch: &Batch, stream_id: &str) -> Option<AnyState> {
-        let overlay = batch.overlays.get(stream_id)?;
+    fn rebuild_state(&mut self, overlay: &Overlay, stamped: &Stamper, stream_id: &str) -> Option<AnyState> {
         let agg = overlay.aggregate.clone();
         let mut state = match overlay.sym {
             Some(sym) => {
@@ -213,11 +195,15 @@ impl Core {
             }
             None => agg.initial_state().ok()?,
         };
-        for e in batch.stamped.events.iter().filter(|e| e.stream_id == stream_id) {
+        for e in stamped.events.iter().filter(|e| e.stream_id == stream_id) {
             state = agg.evolve(state, &EventView::of(e)).ok()?;
         }
         Some(state)
     }
+}
+
+fn lost_state() -> Error {
+    Error::internal("the overlay lost its state")
 }
 
 fn check_expected_version(req: &ExecuteRequest, actual: u64) -> Result<(), ConcurrencyError> {
