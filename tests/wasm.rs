@@ -227,3 +227,65 @@ async fn a_js_storage_and_a_js_aggregate_work_through_the_binding() {
     let verify = call(&engine, "verify", &[]).await.unwrap();
     assert_eq!(get(&verify, "ok").as_bool(), Some(true));
 }
+
+/// A JS aggregate whose `evolve` cannot fold its own event: an `InternalError` (a bug in the
+/// aggregate, never a refusal), and nothing is appended. A read from inside `decide` waits
+/// until the engine is free instead of failing.
+#[wasm_bindgen_test]
+async fn broken_invariants_are_internal_errors_and_reads_wait_for_a_busy_engine() {
+    let engine = resolve(JsEngine::open(JsValue::UNDEFINED)).await.unwrap();
+    let def = Function::new_with_args(
+        "engine",
+        r#"return {
+          initialState: { n: 0 },
+          decide: (s, c) => { globalThis.__ejStats = engine.stats(); return [{ type: c.type, data: {} }]; },
+          evolve: (s, e) => { if (e.type === 'broken') throw new Error('cannot fold'); return { n: s.n + 1 }; },
+        };"#,
+    )
+    .call1(&JsValue::UNDEFINED, &engine)
+    .unwrap();
+    call(&engine, "defineAggregate", &["Fragile".into(), def])
+        .await
+        .unwrap();
+    call(
+        &engine,
+        "execute",
+        &[
+            "Fragile".into(),
+            "f".into(),
+            js(r#"{"type":"fine"}"#),
+            JsValue::UNDEFINED,
+        ],
+    )
+    .await
+    .unwrap();
+    // The stats promise made inside decide resolves (it does not reject) once decide has
+    // returned: before or after the event is committed.
+    let stats = resolve(get(&js_sys::global(), "__ejStats").dyn_into().unwrap())
+        .await
+        .unwrap();
+    let total = get(&stats, "totalEvents").as_f64();
+    assert!(total == Some(0.0) || total == Some(1.0), "{total:?}");
+    let err = call(
+        &engine,
+        "execute",
+        &[
+            "Fragile".into(),
+            "f".into(),
+            js(r#"{"type":"broken"}"#),
+            JsValue::UNDEFINED,
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_instance_of::<js_sys::Error>());
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("INTERNAL"));
+    assert_eq!(get(&err, "name").as_string().as_deref(), Some("InternalError"));
+    let message = get(&err, "message").as_string().unwrap();
+    assert!(
+        message.contains("Fragile evolve failed on its own 'broken' event: cannot fold"),
+        "{message}"
+    );
+    let version = call(&engine, "streamVersion", &["f".into()]).await.unwrap();
+    assert_eq!(version.as_f64(), Some(1.0));
+}
