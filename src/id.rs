@@ -8,9 +8,12 @@
 //! generator's 2^64 cycle, and stamping an event never crosses into JavaScript or the kernel.
 //! Ids are unique, not secret (an id reveals the generator's state).
 //!
-//! Why not a fresh `getrandom` call per id (`uuid::Uuid::new_v7`): measured in the native
-//! `append` benchmark, it made every command markedly slower (one system call, or one call
-//! into JavaScript, per event); README.md, "Layout", gives the figures.
+//! Why not `uuid::Uuid::new_v7` (fresh random bits from `getrandom` for every id): it is one
+//! system call per event natively (22,004 `getrandom` calls for 22,000 events of
+//! `benches/profile_append.rs`, against 4 with this generator) and one call into JavaScript
+//! per event on wasm, and it panics when the platform refuses. Measured here: about 600 ns
+//! an id against 7 ns, on commands of about 3 µs (BENCHMARKS.md), so some 20% of a command;
+//! the user-space instructions of a command are the same either way (callgrind).
 
 use crate::error::InternalError;
 
