@@ -20,7 +20,9 @@ use serde_json::json;
 
 fn engine() -> Engine<MemoryStorage> {
     let clock = Rc::new(ManualClock::new(1_700_000_000_000.0));
-    block_on(Engine::open(MemoryStorage::new(), EngineConfig::new(clock, 1))).unwrap()
+    let mut config = EngineConfig::new(clock);
+    eventjournal::domains::register_builtins(&mut config);
+    block_on(Engine::open(MemoryStorage::new(), config)).unwrap()
 }
 
 fn deposit(account: usize, amount: u64) -> ExecuteRequest {

@@ -11,7 +11,9 @@ use serde_json::json;
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
     let clock = Rc::new(ManualClock::new(1_700_000_000_000.0));
-    let e = block_on(Engine::open(MemoryStorage::new(), EngineConfig::new(clock, 1))).unwrap();
+    let mut config = EngineConfig::new(clock);
+    eventjournal::domains::register_builtins(&mut config);
+    let e = block_on(Engine::open(MemoryStorage::new(), config)).unwrap();
     for i in 0..1000 {
         let c = json!({"type": "create_account", "accountHolder": "H", "initialDeposit": 1000});
         block_on(e.execute(ExecuteRequest::new(

@@ -41,7 +41,9 @@ fn main() {
         .unwrap_or(1_000_000);
     let clock = Rc::new(ManualClock::new(1_700_000_000_000.0));
     let base = LIVE.load(Ordering::Relaxed);
-    let e = block_on(Engine::open(MemoryStorage::new(), EngineConfig::new(clock, 1))).unwrap();
+    let mut config = EngineConfig::new(clock);
+    eventjournal::domains::register_builtins(&mut config);
+    let e = block_on(Engine::open(MemoryStorage::new(), config)).unwrap();
     let futures: Vec<_> = (0..1000)
         .map(|a| {
             let c = json!({"type": "create_account", "accountHolder": format!("Holder {a}"), "initialDeposit": 1000});

@@ -10,7 +10,8 @@ use eventjournal::canonical::{write_value, CanonicalJson};
 use eventjournal::clock::ManualClock;
 use eventjournal::decider::Command;
 use eventjournal::error::Error;
-use eventjournal::event::{stored_events_from_json, Event, ExpectedVersion};
+use eventjournal::event::ExpectedVersion;
+use eventjournal::integrity::{decode_record, decode_records, verify};
 use eventjournal::log::Log;
 use eventjournal::projection::Projections;
 use eventjournal::snapshot::Snapshot;
@@ -30,19 +31,19 @@ fn text(data: &[u8]) -> Option<&str> {
 /// only typed errors, and whatever is accepted verifies and round-trips exactly.
 pub fn stored_events(data: &[u8]) {
     let Some(text) = text(data) else { return };
-    match stored_events_from_json(text, 0) {
+    match decode_records(text, 0) {
         Ok(events) => {
             let mut log = Log::new();
             for e in events {
                 // decode(encode(e)) == e
                 let again = serde_json::from_str::<Value>(&e.to_json_string()).expect("our own JSON parses");
-                let decoded = Event::from_stored(again, e.position).expect("our own record decodes");
+                let decoded = decode_record(again, e.position).expect("our own record decodes");
                 assert_eq!(decoded, e, "decode(encode(e)) == e");
                 if log.append_stored(e).is_err() {
                     break;
                 }
             }
-            assert!(log.verify().ok, "an accepted log verifies");
+            assert!(verify(&log).ok, "an accepted log verifies");
         }
         Err(Error::Storage(_)) | Err(Error::Integrity(_)) => {}
         Err(other) => panic!("unexpected error kind: {other:?}"),
@@ -72,9 +73,14 @@ pub fn canonical(data: &[u8]) {
     }
 }
 
+fn config() -> EngineConfig {
+    let mut config = EngineConfig::new(Rc::new(ManualClock::new(1_700_000_000_000.0)));
+    eventjournal::domains::register_builtins(&mut config);
+    config
+}
+
 fn engine() -> Engine<MemoryStorage> {
-    let clock = Rc::new(ManualClock::new(1_700_000_000_000.0));
-    futures::executor::block_on(Engine::open(MemoryStorage::new(), EngineConfig::new(clock, 1))).expect("open")
+    futures::executor::block_on(Engine::open(MemoryStorage::new(), config())).expect("open")
 }
 
 /// A command envelope as the binding converts it from JavaScript:
@@ -112,7 +118,7 @@ pub fn command(data: &[u8]) {
         request.command_id = envelope.get("commandId").and_then(Value::as_str).map(str::to_owned);
         match futures::executor::block_on(engine.execute(request)) {
             Ok(r) => assert!(r.position <= engine.head_position()),
-            Err(Error::Busy) => panic!("Busy must never reach a caller"),
+            Err(Error::Internal(e)) => panic!("a broken invariant reached a caller: {}", e.message),
             Err(_) => {}
         }
     }
@@ -171,10 +177,11 @@ pub fn snapshot(data: &[u8]) {
             },
         );
     }
-    let mut registry = eventjournal::decider::Registry::default();
     let mut projections = Projections::new(16);
-    eventjournal::domains::register(&mut registry, &mut projections, &Log::new()).unwrap();
-    let _ = projections.build_with_snapshots(&log, &snapshots);
+    for (name, projection) in config().projections {
+        projections.define(&name, projection, &Log::new()).unwrap();
+    }
+    projections.build_with_snapshots(&log, &snapshots);
     let _ = projections.state_json("account_balance", None, &log);
     let _ = projections.state_json("account_balance", Some(1), &log);
     let _ = projections.query("order_status", &serde_json::Map::new());

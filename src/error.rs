@@ -1,21 +1,28 @@
 //! Errors, one type per failure kind.
 //!
-//! Every error that crosses into JavaScript becomes an `Error` whose `name` and `code` are the
-//! ones returned by [`Error::name`] and [`Error::code`]:
+//! [`Error`] is any failure of the engine; each variant carries its own type, and
+//! [`Error::kind`] names the kind. A domain refusal ([`DomainError`]) is kept apart from
+//! technical failures: it is the only one that says "the business rules said no". A broken
+//! invariant (a bug, in the engine or in an aggregate's code) is an [`InternalError`], never
+//! a refusal.
 //!
-//! | type | `name` | `code` | meaning |
-//! |---|---|---|---|
-//! | [`ValidationError`] | `ValidationError` | `VALIDATION` | bad input shape or value |
-//! | [`DomainError`] | `DomainError` | `DOMAIN` | the aggregate refused the command |
-//! | [`ConcurrencyError`] | `ConcurrencyError` | `CONCURRENCY` | expected version mismatch, or conflicts kept winning |
-//! | [`StorageError`] | `StorageError` | `STORAGE` | the host's storage callback failed (`cause` holds its error) |
-//! | [`IntegrityError`] | `IntegrityError` | `INTEGRITY` | a stored record is malformed or breaks the chain |
-//! | [`NotFoundError`] | `NotFoundError` | `NOT_FOUND` | unknown stream type or projection |
-//! | [`ProjectionError`] | `ProjectionError` | `PROJECTION` | a projection's `evolve` failed |
-//! | [`ClosedError`] | `ClosedError` | `CLOSED` | the engine was closed |
+//! | kind | type | meaning |
+//! |---|---|---|
+//! | `Validation` | [`ValidationError`] | bad input shape or value |
+//! | `Domain` | [`DomainError`] | the aggregate refused the command |
+//! | `Concurrency` | [`ConcurrencyError`] | expected version mismatch, or conflicts kept winning |
+//! | `Storage` | [`StorageError`] | the host's storage callback failed (`cause` holds its error) |
+//! | `Integrity` | [`IntegrityError`] | a stored record is malformed or breaks the chain |
+//! | `NotFound` | [`NotFoundError`] | unknown stream type or projection |
+//! | `Projection` | [`ProjectionError`] | a projection's `evolve` failed |
+//! | `Closed` | [`ClosedError`] | the engine was closed |
+//! | `Internal` | [`InternalError`] | a broken invariant: a bug, never a business refusal |
 //!
-//! A domain refusal ([`DomainError`]) is kept apart from technical failures: it is the only
-//! one that says "the business rules said no".
+//! What user code answers is smaller: a `decide` refuses with a [`Rejection`] (or, through
+//! the object-safe aggregate trait, a [`DecideError`]); an `evolve` that cannot fold an event,
+//! or a state that cannot be copied or written, is a [`StateError`]. The engine turns those
+//! into the kinds above, by where they happened. The names and codes JavaScript sees
+//! (`ValidationError`/`VALIDATION`, ...) are the binding's table (`src/wasm/errors.rs`).
 
 use std::any::Any;
 use std::fmt;
@@ -210,6 +217,36 @@ impl ProjectionError {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClosedError;
 
+/// A broken invariant: a bug in the engine or in an aggregate's code (an `evolve` that
+/// cannot fold the stream's own events, a state that cannot be copied). Never a business
+/// refusal, and never caused by a command's content alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InternalError {
+    pub message: String,
+}
+
+impl InternalError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+/// The kind of an [`Error`], without its details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    Validation,
+    Domain,
+    Concurrency,
+    Storage,
+    Integrity,
+    NotFound,
+    Projection,
+    Closed,
+    Internal,
+}
+
 /// Any failure of the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
@@ -221,40 +258,22 @@ pub enum Error {
     NotFound(NotFoundError),
     Projection(ProjectionError),
     Closed(ClosedError),
-    /// The engine is in the middle of a synchronous call into user code (a `decide`,
-    /// `evolve` or projection) that called back into it. The binding retries asynchronous
-    /// calls once the engine is free; synchronous ones get a [`ValidationError`].
-    Busy,
+    Internal(InternalError),
 }
 
 impl Error {
-    /// The stable `code` exposed to JavaScript.
-    pub fn code(&self) -> &'static str {
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Validation(_) => "VALIDATION",
-            Error::Domain(_) => "DOMAIN",
-            Error::Concurrency(_) => "CONCURRENCY",
-            Error::Storage(_) => "STORAGE",
-            Error::Integrity(_) => "INTEGRITY",
-            Error::NotFound(_) => "NOT_FOUND",
-            Error::Projection(_) => "PROJECTION",
-            Error::Closed(_) => "CLOSED",
-            Error::Busy => "VALIDATION",
-        }
-    }
-
-    /// The stable `name` exposed to JavaScript.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Error::Validation(_) => "ValidationError",
-            Error::Domain(_) => "DomainError",
-            Error::Concurrency(_) => "ConcurrencyError",
-            Error::Storage(_) => "StorageError",
-            Error::Integrity(_) => "IntegrityError",
-            Error::NotFound(_) => "NotFoundError",
-            Error::Projection(_) => "ProjectionError",
-            Error::Closed(_) => "ClosedError",
-            Error::Busy => "ValidationError",
+            Error::Validation(_) => ErrorKind::Validation,
+            Error::Domain(_) => ErrorKind::Domain,
+            Error::Concurrency(_) => ErrorKind::Concurrency,
+            Error::Storage(_) => ErrorKind::Storage,
+            Error::Integrity(_) => ErrorKind::Integrity,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Projection(_) => ErrorKind::Projection,
+            Error::Closed(_) => ErrorKind::Closed,
+            Error::Internal(_) => ErrorKind::Internal,
         }
     }
 
@@ -269,9 +288,7 @@ impl Error {
             Error::NotFound(e) => e.message.clone(),
             Error::Projection(e) => e.message.clone(),
             Error::Closed(_) => "the engine is closed".to_owned(),
-            Error::Busy => "re-entrant call: the engine cannot be used synchronously from inside \
-                            decide, evolve or a projection; call it after they return"
-                .to_owned(),
+            Error::Internal(e) => e.message.clone(),
         }
     }
 
@@ -284,11 +301,16 @@ impl Error {
     pub fn domain(message: impl Into<String>) -> Self {
         Error::Domain(DomainError::new(message))
     }
+
+    /// Shorthand for an [`InternalError`].
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::Internal(InternalError::new(message))
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.name(), self.message())
+        write!(f, "{:?} error: {}", self.kind(), self.message())
     }
 }
 
@@ -313,9 +335,10 @@ into_error!(
     NotFoundError => NotFound,
     ProjectionError => Projection,
     ClosedError => Closed,
+    InternalError => Internal,
 );
 
-/// Why a `decide` did not produce events: bad input or a business refusal.
+/// Why a typed `decide` did not produce events: bad input or a business refusal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     Validation(ValidationError),
@@ -332,15 +355,6 @@ impl Rejection {
     }
 }
 
-impl From<Rejection> for Error {
-    fn from(r: Rejection) -> Self {
-        match r {
-            Rejection::Validation(e) => Error::Validation(e),
-            Rejection::Domain(e) => Error::Domain(e),
-        }
-    }
-}
-
 impl From<ValidationError> for Rejection {
     fn from(e: ValidationError) -> Self {
         Rejection::Validation(e)
@@ -350,6 +364,106 @@ impl From<ValidationError> for Rejection {
 impl From<DomainError> for Rejection {
     fn from(e: DomainError) -> Self {
         Rejection::Domain(e)
+    }
+}
+
+impl From<Rejection> for Error {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::Validation(e) => Error::Validation(e),
+            Rejection::Domain(e) => Error::Domain(e),
+        }
+    }
+}
+
+/// Why an aggregate (the object-safe form, e.g. one defined in JavaScript) did not decide:
+/// it refused, or it could not use its state (a bug, never a refusal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecideError {
+    Rejected(Rejection),
+    Internal(InternalError),
+}
+
+impl DecideError {
+    pub fn validation(message: impl Into<String>) -> Self {
+        DecideError::Rejected(Rejection::validation(message))
+    }
+
+    pub fn domain(message: impl Into<String>) -> Self {
+        DecideError::Rejected(Rejection::domain(message))
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        DecideError::Internal(InternalError::new(message))
+    }
+}
+
+impl From<Rejection> for DecideError {
+    fn from(r: Rejection) -> Self {
+        DecideError::Rejected(r)
+    }
+}
+
+impl From<StateError> for DecideError {
+    fn from(e: StateError) -> Self {
+        DecideError::Internal(InternalError::new(e.message))
+    }
+}
+
+impl From<DecideError> for Error {
+    fn from(e: DecideError) -> Self {
+        match e {
+            DecideError::Rejected(r) => r.into(),
+            DecideError::Internal(e) => Error::Internal(e),
+        }
+    }
+}
+
+/// A state could not be computed or used: an `evolve` could not fold an event (e.g. its data
+/// lacks a field), an initial state could not be made, or a state could not be copied,
+/// written as JSON or restored. Where it happened decides what the caller sees: a
+/// [`ProjectionError`] for a projection, an [`InternalError`] for an aggregate.
+///
+/// ```
+/// use eventjournal::error::StateError;
+/// fn balance(data: Option<u64>) -> Result<u64, StateError> {
+///     data.ok_or_else(|| "money moved without balanceAfter".into())
+/// }
+/// assert_eq!(balance(None).unwrap_err().message, "money moved without balanceAfter");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateError {
+    pub message: String,
+}
+
+impl StateError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+
+    /// The same error with `context` in front of its message.
+    pub fn context(self, context: impl fmt::Display) -> Self {
+        StateError::new(format!("{context}: {}", self.message))
+    }
+}
+
+impl From<String> for StateError {
+    fn from(message: String) -> Self {
+        StateError { message }
+    }
+}
+
+impl From<&str> for StateError {
+    fn from(message: &str) -> Self {
+        StateError::new(message)
+    }
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
     }
 }
 

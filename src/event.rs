@@ -1,5 +1,6 @@
 //! The event model: what a `decide` produces ([`NewEvent`]), what the log holds and the host
-//! stores ([`Event`]), and the checks on names that every event passes.
+//! stores ([`Event`]), its JSON record, and the checks on names that every event passes.
+//! How an event is hashed, and how a stored record is checked, is [`crate::integrity`].
 //!
 //! ```text
 //! id          UUID v7, unique across the log
@@ -16,8 +17,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::canonical::{kind_of, write_i64, write_string, write_u64, CanonicalJson, MAX_SAFE_INTEGER};
-use crate::error::{Error, IntegrityError, StorageError, StorageFailure, ValidationError};
+use crate::canonical::{write_i64, write_string, write_u64, CanonicalJson};
+use crate::error::ValidationError;
 
 /// Longest stream id, stream type, event type, projection name or command id, counted in
 /// UTF-16 code units as JavaScript's `length` counts them.
@@ -91,22 +92,23 @@ impl Event {
     /// The event as a JSON object (the shape JavaScript sees).
     pub fn to_json_string(&self) -> String {
         let mut out = String::with_capacity(256 + self.data.len() + self.metadata.len());
-        write_event_record(
-            &mut out,
-            &EventFields {
-                id: &self.id,
-                stream_id: &self.stream_id,
-                stream_type: &self.stream_type,
-                event_type: &self.event_type,
-                data: self.data.as_str(),
-                metadata: self.metadata.as_str(),
-                timestamp: self.timestamp,
-                version: self.version,
-                position: self.position,
-            },
-            &self.hash,
-        );
+        write_event_record(&mut out, &self.fields(), &self.hash);
         out
+    }
+
+    /// The fields that are encoded and hashed (all but the hash).
+    pub fn fields(&self) -> EventFields<'_> {
+        EventFields {
+            id: &self.id,
+            stream_id: &self.stream_id,
+            stream_type: &self.stream_type,
+            event_type: &self.event_type,
+            data: self.data.as_str(),
+            metadata: self.metadata.as_str(),
+            timestamp: self.timestamp,
+            version: self.version,
+            position: self.position,
+        }
     }
 
     /// The `commandId` in the metadata, if any.
@@ -115,7 +117,8 @@ impl Event {
     }
 }
 
-/// Borrowed fields of an event, in one place for encoding.
+/// Borrowed fields of an event, in one place for encoding (the record here, the hashed
+/// canonical text in [`crate::integrity`]).
 #[derive(Debug, Clone, Copy)]
 pub struct EventFields<'a> {
     pub id: &'a str,
@@ -127,30 +130,6 @@ pub struct EventFields<'a> {
     pub timestamp: i64,
     pub version: u64,
     pub position: u64,
-}
-
-/// Writes the canonical (JCS) text of an event without its hash: the bytes the hash chain
-/// hashes. Keys in sorted order; data and metadata are already canonical.
-pub fn write_canonical_event(out: &mut String, e: &EventFields<'_>) {
-    out.push_str("{\"data\":");
-    out.push_str(e.data);
-    out.push_str(",\"id\":");
-    write_string(out, e.id);
-    out.push_str(",\"metadata\":");
-    out.push_str(e.metadata);
-    out.push_str(",\"position\":");
-    write_u64(out, e.position);
-    out.push_str(",\"streamId\":");
-    write_string(out, e.stream_id);
-    out.push_str(",\"streamType\":");
-    write_string(out, e.stream_type);
-    out.push_str(",\"timestamp\":");
-    write_i64(out, e.timestamp);
-    out.push_str(",\"type\":");
-    write_string(out, e.event_type);
-    out.push_str(",\"version\":");
-    write_u64(out, e.version);
-    out.push('}');
 }
 
 /// Writes the event as the JSON object JavaScript sees, fields in the contract's order
@@ -180,7 +159,7 @@ pub fn write_event_record(out: &mut String, e: &EventFields<'_>, hash: &str) {
     out.push('}');
 }
 
-/// The fields of a stored event record, exactly.
+/// The fields of a stored event record, exactly (checked by [`crate::integrity::decode_record`]).
 pub const EVENT_FIELDS: [&str; 10] = [
     "id",
     "streamId",
@@ -193,103 +172,6 @@ pub const EVENT_FIELDS: [&str; 10] = [
     "position",
     "hash",
 ];
-
-/// Decodes what a storage returned (JSON text of an array of records) into events. Text that
-/// is not a JSON array is a `StorageError` (malformed); a record that is not an event is an
-/// `IntegrityError` naming the position it should have had (`after + index + 1`).
-pub fn stored_events_from_json(text: &str, after: u64) -> Result<Vec<Event>, Error> {
-    let records: Vec<Value> = serde_json::from_str(text).map_err(|e| {
-        StorageError::new(
-            StorageFailure::Malformed,
-            format!("readEvents returned something that is not a JSON array of records: {e}"),
-        )
-    })?;
-    records
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| Event::from_stored(r, after.saturating_add(i as u64 + 1)).map_err(Error::from))
-        .collect()
-}
-
-impl Event {
-    /// Decodes one stored record: an object with exactly the ten fields of the right types.
-    /// Content (ids, hashes, versions, the chain) is checked when the log appends it.
-    pub fn from_stored(value: Value, expected_position: u64) -> Result<Event, IntegrityError> {
-        let bad = |m: String| IntegrityError::at(expected_position, m);
-        let Value::Object(mut fields) = value else {
-            return Err(bad(format!(
-                "stored record is {}, not an event object",
-                kind_of(&value)
-            )));
-        };
-        if let Some(extra) = fields.keys().find(|k| !EVENT_FIELDS.contains(&k.as_str())) {
-            return Err(bad(format!(
-                "stored record has an unexpected field '{}'",
-                truncated(extra)
-            )));
-        }
-        let mut take = |k: &str| {
-            fields
-                .remove(k)
-                .ok_or_else(|| bad(format!("stored record lacks the field '{k}'")))
-        };
-        let text = |k: &str, v: Value| match v {
-            Value::String(s) => Ok(s),
-            other => Err(bad(format!("field '{k}' must be a string, got {}", kind_of(&other)))),
-        };
-        let int = |k: &str, v: Value, min: i64| -> Result<i64, IntegrityError> {
-            let n = v
-                .as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER as f64);
-            match n {
-                Some(f) if f as i64 >= min => Ok(f as i64),
-                _ => Err(bad(format!(
-                    "field '{k}' must be an integer ≥ {min}, got {}",
-                    truncated(&v.to_string())
-                ))),
-            }
-        };
-        let object = |k: &str, v: Value| -> Result<CanonicalJson, IntegrityError> {
-            CanonicalJson::from_value(&v, &format!("field '{k}'")).map_err(|e| bad(e.message))
-        };
-        let id = text("id", take("id")?)?;
-        let stream_id = text("streamId", take("streamId")?)?;
-        let stream_type = text("streamType", take("streamType")?)?;
-        let event_type = text("type", take("type")?)?;
-        let data = object("data", take("data")?)?;
-        let metadata = object("metadata", take("metadata")?)?;
-        let timestamp = int("timestamp", take("timestamp")?, 0)?;
-        let version = int("version", take("version")?, 1)? as u64;
-        let position = int("position", take("position")?, 1)? as u64;
-        let hash = text("hash", take("hash")?)?;
-        if data.len() + metadata.len() > MAX_EVENT_BYTES {
-            return Err(bad(format!(
-                "stored record's data and metadata exceed {MAX_EVENT_BYTES} bytes"
-            )));
-        }
-        Ok(Event {
-            id,
-            stream_id,
-            stream_type,
-            event_type,
-            data,
-            metadata,
-            timestamp,
-            version,
-            position,
-            hash,
-        })
-    }
-}
-
-/// At most 80 characters of `s`, for messages about hostile input.
-fn truncated(s: &str) -> String {
-    if s.chars().count() <= 80 {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(80).collect::<String>())
-    }
-}
 
 /// Reads `commandId` from canonical metadata without parsing it when it cannot be there.
 pub fn command_id_of(metadata: &CanonicalJson) -> Option<String> {
@@ -357,31 +239,6 @@ impl ExpectedVersion {
     }
 }
 
-/// Which events a projection or subscription wants. Empty lists mean "all".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventFilter {
-    /// Event types; empty = every type.
-    pub types: Vec<String>,
-    /// Only events of streams of this type.
-    pub stream_type: Option<String>,
-    /// Only events of this stream.
-    pub stream_id: Option<String>,
-}
-
-impl EventFilter {
-    /// Does an event with these names pass?
-    pub fn matches(&self, stream_id: &str, stream_type: &str, event_type: &str) -> bool {
-        (self.types.is_empty() || self.types.iter().any(|t| t == event_type))
-            && self.stream_type.as_deref().is_none_or(|t| t == stream_type)
-            && self.stream_id.as_deref().is_none_or(|s| s == stream_id)
-    }
-
-    /// True when the filter lets everything through.
-    pub fn is_all(&self) -> bool {
-        self.types.is_empty() && self.stream_type.is_none() && self.stream_id.is_none()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,26 +262,5 @@ mod tests {
         assert!(!ExpectedVersion::Exists.matches(0));
         assert!(ExpectedVersion::Exact(3).matches(3));
         assert!(!ExpectedVersion::Exact(3).matches(2));
-    }
-
-    #[test]
-    fn event_json_is_canonical_without_hash() {
-        let fields = EventFields {
-            id: "0190b3c4-0000-7000-8000-000000000000",
-            stream_id: "acc\"1",
-            stream_type: "BankAccount",
-            event_type: "money_deposited",
-            data: r#"{"amount":5}"#,
-            metadata: "{}",
-            timestamp: 1_700_000_000_000,
-            version: 2,
-            position: 9,
-        };
-        let mut s = String::new();
-        write_canonical_event(&mut s, &fields);
-        let v: Value = serde_json::from_str(&s).unwrap();
-        let mut again = String::new();
-        crate::canonical::write_value(&mut again, &v, 0).unwrap();
-        assert_eq!(s, again);
     }
 }

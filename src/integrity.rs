@@ -1,17 +1,29 @@
-//! The hash chain and the checks on every record the engine loads.
+//! The hash chain, in one place: the canonical text an event is hashed as, the hash, the
+//! checks every stored record passes before it enters the log, and `verify`.
 //!
 //! ```text
 //! hash(e) = hex(SHA-256( utf8(prevHash) ‖ JCS(e without its hash field) ))
 //! prevHash before position 1 = "0000…0000" (64 zeros)
 //! ```
 //!
-//! JCS is the canonical JSON of [`crate::canonical`]; the canonical text of an event is
-//! written by [`crate::event::write_canonical_event`]. A verifier in JavaScript needs only
-//! `crypto.subtle.digest('SHA-256', …)` and the ten-line `canon` function shown there.
+//! JCS is the canonical JSON of [`crate::canonical`]; [`write_canonical_event`] writes the
+//! canonical text of an event (keys in sorted order). A verifier in JavaScript needs only
+//! `crypto.subtle.digest('SHA-256', …)` and the ten-line `canon` function shown in
+//! `canonical.rs`.
+//!
+//! Every record the host's storage returns goes through [`decode_record`] (exactly the ten
+//! fields of the contract, of the right types) and [`check_next`] (it continues the log:
+//! gapless position and version, the stream's type, non-decreasing timestamp, a well-formed
+//! id, and a hash that matches). The first failed check is an [`IntegrityError`] naming the
+//! position.
 
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::event::{write_canonical_event, EventFields};
+use crate::canonical::{kind_of, write_i64, write_string, write_u64, CanonicalJson, MAX_SAFE_INTEGER};
+use crate::error::{Error, IntegrityError, StorageError, StorageFailure};
+use crate::event::{validate_name, Event, EventFields, EVENT_FIELDS, MAX_EVENT_BYTES};
+use crate::log::Log;
 
 /// A SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -65,6 +77,30 @@ impl std::fmt::Debug for Hash {
     }
 }
 
+/// Writes the canonical (JCS) text of an event without its hash: the bytes the chain hashes.
+/// Keys in sorted order; data and metadata are already canonical.
+pub fn write_canonical_event(out: &mut String, e: &EventFields<'_>) {
+    out.push_str("{\"data\":");
+    out.push_str(e.data);
+    out.push_str(",\"id\":");
+    write_string(out, e.id);
+    out.push_str(",\"metadata\":");
+    out.push_str(e.metadata);
+    out.push_str(",\"position\":");
+    write_u64(out, e.position);
+    out.push_str(",\"streamId\":");
+    write_string(out, e.stream_id);
+    out.push_str(",\"streamType\":");
+    write_string(out, e.stream_type);
+    out.push_str(",\"timestamp\":");
+    write_i64(out, e.timestamp);
+    out.push_str(",\"type\":");
+    write_string(out, e.event_type);
+    out.push_str(",\"version\":");
+    write_u64(out, e.version);
+    out.push('}');
+}
+
 /// Computes an event's hash from the previous hash and its fields. `scratch` is reused
 /// between calls to avoid an allocation per event.
 pub fn event_hash(prev: &Hash, fields: &EventFields<'_>, scratch: &mut String) -> Hash {
@@ -104,9 +140,222 @@ pub struct VerifyReport {
     pub first_bad_position: Option<u64>,
 }
 
+/// Recomputes the whole chain of the log.
+pub fn verify(log: &Log) -> VerifyReport {
+    let mut prev = GENESIS;
+    let mut scratch = String::new();
+    for view in log.range(1, log.head_position()) {
+        let id = view.id();
+        let fields = EventFields {
+            id: &id,
+            ..view.fields()
+        };
+        let h = event_hash(&prev, &fields, &mut scratch);
+        if view.stored_hash() != Some(h) {
+            return VerifyReport {
+                ok: false,
+                checked: view.position,
+                first_bad_position: Some(view.position),
+            };
+        }
+        prev = h;
+    }
+    VerifyReport {
+        ok: true,
+        checked: log.head_position(),
+        first_bad_position: None,
+    }
+}
+
+/// A stored record that continues the log, with its id and hash as the log keeps them.
+#[derive(Debug, Clone, Copy)]
+pub struct Checked {
+    pub id: [u8; 16],
+    pub hash: Hash,
+}
+
+/// Checks that a record from outside (the host's storage) continues `log`: the next position,
+/// a lowercase UUID id, valid names, the next version of its stream, the stream's type, a
+/// timestamp not before the last one, and the hash of the chain.
+pub fn check_next(log: &Log, e: &Event, scratch: &mut String) -> Result<Checked, IntegrityError> {
+    let expected = log.head_position() + 1;
+    if e.position != expected {
+        let what = if e.position < expected {
+            format!(
+                "found position {} again or out of order (expected {expected})",
+                e.position
+            )
+        } else {
+            format!("position {expected} is missing (found {} next)", e.position)
+        };
+        return Err(IntegrityError::at(expected, what));
+    }
+    let bad = |m: String| IntegrityError::at(expected, m);
+    let id = parse_event_id(&e.id).ok_or_else(|| bad(format!("id {:?} is not a lowercase UUID", e.id)))?;
+    let hash = Hash::from_hex(&e.hash).ok_or_else(|| bad("hash is not 64 lowercase hex characters".into()))?;
+    for (what, value) in [
+        ("streamId", &e.stream_id),
+        ("streamType", &e.stream_type),
+        ("type", &e.event_type),
+    ] {
+        validate_name(what, value).map_err(|v| bad(v.message))?;
+    }
+    let current_version = log.stream_version(&e.stream_id);
+    if e.version != current_version + 1 || e.version > u64::from(u32::MAX) {
+        return Err(bad(format!(
+            "stream '{}' version {} does not follow {current_version}",
+            e.stream_id, e.version
+        )));
+    }
+    if let Some(t) = log.stream_type_of(&e.stream_id).filter(|t| *t != e.stream_type) {
+        return Err(bad(format!(
+            "stream '{}' has type '{t}' but the event says '{}'",
+            e.stream_id, e.stream_type
+        )));
+    }
+    if e.timestamp < log.last_timestamp() {
+        return Err(bad(format!(
+            "timestamp {} is before the previous event's {}",
+            e.timestamp,
+            log.last_timestamp()
+        )));
+    }
+    if event_hash(&log.head_hash(), &e.fields(), scratch) != hash {
+        return Err(bad("hash does not match the event and the previous hash".into()));
+    }
+    Ok(Checked { id, hash })
+}
+
+/// Decodes what a storage returned (JSON text of an array of records) into events. Text that
+/// is not a JSON array is a `StorageError` (malformed); a record that is not an event is an
+/// `IntegrityError` naming the position it should have had (`after + index + 1`).
+pub fn decode_records(text: &str, after: u64) -> Result<Vec<Event>, Error> {
+    let records: Vec<Value> = serde_json::from_str(text).map_err(|e| {
+        StorageError::new(
+            StorageFailure::Malformed,
+            format!("readEvents returned something that is not a JSON array of records: {e}"),
+        )
+    })?;
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| decode_record(r, after.saturating_add(i as u64 + 1)).map_err(Error::from))
+        .collect()
+}
+
+/// Decodes one stored record: an object with exactly the ten fields of the right types.
+/// Content (ids, hashes, versions, the chain) is checked by [`check_next`].
+pub fn decode_record(value: Value, expected_position: u64) -> Result<Event, IntegrityError> {
+    let bad = |m: String| IntegrityError::at(expected_position, m);
+    let Value::Object(fields) = value else {
+        return Err(bad(format!(
+            "stored record is {}, not an event object",
+            kind_of(&value)
+        )));
+    };
+    if let Some(extra) = fields.keys().find(|k| !EVENT_FIELDS.contains(&k.as_str())) {
+        return Err(bad(format!(
+            "stored record has an unexpected field '{}'",
+            truncated(extra)
+        )));
+    }
+    let mut r = Record {
+        fields,
+        position: expected_position,
+    };
+    let event = Event {
+        id: r.text("id")?,
+        stream_id: r.text("streamId")?,
+        stream_type: r.text("streamType")?,
+        event_type: r.text("type")?,
+        data: r.object("data")?,
+        metadata: r.object("metadata")?,
+        timestamp: r.int("timestamp", 0)?,
+        version: r.int("version", 1)? as u64,
+        position: r.int("position", 1)? as u64,
+        hash: r.text("hash")?,
+    };
+    if event.data.len() + event.metadata.len() > MAX_EVENT_BYTES {
+        return Err(bad(format!(
+            "stored record's data and metadata exceed {MAX_EVENT_BYTES} bytes"
+        )));
+    }
+    Ok(event)
+}
+
+/// The fields of a stored record, taken one by one with their type checked.
+struct Record {
+    fields: Map<String, Value>,
+    position: u64,
+}
+
+impl Record {
+    fn take(&mut self, k: &str) -> Result<Value, IntegrityError> {
+        self.fields
+            .remove(k)
+            .ok_or_else(|| IntegrityError::at(self.position, format!("stored record lacks the field '{k}'")))
+    }
+
+    fn text(&mut self, k: &str) -> Result<String, IntegrityError> {
+        match self.take(k)? {
+            Value::String(s) => Ok(s),
+            other => Err(IntegrityError::at(
+                self.position,
+                format!("field '{k}' must be a string, got {}", kind_of(&other)),
+            )),
+        }
+    }
+
+    /// A safe integer of at least `min`.
+    fn int(&mut self, k: &str, min: i64) -> Result<i64, IntegrityError> {
+        let v = self.take(k)?;
+        let n = v
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER as f64);
+        match n {
+            Some(f) if f as i64 >= min => Ok(f as i64),
+            _ => Err(IntegrityError::at(
+                self.position,
+                format!(
+                    "field '{k}' must be an integer ≥ {min}, got {}",
+                    truncated(&v.to_string())
+                ),
+            )),
+        }
+    }
+
+    fn object(&mut self, k: &str) -> Result<CanonicalJson, IntegrityError> {
+        CanonicalJson::from_value(&self.take(k)?, &format!("field '{k}'"))
+            .map_err(|e| IntegrityError::at(self.position, e.message))
+    }
+}
+
+/// At most 80 characters of `s`, for messages about hostile input.
+fn truncated(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fields() -> EventFields<'static> {
+        EventFields {
+            id: "0190b3c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6",
+            stream_id: "account_001",
+            stream_type: "BankAccount",
+            event_type: "account_created",
+            data: r#"{"accountHolder":"Alice","initialDeposit":0}"#,
+            metadata: "{}",
+            timestamp: 1700000000000,
+            version: 1,
+            position: 1,
+        }
+    }
 
     #[test]
     fn hex_round_trip() {
@@ -128,19 +377,23 @@ mod tests {
     }
 
     #[test]
+    fn event_text_is_canonical_without_hash() {
+        let f = EventFields {
+            stream_id: "acc\"1",
+            data: r#"{"amount":5}"#,
+            ..fields()
+        };
+        let mut s = String::new();
+        write_canonical_event(&mut s, &f);
+        let v: Value = serde_json::from_str(&s).unwrap();
+        let mut again = String::new();
+        crate::canonical::write_value(&mut again, &v, 0).unwrap();
+        assert_eq!(s, again);
+    }
+
+    #[test]
     fn hash_matches_independent_computation() {
         // Computed independently: sha256("000…0" + canonical event text).
-        let fields = EventFields {
-            id: "0190b3c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6",
-            stream_id: "account_001",
-            stream_type: "BankAccount",
-            event_type: "account_created",
-            data: r#"{"accountHolder":"Alice","initialDeposit":0}"#,
-            metadata: "{}",
-            timestamp: 1700000000000,
-            version: 1,
-            position: 1,
-        };
         let text = format!(
             "{}{}",
             "0".repeat(64),
@@ -148,6 +401,6 @@ mod tests {
         );
         let expected = Sha256::digest(text.as_bytes());
         let mut scratch = String::new();
-        assert_eq!(event_hash(&GENESIS, &fields, &mut scratch).0[..], expected[..]);
+        assert_eq!(event_hash(&GENESIS, &fields(), &mut scratch).0[..], expected[..]);
     }
 }

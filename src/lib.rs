@@ -9,11 +9,13 @@
 //! `cargo test`; the engine only awaits the [`storage::Storage`] trait.
 //!
 //! ```
-//! use eventjournal::{decider::Command, engine::{Engine, EngineConfig, ExecuteRequest}, storage::MemoryStorage};
+//! use eventjournal::{decider::Command, domains, storage::MemoryStorage, Engine, EngineConfig, ExecuteRequest};
 //! use serde_json::json;
 //!
 //! futures::executor::block_on(async {
-//!     let engine = Engine::open(MemoryStorage::new(), EngineConfig::default()).await.unwrap();
+//!     let mut config = EngineConfig::default();
+//!     domains::register_builtins(&mut config); // the engine knows no domain until told
+//!     let engine = Engine::open(MemoryStorage::new(), config).await.unwrap();
 //!     let cmd = Command::from_value(json!({"type": "create_account", "accountHolder": "Alice", "initialDeposit": 100000})).unwrap();
 //!     let result = engine.execute(ExecuteRequest::new("BankAccount", "account_001", cmd)).await.unwrap();
 //!     assert_eq!(result.version, 2);
@@ -32,6 +34,7 @@ pub mod domains;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod filter;
 pub mod id;
 pub mod integrity;
 pub mod log;
@@ -41,10 +44,13 @@ pub mod storage;
 pub mod subscription;
 pub mod time_travel;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]
 pub mod wasm;
 
 pub use engine::{Engine, EngineConfig, ExecuteRequest, ExecuteResult, Loaded};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use event::{Event, ExpectedVersion, NewEvent};

@@ -3,10 +3,11 @@
 //! * Aggregates: [`AggregateCache`] keeps, per stream, the state after every `N`th version
 //!   (`snapshotEvery`, default 100) and the current state, so a command never refolds its
 //!   stream and a load at any version folds at most `N - 1` events.
-//! * Projections: [`SnapshotSeries`] of states by position (see `projection.rs`).
+//! * Projections: [`SnapshotSeries`] of states by position (see `projection/slot.rs`).
 //! * The host: [`Snapshot`] is what `readSnapshot`/`writeSnapshot` store.
 
 use crate::decider::{Aggregate, AnyState};
+use crate::error::StateError;
 use crate::log::{EventView, Log, StreamSym};
 
 /// Default `snapshotEvery`.
@@ -85,23 +86,42 @@ pub struct AggregateCache {
     current: Option<AnyState>,
 }
 
-/// Folds `events` into `state`, saving a copy after every multiple of `every`.
+/// Folds one event into an aggregate's state and, when the event's version is a multiple of
+/// `every` (0 = never), also gives a copy of the new state for the stream's snapshots. The
+/// one place where "evolve, then snapshot every N" is written.
+pub fn evolve_step(
+    agg: &dyn Aggregate,
+    state: AnyState,
+    event: &EventView<'_>,
+    every: u64,
+) -> Result<(AnyState, Option<AnyState>), StateError> {
+    let next = agg.evolve(state, event)?;
+    let snapshot = if every > 0 && event.version % every == 0 {
+        Some(agg.clone_state(&next)?)
+    } else {
+        None
+    };
+    Ok((next, snapshot))
+}
+
+/// Folds `events` into `state` with [`evolve_step`], handing each snapshot to `on_snapshot`.
 pub fn fold_stream<'a>(
     agg: &dyn Aggregate,
     mut state: AnyState,
     events: impl Iterator<Item = EventView<'a>>,
     every: u64,
     mut on_snapshot: impl FnMut(u64, AnyState),
-) -> Result<AnyState, String> {
+) -> Result<AnyState, StateError> {
     for e in events {
-        state = agg.evolve(state, &e).map_err(|m| {
-            format!(
-                "evolve failed at version {} of stream '{}': {m}",
+        let (next, snapshot) = evolve_step(agg, state, &e, every).map_err(|m| {
+            m.context(format_args!(
+                "evolve failed at version {} of stream '{}'",
                 e.version, e.stream_id
-            )
+            ))
         })?;
-        if every > 0 && e.version % every == 0 {
-            on_snapshot(e.version, agg.clone_state(&state)?);
+        state = next;
+        if let Some(copy) = snapshot {
+            on_snapshot(e.version, copy);
         }
     }
     Ok(state)
@@ -109,7 +129,13 @@ pub fn fold_stream<'a>(
 
 impl AggregateCache {
     /// Brings `current` to the stream's last version.
-    pub fn ensure_current(&mut self, log: &Log, sym: StreamSym, agg: &dyn Aggregate, every: u64) -> Result<(), String> {
+    pub fn ensure_current(
+        &mut self,
+        log: &Log,
+        sym: StreamSym,
+        agg: &dyn Aggregate,
+        every: u64,
+    ) -> Result<(), StateError> {
         let head = log.version_of(sym);
         if self.current.is_some() && self.covered == head {
             return Ok(());
@@ -142,10 +168,10 @@ impl AggregateCache {
         agg: &dyn Aggregate,
         every: u64,
         version: u64,
-    ) -> Result<AnyState, String> {
+    ) -> Result<AnyState, StateError> {
         self.ensure_current(log, sym, agg, every)?;
         if version >= self.covered {
-            let current = self.current.as_ref().ok_or("internal: no current state")?;
+            let current = self.current.as_ref().ok_or("no current state after ensure_current")?;
             return agg.clone_state(current);
         }
         let (start, state) = match self.snapshots.at_or_before(version) {
@@ -173,12 +199,8 @@ impl AggregateCache {
         }
     }
 
-    /// Drops the current state (it is rebuilt from the snapshots on the next use).
-    pub fn invalidate_current(&mut self) {
-        self.current = None;
-    }
-
-    /// Applies an event appended by another writer, if the cache is current.
+    /// Applies an event appended by another writer, if the cache is current. A failure
+    /// drops the current state: it is refolded, and the error reported, on the next use.
     pub fn apply_external(&mut self, agg: &dyn Aggregate, event: &EventView<'_>, every: u64) {
         let Some(state) = self.current.take() else {
             return;
@@ -186,24 +208,13 @@ impl AggregateCache {
         if event.version != self.covered + 1 {
             return;
         }
-        match agg.evolve(state, event) {
-            Ok(next) => {
-                if every > 0 && event.version % every == 0 {
-                    match agg.clone_state(&next) {
-                        Ok(copy) => self.snapshots.push(event.version, copy),
-                        Err(_) => return,
-                    }
-                }
-                self.covered = event.version;
-                self.current = Some(next);
+        if let Ok((next, snapshot)) = evolve_step(agg, state, event, every) {
+            if let Some(copy) = snapshot {
+                self.snapshots.push(event.version, copy);
             }
-            Err(_) => { /* refolded (and the error reported) on the next use */ }
+            self.covered = event.version;
+            self.current = Some(next);
         }
-    }
-
-    /// Number of saved snapshots (for tests and stats).
-    pub fn snapshot_count(&self) -> usize {
-        self.snapshots.len()
     }
 }
 

@@ -8,7 +8,8 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::event::{Event, EventFilter};
+use crate::event::Event;
+use crate::filter::EventFilter;
 use crate::log::Log;
 
 /// Receives committed events.
@@ -117,9 +118,10 @@ impl Subscriptions {
                 let head = log.head_position();
                 let stop = head.min(entry.cursor.saturating_add(SCAN_STEP));
                 let mut last = entry.cursor;
+                let filter = entry.filter.compile(log);
                 for e in log.range(entry.cursor + 1, stop) {
                     last = e.position;
-                    if entry.filter.matches(e.stream_id, e.stream_type, e.event_type) {
+                    if filter.matches(&e) {
                         batch.push(e.to_event());
                         if batch.len() >= DELIVERY_BATCH {
                             break;

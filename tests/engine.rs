@@ -10,14 +10,15 @@ use std::rc::Rc;
 
 use common::*;
 use eventjournal::decider::Aggregate;
-use eventjournal::error::{Error, StorageFailure};
-use eventjournal::event::{Event, EventFilter, ExpectedVersion};
+use eventjournal::error::{DecideError, Error, ErrorKind, StateError, StorageFailure};
+use eventjournal::event::{Event, ExpectedVersion};
+use eventjournal::filter::EventFilter;
 use eventjournal::log::{Direction, EventView, ReadAllOptions, ReadStreamOptions};
 use eventjournal::projection::Projection;
 use eventjournal::storage::MemoryStorage;
 use eventjournal::subscription::Subscriber;
 use eventjournal::time_travel::At;
-use eventjournal::{Engine, EngineConfig, ExecuteResult};
+use eventjournal::{Engine, ExecuteResult};
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 use serde_json::{json, Value};
@@ -325,7 +326,7 @@ fn conflicts_are_retried_then_given_up() {
             Err(eventjournal::storage::AppendError::Conflict)
         }
     }
-    let mut cfg = EngineConfig::new(clock(), 1);
+    let mut cfg = config(clock());
     cfg.max_conflict_retries = 3;
     let engine = block_on(Engine::open(AlwaysConflict(MemoryStorage::new()), cfg)).unwrap();
     let err = exec(
@@ -335,7 +336,7 @@ fn conflicts_are_retried_then_given_up() {
         json!({"type": "create_account", "accountHolder": "A"}),
     )
     .unwrap_err();
-    assert_eq!(err.code(), "CONCURRENCY");
+    assert_eq!(err.kind(), ErrorKind::Concurrency);
     assert!(err.message().contains("after 3 retries"), "{}", err.message());
     assert_eq!(engine.stats().unwrap().total_events, 0);
 }
@@ -347,12 +348,12 @@ fn expected_versions() {
     let create = json!({"type": "create_account", "accountHolder": "A"});
     let dep = json!({"type": "deposit", "amount": 1});
     assert_eq!(
-        run(ExpectedVersion::Exists, dep.clone()).unwrap_err().code(),
-        "CONCURRENCY"
+        run(ExpectedVersion::Exists, dep.clone()).unwrap_err().kind(),
+        ErrorKind::Concurrency
     );
     assert_eq!(
-        run(ExpectedVersion::Exact(1), create.clone()).unwrap_err().code(),
-        "CONCURRENCY"
+        run(ExpectedVersion::Exact(1), create.clone()).unwrap_err().kind(),
+        ErrorKind::Concurrency
     );
     assert!(run(ExpectedVersion::NoStream, create.clone()).is_ok());
     let err = run(ExpectedVersion::NoStream, dep.clone()).unwrap_err();
@@ -366,8 +367,8 @@ fn expected_versions() {
     }
     assert!(run(ExpectedVersion::Exists, dep.clone()).is_ok());
     assert_eq!(
-        run(ExpectedVersion::Exact(1), dep.clone()).unwrap_err().code(),
-        "CONCURRENCY"
+        run(ExpectedVersion::Exact(1), dep.clone()).unwrap_err().kind(),
+        ErrorKind::Concurrency
     );
     assert!(run(ExpectedVersion::Exact(2), dep.clone()).is_ok());
     assert!(run(ExpectedVersion::Any, dep).is_ok());
@@ -399,7 +400,7 @@ fn command_ids_make_retries_idempotent_and_survive_a_reopen() {
     let refused = block_on(
         engine.execute(req("BankAccount", "a", json!({"type": "withdraw", "amount": 10_000})).command_id("cmd-2")),
     );
-    assert_eq!(refused.unwrap_err().code(), "DOMAIN");
+    assert_eq!(refused.unwrap_err().kind(), ErrorKind::Domain);
     let ok = block_on(
         engine.execute(req("BankAccount", "a", json!({"type": "withdraw", "amount": 100})).command_id("cmd-2")),
     )
@@ -421,7 +422,7 @@ fn command_ids_make_retries_idempotent_and_survive_a_reopen() {
                 .command_id("cmd-9"),
         ),
     );
-    assert_eq!(clash.unwrap_err().code(), "VALIDATION");
+    assert_eq!(clash.unwrap_err().kind(), ErrorKind::Validation);
     // Reopen: the ids are still known.
     let reopened = open(storage.clone());
     assert_eq!(block_on(reopened.execute(create())).unwrap(), first);
@@ -498,13 +499,16 @@ fn a_stream_keeps_the_type_of_its_first_event() {
     )
     .unwrap();
     let err = exec(&engine, "Order", "x", json!({"type": "confirm_order"})).unwrap_err();
-    assert_eq!(err.code(), "VALIDATION");
+    assert_eq!(err.kind(), ErrorKind::Validation);
     assert!(err.message().contains("is a BankAccount stream"));
-    assert_eq!(engine.load("Order", "x", None).unwrap_err().code(), "VALIDATION");
+    assert_eq!(
+        engine.load("Order", "x", None).unwrap_err().kind(),
+        ErrorKind::Validation
+    );
     let err = exec(&engine, "Nope", "y", json!({"type": "x"})).unwrap_err();
-    assert_eq!((err.code(), err.name()), ("NOT_FOUND", "NotFoundError"));
-    assert_eq!(engine.load("Nope", "y", None).unwrap_err().code(), "NOT_FOUND");
-    assert_eq!(engine.projection("nope", None).unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(engine.load("Nope", "y", None).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(engine.projection("nope", None).unwrap_err().kind(), ErrorKind::NotFound);
 }
 
 #[test]
@@ -516,9 +520,9 @@ fn bad_names_are_validation_errors() {
         ("BankAccount", &"x".repeat(257) as &str),
     ] {
         let err = exec(&engine, t, id, json!({"type": "create_account", "accountHolder": "A"})).unwrap_err();
-        assert_eq!(err.code(), "VALIDATION");
+        assert_eq!(err.kind(), ErrorKind::Validation);
     }
-    assert_eq!(engine.stream_version("").unwrap_err().code(), "VALIDATION");
+    assert_eq!(engine.stream_version("").unwrap_err().kind(), ErrorKind::Validation);
     let err = block_on(
         engine.execute(
             req(
@@ -530,7 +534,7 @@ fn bad_names_are_validation_errors() {
         ),
     )
     .unwrap_err();
-    assert_eq!(err.code(), "VALIDATION");
+    assert_eq!(err.kind(), ErrorKind::Validation);
 }
 
 #[test]
@@ -544,7 +548,7 @@ fn oversized_events_are_refused() {
         json!({"type": "create_account", "accountHolder": big}),
     )
     .unwrap_err();
-    assert_eq!(err.code(), "VALIDATION");
+    assert_eq!(err.kind(), ErrorKind::Validation);
     assert!(err.message().contains("limit"), "{}", err.message());
     assert_eq!(engine.stats().unwrap().total_events, 0);
 }
@@ -602,6 +606,10 @@ fn reads_forward_backward_and_filtered() {
         .is_empty());
     let positions =
         |o: ReadAllOptions| -> Vec<u64> { engine.read_all(&o).unwrap().iter().map(|e| e.position).collect() };
+    let types = |t: &[&str]| EventFilter {
+        types: t.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
     assert_eq!(positions(ReadAllOptions::default()), [1, 2, 3, 4, 5, 6]);
     assert_eq!(
         positions(ReadAllOptions {
@@ -619,14 +627,14 @@ fn reads_forward_backward_and_filtered() {
     );
     assert_eq!(
         positions(ReadAllOptions {
-            types: vec!["money_deposited".into()],
+            filter: types(&["money_deposited"]),
             ..Default::default()
         }),
         [2, 4, 5, 6]
     );
     assert_eq!(
         positions(ReadAllOptions {
-            types: vec!["money_deposited".into(), "order_placed".into()],
+            filter: types(&["money_deposited", "order_placed"]),
             from_position: 2,
             ..Default::default()
         }),
@@ -634,25 +642,44 @@ fn reads_forward_backward_and_filtered() {
     );
     assert_eq!(
         positions(ReadAllOptions {
-            stream_type: Some("Order".into()),
+            filter: EventFilter {
+                stream_type: Some("Order".into()),
+                ..Default::default()
+            },
             ..Default::default()
         }),
         [3]
     );
     assert_eq!(
         positions(ReadAllOptions {
-            types: vec!["nope".into()],
+            filter: types(&["nope"]),
             ..Default::default()
         }),
         Vec::<u64>::new()
     );
     assert_eq!(
         positions(ReadAllOptions {
-            stream_type: Some("Nope".into()),
+            filter: EventFilter {
+                stream_type: Some("Nope".into()),
+                ..Default::default()
+            },
             ..Default::default()
         }),
         Vec::<u64>::new()
     );
+    // One stream (its own index), with a type and a lower bound.
+    let stream = |id: &str, t: &[&str], from: u64| ReadAllOptions {
+        from_position: from,
+        filter: EventFilter {
+            stream_id: Some(id.into()),
+            ..types(t)
+        },
+        ..Default::default()
+    };
+    assert_eq!(positions(stream("a", &[], 0)), [1, 2, 4, 5, 6]);
+    assert_eq!(positions(stream("a", &["money_deposited"], 4)), [5, 6]);
+    assert_eq!(positions(stream("o", &["money_deposited"], 0)), Vec::<u64>::new());
+    assert_eq!(positions(stream("missing", &[], 0)), Vec::<u64>::new());
 }
 
 #[test]
@@ -850,18 +877,22 @@ struct Nosy {
     saw: RefCell<Vec<String>>,
 }
 impl Aggregate for Nosy {
-    fn initial_state(&self) -> Result<eventjournal::decider::AnyState, String> {
+    fn initial_state(&self) -> Result<eventjournal::decider::AnyState, StateError> {
         Ok(eventjournal::decider::AnyState::new(()))
     }
     fn decide(
         &self,
         _: &eventjournal::decider::AnyState,
         _: &eventjournal::decider::Command,
-    ) -> Result<Vec<eventjournal::NewEvent>, eventjournal::error::Rejection> {
+    ) -> Result<Vec<eventjournal::NewEvent>, DecideError> {
         if let Some(engine) = self.engine.borrow().as_ref().and_then(|w| w.upgrade()) {
             // A synchronous read from inside decide: a clear error, never a panic.
             let err = engine.stats().unwrap_err();
-            self.saw.borrow_mut().push(format!("{}: {}", err.code(), err.message()));
+            self.saw
+                .borrow_mut()
+                .push(format!("{:?}: {}", err.kind(), err.message()));
+            // Asynchronous callers (the binding) wait while the engine says it is busy.
+            self.saw.borrow_mut().push(format!("busy: {}", engine.is_busy()));
             // Enqueuing a command works: it runs after this batch.
             drop(engine.execute(req(
                 "BankAccount",
@@ -875,13 +906,13 @@ impl Aggregate for Nosy {
         &self,
         s: eventjournal::decider::AnyState,
         _: &EventView<'_>,
-    ) -> Result<eventjournal::decider::AnyState, String> {
+    ) -> Result<eventjournal::decider::AnyState, StateError> {
         Ok(s)
     }
-    fn clone_state(&self, _: &eventjournal::decider::AnyState) -> Result<eventjournal::decider::AnyState, String> {
+    fn clone_state(&self, _: &eventjournal::decider::AnyState) -> Result<eventjournal::decider::AnyState, StateError> {
         Ok(eventjournal::decider::AnyState::new(()))
     }
-    fn state_json(&self, _: &eventjournal::decider::AnyState) -> Result<String, String> {
+    fn state_json(&self, _: &eventjournal::decider::AnyState) -> Result<String, StateError> {
         Ok("{}".into())
     }
 }
@@ -896,8 +927,10 @@ fn re_entrant_calls_from_decide_get_a_clear_error_not_a_panic() {
     engine.define_aggregate("Nosy", nosy.clone()).unwrap();
     exec(&engine, "Nosy", "n", json!({"type": "poke"})).unwrap();
     let saw = nosy.saw.borrow();
-    assert_eq!(saw.len(), 1);
-    assert!(saw[0].starts_with("VALIDATION: re-entrant call"), "{}", saw[0]);
+    assert_eq!(saw.len(), 2);
+    assert!(saw[0].starts_with("Validation: re-entrant call"), "{}", saw[0]);
+    assert_eq!(saw[1], "busy: true");
+    assert!(!engine.is_busy());
     assert_eq!(engine.stream_version("n").unwrap(), 1);
 }
 
@@ -907,14 +940,14 @@ impl Projection for Fragile {
     fn initial_state(&self) -> u64 {
         0
     }
-    fn evolve(&self, n: &mut u64, e: &EventView<'_>) -> Result<(), String> {
+    fn evolve(&self, n: &mut u64, e: &EventView<'_>) -> Result<(), StateError> {
         if e.event_type == "money_withdrawn" {
             return Err("cannot handle withdrawals".into());
         }
         *n += 1;
         Ok(())
     }
-    fn state_json(&self, n: &u64) -> Result<String, String> {
+    fn state_json(&self, n: &u64) -> Result<String, StateError> {
         Ok(n.to_string())
     }
 }
@@ -927,8 +960,8 @@ fn a_failing_projection_stops_without_failing_commands() {
         engine
             .define_projection("fragile", Rc::new(Fragile))
             .unwrap_err()
-            .code(),
-        "VALIDATION"
+            .kind(),
+        ErrorKind::Validation
     );
     exec(
         &engine,
@@ -941,7 +974,7 @@ fn a_failing_projection_stops_without_failing_commands() {
     exec(&engine, "BankAccount", "a", json!({"type": "withdraw", "amount": 1})).expect("the command still succeeds");
     exec(&engine, "BankAccount", "a", json!({"type": "deposit", "amount": 1})).unwrap();
     let err = engine.projection("fragile", None).unwrap_err();
-    assert_eq!((err.code(), err.name()), ("PROJECTION", "ProjectionError"));
+    assert_eq!(err.kind(), ErrorKind::Projection);
     match &err {
         Error::Projection(p) => {
             assert_eq!(p.position, 3);
@@ -951,7 +984,10 @@ fn a_failing_projection_stops_without_failing_commands() {
     }
     // History before the failure is still readable; replay keeps failing until fixed.
     assert_eq!(engine.projection("fragile", Some(At::Position(2))).unwrap(), "2");
-    assert_eq!(engine.replay(Some("fragile")).unwrap_err().code(), "PROJECTION");
+    assert_eq!(
+        engine.replay(Some("fragile")).unwrap_err().kind(),
+        ErrorKind::Projection
+    );
     // Other projections are fine.
     assert_eq!(projection(&engine, "account_balance")["a"]["balance"], json!(10));
 }
@@ -974,7 +1010,99 @@ fn replay_counts_the_log_once() {
     let one = engine.replay(Some("order_status")).unwrap();
     assert_eq!((one.events_replayed, one.projections_rebuilt), (20, 1));
     assert_eq!(projection(&engine, "account_balance"), before);
-    assert_eq!(engine.replay(Some("nope")).unwrap_err().code(), "NOT_FOUND");
+    assert_eq!(engine.replay(Some("nope")).unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn refusals_and_no_ops_keep_the_state_cached() {
+    let (tally, evolves) = Tally::new();
+    let mut cfg = config(clock());
+    cfg.snapshot_every = 10;
+    let engine = block_on(Engine::open(MemoryStorage::new(), cfg)).unwrap();
+    engine.define_aggregate("Tally", Rc::new(tally)).unwrap();
+    exec(&engine, "Tally", "t", json!({"type": "append", "n": 13})).unwrap();
+    assert_eq!(evolves.get(), 13);
+    let refused = exec(&engine, "Tally", "t", json!({"type": "append", "refuse": true}));
+    assert_eq!(refused.unwrap_err().kind(), ErrorKind::Domain);
+    exec(&engine, "Tally", "t", json!({"type": "append", "n": 0})).unwrap();
+    // The next command evolves only its own event: nothing was refolded from the snapshot.
+    exec(&engine, "Tally", "t", json!({"type": "append", "n": 1})).unwrap();
+    assert_eq!(evolves.get(), 14);
+}
+
+/// A decider whose `evolve` (when strict) cannot fold its `broken` events: a bug in it,
+/// not a refusal.
+struct Picky {
+    strict: bool,
+}
+impl eventjournal::decider::Decider for Picky {
+    type State = u64;
+    fn initial_state(&self) -> u64 {
+        0
+    }
+    fn decide(
+        &self,
+        _: &u64,
+        c: &eventjournal::decider::Command,
+    ) -> Result<Vec<eventjournal::NewEvent>, eventjournal::error::Rejection> {
+        Ok(vec![eventjournal::NewEvent::new(c.kind(), json!({}))])
+    }
+    fn evolve(&self, n: u64, e: &EventView<'_>) -> Result<u64, StateError> {
+        match e.event_type {
+            "broken" if self.strict => Err("cannot fold a broken event".into()),
+            _ => Ok(n + 1),
+        }
+    }
+}
+
+#[test]
+fn an_aggregate_that_cannot_fold_its_own_events_is_an_internal_error_not_a_refusal() {
+    let storage = TestStorage::new();
+    let engine = open(storage.clone());
+    engine
+        .define_aggregate("Picky", Rc::new(Picky { strict: true }))
+        .unwrap();
+    exec(&engine, "Picky", "p", json!({"type": "fine"})).unwrap();
+    // Not state-dependent: answered without a confirming read (which would fail here).
+    storage.fail_reads.set(1);
+    let err = exec(&engine, "Picky", "p", json!({"type": "broken"})).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Internal);
+    assert!(
+        err.message()
+            .contains("Picky evolve failed on its own 'broken' event: cannot fold a broken event"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(storage.fail_reads.get(), 1, "no read was needed");
+    storage.fail_reads.set(0);
+    assert_eq!(engine.stream_version("p").unwrap(), 1, "nothing was appended");
+    // The stream goes on from its true state.
+    assert_eq!(exec(&engine, "Picky", "p", json!({"type": "fine"})).unwrap().version, 2);
+    assert_eq!(engine.load("Picky", "p", None).unwrap().unwrap().state, "2");
+
+    // Another writer, whose code accepts `broken` events, stores one: this engine's code
+    // cannot fold the stream any more. Loading it, or deciding on it, is an internal error.
+    let other = open(TestStorage::sharing(&storage.inner));
+    other
+        .define_aggregate("Picky", Rc::new(Picky { strict: false }))
+        .unwrap();
+    exec(&other, "Picky", "p", json!({"type": "broken"})).unwrap();
+    assert_eq!(block_on(engine.catch_up()).unwrap(), 1);
+    let err = engine.load("Picky", "p", None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Internal);
+    assert!(
+        err.message().contains("evolve failed at version 3 of stream 'p'"),
+        "{}",
+        err.message()
+    );
+    let err = exec(&engine, "Picky", "p", json!({"type": "fine"})).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Internal);
+    assert!(
+        err.message().contains("cannot fold a broken event"),
+        "{}",
+        err.message()
+    );
+    assert!(engine.verify().unwrap().ok);
 }
 
 #[test]
@@ -1017,12 +1145,12 @@ fn projection_time_travel_is_bounded_by_the_snapshot_interval() {
         fn initial_state(&self) -> u64 {
             0
         }
-        fn evolve(&self, n: &mut u64, _: &EventView<'_>) -> Result<(), String> {
+        fn evolve(&self, n: &mut u64, _: &EventView<'_>) -> Result<(), StateError> {
             self.0.set(self.0.get() + 1);
             *n += 1;
             Ok(())
         }
-        fn state_json(&self, n: &u64) -> Result<String, String> {
+        fn state_json(&self, n: &u64) -> Result<String, StateError> {
             Ok(n.to_string())
         }
     }
@@ -1081,10 +1209,13 @@ fn close_finishes_queued_work_then_refuses_everything() {
     assert_eq!(results.borrow().len(), 5);
     assert!(results.borrow().iter().all(|(_, r)| r.is_ok()));
     let err = exec(&engine, "BankAccount", "acc", json!({"type": "deposit", "amount": 1})).unwrap_err();
-    assert_eq!((err.code(), err.name()), ("CLOSED", "ClosedError"));
-    assert_eq!(engine.stats().unwrap_err().code(), "CLOSED");
-    assert_eq!(engine.load("BankAccount", "acc", None).unwrap_err().code(), "CLOSED");
-    assert_eq!(block_on(engine.catch_up()).unwrap_err().code(), "CLOSED");
+    assert_eq!(err.kind(), ErrorKind::Closed);
+    assert_eq!(engine.stats().unwrap_err().kind(), ErrorKind::Closed);
+    assert_eq!(
+        engine.load("BankAccount", "acc", None).unwrap_err().kind(),
+        ErrorKind::Closed
+    );
+    assert_eq!(block_on(engine.catch_up()).unwrap_err().kind(), ErrorKind::Closed);
     block_on(engine.close()).expect("closing twice is harmless");
 }
 
@@ -1117,7 +1248,7 @@ fn storage_read_failures_at_open_are_storage_errors() {
     let storage = TestStorage::new();
     storage.fail_reads.set(1);
     let err = block_on(Engine::open(storage, config(clock()))).err().unwrap();
-    assert_eq!((err.code(), err.name()), ("STORAGE", "StorageError"));
+    assert_eq!(err.kind(), ErrorKind::Storage);
 }
 
 #[test]
@@ -1127,8 +1258,8 @@ fn projection_at_needs_a_position_or_timestamp() {
         engine
             .projection("account_balance", Some(At::Version(1)))
             .unwrap_err()
-            .code(),
-        "VALIDATION"
+            .kind(),
+        ErrorKind::Validation
     );
     assert_eq!(
         engine.projection("account_balance", Some(At::Position(99))).unwrap(),
@@ -1192,11 +1323,11 @@ fn a_refusal_that_cannot_be_confirmed_against_the_storage_is_a_storage_error() {
     // A has not seen x; its confirming read fails: no stale "Account does not exist".
     a_storage.fail_reads.set(1);
     let err = exec(&a, "BankAccount", "x", json!({"type": "deposit", "amount": 5})).unwrap_err();
-    assert_eq!(err.code(), "STORAGE", "{err}");
+    assert_eq!(err.kind(), ErrorKind::Storage, "{err}");
     // Bad input needs no confirmation.
     a_storage.fail_reads.set(1);
     let err = exec(&a, "BankAccount", "x", json!({"type": "deposit", "amount": 0})).unwrap_err();
-    assert_eq!(err.code(), "VALIDATION");
+    assert_eq!(err.kind(), ErrorKind::Validation);
     // With the storage back, the command is decided on the true state.
     a_storage.fail_reads.set(0);
     exec(&a, "BankAccount", "x", json!({"type": "deposit", "amount": 5})).unwrap();

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use eventjournal::error::Error;
+use eventjournal::error::{Error, ErrorKind};
 use eventjournal::event::Event;
 use eventjournal::storage::MemoryStorage;
 use eventjournal::Engine;
@@ -219,7 +219,7 @@ fn bad_records_from_another_writer_are_refused_at_catch_up() {
     .unwrap();
     shared.replace_events(events);
     let err = block_on(engine.catch_up()).unwrap_err();
-    assert_eq!((err.code(), err.name()), ("INTEGRITY", "IntegrityError"));
+    assert_eq!(err.kind(), ErrorKind::Integrity);
     match err {
         Error::Integrity(e) => assert_eq!(e.position, 2),
         other => panic!("{other:?}"),

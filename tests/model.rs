@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use common::*;
-use eventjournal::error::Error;
+use eventjournal::error::{Error, ErrorKind};
 use eventjournal::event::ExpectedVersion;
 use eventjournal::log::{Direction, ReadAllOptions, ReadStreamOptions};
 use eventjournal::storage::MemoryStorage;
@@ -310,11 +310,11 @@ fn observed(r: &Result<ExecuteResult, Error>) -> Predicted {
             position: r.position,
             events: r.events.len(),
         },
-        Err(e) => Predicted::Err(match e.code() {
-            "CONCURRENCY" => "CONCURRENCY",
-            "DOMAIN" => "DOMAIN",
-            "STORAGE" => "STORAGE",
-            other => panic!("unexpected error {other}: {e}"),
+        Err(e) => Predicted::Err(match e.kind() {
+            ErrorKind::Concurrency => "CONCURRENCY",
+            ErrorKind::Domain => "DOMAIN",
+            ErrorKind::Storage => "STORAGE",
+            other => panic!("unexpected error {other:?}: {e}"),
         }),
     }
 }

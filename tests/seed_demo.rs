@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use eventjournal::error::ErrorKind;
 use eventjournal::log::ReadStreamOptions;
 use eventjournal::storage::MemoryStorage;
 use eventjournal::time_travel::At;
@@ -63,7 +64,10 @@ fn the_seed_demo() {
         json!({"type": "withdraw", "amount": 1_000_000}),
     )
     .unwrap_err();
-    assert_eq!((err.code(), err.message().as_str()), ("DOMAIN", "Insufficient funds"));
+    assert_eq!(
+        (err.kind(), err.message().as_str()),
+        (ErrorKind::Domain, "Insufficient funds")
+    );
 
     // Order: placed, confirmed, shipped.
     exec(&engine, "Order", "order_001", json!({"type": "place_order", "customerId": "customer_123", "shippingAddress": "123 Main St, Springfield",

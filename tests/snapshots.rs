@@ -9,6 +9,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use common::*;
+use eventjournal::error::StateError;
 use eventjournal::log::EventView;
 use eventjournal::projection::Projection;
 use eventjournal::storage::MemoryStorage;
@@ -24,19 +25,19 @@ impl Projection for Counting {
     fn initial_state(&self) -> Self::State {
         Default::default()
     }
-    fn evolve(&self, s: &mut Self::State, e: &EventView<'_>) -> Result<(), String> {
+    fn evolve(&self, s: &mut Self::State, e: &EventView<'_>) -> Result<(), StateError> {
         self.0.set(self.0.get() + 1);
         *s.entry(e.stream_id.to_owned()).or_default() += 1;
         Ok(())
     }
-    fn state_json(&self, s: &Self::State) -> Result<String, String> {
-        serde_json::to_string(s).map_err(|e| e.to_string())
+    fn state_json(&self, s: &Self::State) -> Result<String, StateError> {
+        serde_json::to_string(s).map_err(|e| StateError::new(e.to_string()))
     }
     fn snapshot_key(&self) -> Option<String> {
         Some("projection:counting:v1".into())
     }
-    fn state_from_json(&self, json: &str, _log: &eventjournal::log::Log) -> Result<Self::State, String> {
-        serde_json::from_str(json).map_err(|e| e.to_string())
+    fn state_from_json(&self, json: &str, _log: &eventjournal::log::Log) -> Result<Self::State, StateError> {
+        serde_json::from_str(json).map_err(|e| StateError::new(e.to_string()))
     }
 }
 

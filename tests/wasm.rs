@@ -8,9 +8,16 @@ use eventjournal::clock::ManualClock;
 use eventjournal::decider::Command;
 use eventjournal::storage::MemoryStorage;
 use eventjournal::time_travel::At;
-use eventjournal::{Engine, EngineConfig, ExecuteRequest};
+use eventjournal::{domains, Engine, EngineConfig, ErrorKind, ExecuteRequest};
 use serde_json::{json, Value};
 use wasm_bindgen_test::*;
+
+/// The built-in domains and a manual clock.
+fn config(clock: Rc<ManualClock>) -> EngineConfig {
+    let mut config = EngineConfig::new(clock);
+    domains::register_builtins(&mut config);
+    config
+}
 
 fn request(stream_type: &str, id: &str, c: Value) -> ExecuteRequest {
     ExecuteRequest::new(stream_type, id, Command::from_value(c).unwrap())
@@ -24,9 +31,7 @@ fn version_is_exported() {
 #[wasm_bindgen_test]
 async fn the_seed_demo_runs_in_wasm() {
     let clock = Rc::new(ManualClock::new(1_700_000_000_000.0));
-    let engine = Engine::open(MemoryStorage::new(), EngineConfig::new(clock.clone(), 42))
-        .await
-        .unwrap();
+    let engine = Engine::open(MemoryStorage::new(), config(clock.clone())).await.unwrap();
     for c in [
         json!({"type": "create_account", "accountHolder": "John Doe", "initialDeposit": 100000}),
         json!({"type": "deposit", "amount": 50000}),
@@ -56,7 +61,7 @@ async fn the_seed_demo_runs_in_wasm() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(err.code(), "DOMAIN");
+    assert_eq!(err.kind(), ErrorKind::Domain);
     assert!(engine.verify().unwrap().ok);
     assert_eq!(engine.replay(None).unwrap().events_replayed, 5);
 }
@@ -64,9 +69,7 @@ async fn the_seed_demo_runs_in_wasm() {
 #[wasm_bindgen_test]
 async fn group_commit_in_wasm() {
     let clock = Rc::new(ManualClock::new(1_700_000_000_000.0));
-    let engine = Engine::open(MemoryStorage::new(), EngineConfig::new(clock, 1))
-        .await
-        .unwrap();
+    let engine = Engine::open(MemoryStorage::new(), config(clock)).await.unwrap();
     engine
         .execute(request(
             "BankAccount",
@@ -223,4 +226,66 @@ async fn a_js_storage_and_a_js_aggregate_work_through_the_binding() {
     assert_eq!(js_sys::Array::from(&stored).length(), 3);
     let verify = call(&engine, "verify", &[]).await.unwrap();
     assert_eq!(get(&verify, "ok").as_bool(), Some(true));
+}
+
+/// A JS aggregate whose `evolve` cannot fold its own event: an `InternalError` (a bug in the
+/// aggregate, never a refusal), and nothing is appended. A read from inside `decide` waits
+/// until the engine is free instead of failing.
+#[wasm_bindgen_test]
+async fn broken_invariants_are_internal_errors_and_reads_wait_for_a_busy_engine() {
+    let engine = resolve(JsEngine::open(JsValue::UNDEFINED)).await.unwrap();
+    let def = Function::new_with_args(
+        "engine",
+        r#"return {
+          initialState: { n: 0 },
+          decide: (s, c) => { globalThis.__ejStats = engine.stats(); return [{ type: c.type, data: {} }]; },
+          evolve: (s, e) => { if (e.type === 'broken') throw new Error('cannot fold'); return { n: s.n + 1 }; },
+        };"#,
+    )
+    .call1(&JsValue::UNDEFINED, &engine)
+    .unwrap();
+    call(&engine, "defineAggregate", &["Fragile".into(), def])
+        .await
+        .unwrap();
+    call(
+        &engine,
+        "execute",
+        &[
+            "Fragile".into(),
+            "f".into(),
+            js(r#"{"type":"fine"}"#),
+            JsValue::UNDEFINED,
+        ],
+    )
+    .await
+    .unwrap();
+    // The stats promise made inside decide resolves (it does not reject) once decide has
+    // returned: before or after the event is committed.
+    let stats = resolve(get(&js_sys::global(), "__ejStats").dyn_into().unwrap())
+        .await
+        .unwrap();
+    let total = get(&stats, "totalEvents").as_f64();
+    assert!(total == Some(0.0) || total == Some(1.0), "{total:?}");
+    let err = call(
+        &engine,
+        "execute",
+        &[
+            "Fragile".into(),
+            "f".into(),
+            js(r#"{"type":"broken"}"#),
+            JsValue::UNDEFINED,
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_instance_of::<js_sys::Error>());
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("INTERNAL"));
+    assert_eq!(get(&err, "name").as_string().as_deref(), Some("InternalError"));
+    let message = get(&err, "message").as_string().unwrap();
+    assert!(
+        message.contains("Fragile evolve failed on its own 'broken' event: cannot fold"),
+        "{message}"
+    );
+    let version = call(&engine, "streamVersion", &["f".into()]).await.unwrap();
+    assert_eq!(version.as_f64(), Some(1.0));
 }

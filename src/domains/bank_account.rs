@@ -7,15 +7,17 @@
 //! | `withdraw { amount, description = '' }` | `money_withdrawn { amount, description, balanceAfter }` | not active; "Insufficient funds" |
 //! | `close_account` | `account_closed { finalBalance }` | not active |
 
-use super::{key, Row, RowProjection, Rows};
-use crate::canonical::{write_i64, write_string, write_u64, CanonicalJson, Field, MAX_SAFE_INTEGER};
-use crate::decider::{Command, Decider};
-use crate::error::Rejection;
-use crate::event::NewEvent;
-use crate::log::EventView;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
+
+use super::money::amount;
+use crate::canonical::{write_i64, write_string, write_u64, CanonicalJson, Field, MAX_SAFE_INTEGER};
+use crate::decider::{Command, Decider};
+use crate::error::{Rejection, StateError};
+use crate::event::NewEvent;
+use crate::log::EventView;
+use crate::projection::rows::{key, Row, RowProjection, Rows};
 
 pub const STREAM_TYPE: &str = "BankAccount";
 pub const PROJECTION: &str = "account_balance";
@@ -59,6 +61,60 @@ fn check_active(state: &AccountState) -> Result<(), Rejection> {
     }
 }
 
+fn create_account(state: &AccountState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
+    let holder = command.string("accountHolder")?;
+    let initial = match command.get("initialDeposit") {
+        None | Some(serde_json::Value::Null) => 0,
+        Some(v) => amount("initialDeposit", Some(v), false)?,
+    };
+    if state.account_id.is_some() {
+        return Err(Rejection::domain("Account already exists"));
+    }
+    let mut events = vec![NewEvent::new(
+        "account_created",
+        data(&mut [
+            ("accountHolder", Field::Str(holder)),
+            ("initialDeposit", Field::U64(initial)),
+        ])?,
+    )];
+    if initial > 0 {
+        events.push(NewEvent::new(
+            "money_deposited",
+            moved(initial, "Initial deposit", initial)?,
+        ));
+    }
+    Ok(events)
+}
+
+fn deposit(state: &AccountState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
+    let amount = amount("amount", command.get("amount"), true)?;
+    let description = command.string_or("description", "")?;
+    check_active(state)?;
+    let after = state.balance + amount;
+    if after > MAX_SAFE_INTEGER {
+        return Err(Rejection::domain(
+            "Balance would exceed the largest safe amount (2^53-1)",
+        ));
+    }
+    Ok(vec![NewEvent::new(
+        "money_deposited",
+        moved(amount, description, after)?,
+    )])
+}
+
+fn withdraw(state: &AccountState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
+    let amount = amount("amount", command.get("amount"), true)?;
+    let description = command.string_or("description", "")?;
+    check_active(state)?;
+    if amount > state.balance {
+        return Err(Rejection::domain("Insufficient funds"));
+    }
+    Ok(vec![NewEvent::new(
+        "money_withdrawn",
+        moved(amount, description, state.balance - amount)?,
+    )])
+}
+
 impl Decider for BankAccount {
     type State = AccountState;
 
@@ -68,57 +124,9 @@ impl Decider for BankAccount {
 
     fn decide(&self, state: &AccountState, command: &Command) -> Result<Vec<NewEvent>, Rejection> {
         match command.kind() {
-            "create_account" => {
-                let holder = command.string("accountHolder")?;
-                let initial = match command.get("initialDeposit") {
-                    None | Some(serde_json::Value::Null) => 0,
-                    Some(v) => crate::decider::amount("initialDeposit", Some(v), false)?,
-                };
-                if state.account_id.is_some() {
-                    return Err(Rejection::domain("Account already exists"));
-                }
-                let mut events = vec![NewEvent::new(
-                    "account_created",
-                    data(&mut [
-                        ("accountHolder", Field::Str(holder)),
-                        ("initialDeposit", Field::U64(initial)),
-                    ])?,
-                )];
-                if initial > 0 {
-                    events.push(NewEvent::new(
-                        "money_deposited",
-                        moved(initial, "Initial deposit", initial)?,
-                    ));
-                }
-                Ok(events)
-            }
-            "deposit" => {
-                let amount = command.amount("amount", true)?;
-                let description = command.string_or("description", "")?;
-                check_active(state)?;
-                let after = state.balance + amount;
-                if after > MAX_SAFE_INTEGER {
-                    return Err(Rejection::domain(
-                        "Balance would exceed the largest safe amount (2^53-1)",
-                    ));
-                }
-                Ok(vec![NewEvent::new(
-                    "money_deposited",
-                    moved(amount, description, after)?,
-                )])
-            }
-            "withdraw" => {
-                let amount = command.amount("amount", true)?;
-                let description = command.string_or("description", "")?;
-                check_active(state)?;
-                if amount > state.balance {
-                    return Err(Rejection::domain("Insufficient funds"));
-                }
-                Ok(vec![NewEvent::new(
-                    "money_withdrawn",
-                    moved(amount, description, state.balance - amount)?,
-                )])
-            }
+            "create_account" => create_account(state, command),
+            "deposit" => deposit(state, command),
+            "withdraw" => withdraw(state, command),
             "close_account" => {
                 check_active(state)?;
                 Ok(vec![NewEvent::new(
@@ -132,7 +140,7 @@ impl Decider for BankAccount {
         }
     }
 
-    fn evolve(&self, mut state: AccountState, event: &EventView<'_>) -> Result<AccountState, String> {
+    fn evolve(&self, mut state: AccountState, event: &EventView<'_>) -> Result<AccountState, StateError> {
         match event.event_type {
             "account_created" => {
                 let holder = event
@@ -211,7 +219,7 @@ impl RowProjection for AccountBalance {
     const NAME: &'static str = PROJECTION;
     const STREAM_TYPE: &'static str = STREAM_TYPE;
 
-    fn evolve_rows(&self, rows: &mut Rows<Self::Row>, event: &EventView<'_>) -> Result<(), String> {
+    fn evolve_rows(&self, rows: &mut Rows<Self::Row>, event: &EventView<'_>) -> Result<(), StateError> {
         let (sym, id) = key(event)?;
         match event.event_type {
             "account_created" => {

@@ -12,12 +12,13 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{key, Row, RowProjection, Rows};
+use super::money::{amount, count};
 use crate::canonical::{kind_of, write_i64, write_string, write_u64, MAX_SAFE_INTEGER};
-use crate::decider::{amount, count, Command, Decider};
-use crate::error::Rejection;
+use crate::decider::{Command, Decider};
+use crate::error::{Rejection, StateError};
 use crate::event::NewEvent;
 use crate::log::EventView;
+use crate::projection::rows::{key, Row, RowProjection, Rows};
 
 pub const STREAM_TYPE: &str = "Order";
 pub const PROJECTION: &str = "order_status";
@@ -163,7 +164,7 @@ impl Decider for Order {
         Ok(vec![event])
     }
 
-    fn evolve(&self, mut state: OrderState, event: &EventView<'_>) -> Result<OrderState, String> {
+    fn evolve(&self, mut state: OrderState, event: &EventView<'_>) -> Result<OrderState, StateError> {
         let t = Some(event.timestamp);
         match event.event_type {
             "order_placed" => {
@@ -275,7 +276,7 @@ impl RowProjection for OrderStatus {
     const NAME: &'static str = PROJECTION;
     const STREAM_TYPE: &'static str = STREAM_TYPE;
 
-    fn evolve_rows(&self, rows: &mut Rows<Self::Row>, event: &EventView<'_>) -> Result<(), String> {
+    fn evolve_rows(&self, rows: &mut Rows<Self::Row>, event: &EventView<'_>) -> Result<(), StateError> {
         let (sym, id) = key(event)?;
         let status = match event.event_type {
             "order_placed" => {

@@ -1,8 +1,9 @@
 //! The command queue behind group commit, and the one-shot slots commands wait on.
 //!
 //! There is no executor in the core: whichever waiting future finds no leader becomes the
-//! leader and drives batches until its own command is settled, then hands over (waking the
-//! others so one of them takes the lead). Futures only ever wait on their own slot.
+//! leader ([`Queue::try_lead`]) and drives batches until its own command is settled, then
+//! hands over (waking the others so one of them takes the lead). Futures only ever wait on
+//! their own slot; `close` waits for the queue to become idle.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -103,14 +104,35 @@ impl Job {
     }
 }
 
+/// The queued jobs and who leads them.
 #[derive(Default)]
 pub(crate) struct Queue {
-    pub(crate) jobs: VecDeque<Job>,
-    pub(crate) leader: bool,
+    jobs: VecDeque<Job>,
+    leader: bool,
     idle: Vec<Waker>,
 }
 
 impl Queue {
+    /// Takes the lead if nobody has it; the lead is released when the guard is dropped (the
+    /// leading future finished or was dropped).
+    pub(crate) fn try_lead(queue: &RefCell<Queue>) -> Option<LeaderGuard<'_>> {
+        let mut q = queue.try_borrow_mut().ok()?;
+        if std::mem::replace(&mut q.leader, true) {
+            return None;
+        }
+        Some(LeaderGuard { queue })
+    }
+
+    /// Nothing queued and nobody leading.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.jobs.is_empty() && !self.leader
+    }
+
+    /// Adds a job at the end.
+    pub(crate) fn push(&mut self, job: Job) {
+        self.jobs.push_back(job);
+    }
+
     /// Takes the syncs and up to `max` executes from the front.
     pub(crate) fn take(&mut self, max: usize) -> (Vec<PendingExecute>, Vec<Rc<Slot<u64>>>) {
         let mut executes = Vec::new();
@@ -134,13 +156,9 @@ impl Queue {
         }
     }
 
-    pub(crate) fn wait_idle(&mut self, waker: &Waker) {
-        self.idle.push(waker.clone());
-    }
-
     /// Leadership is released: wake the queued futures (one will lead) or, if nothing is
     /// left, whoever waits for the queue to drain.
-    pub(crate) fn release(&mut self) {
+    fn release(&mut self) {
         self.leader = false;
         if self.jobs.is_empty() {
             for w in self.idle.drain(..) {
@@ -160,7 +178,7 @@ impl Queue {
 
 /// Releases leadership when the leading future finishes or is dropped.
 pub(crate) struct LeaderGuard<'a> {
-    pub(crate) queue: &'a RefCell<Queue>,
+    queue: &'a RefCell<Queue>,
 }
 
 impl Drop for LeaderGuard<'_> {
@@ -173,8 +191,17 @@ impl Drop for LeaderGuard<'_> {
 
 /// Waits once for the queue to become idle (or for leadership to be released).
 pub(crate) struct IdleWait<'a> {
-    pub(crate) queue: &'a RefCell<Queue>,
-    pub(crate) registered: bool,
+    queue: &'a RefCell<Queue>,
+    registered: bool,
+}
+
+impl<'a> IdleWait<'a> {
+    pub(crate) fn new(queue: &'a RefCell<Queue>) -> Self {
+        IdleWait {
+            queue,
+            registered: false,
+        }
+    }
 }
 
 impl Future for IdleWait<'_> {
@@ -187,10 +214,10 @@ impl Future for IdleWait<'_> {
         let Ok(mut q) = self.queue.try_borrow_mut() else {
             return Poll::Ready(());
         };
-        if q.jobs.is_empty() && !q.leader {
+        if q.is_idle() {
             return Poll::Ready(());
         }
-        q.wait_idle(cx.waker());
+        q.idle.push(cx.waker().clone());
         drop(q);
         self.registered = true;
         Poll::Pending

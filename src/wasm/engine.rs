@@ -2,8 +2,10 @@
 //!
 //! Every method that reads or writes the log returns a Promise; `defineAggregate`,
 //! `defineProjection` and `subscribe` are synchronous. Arguments are converted and checked
-//! when the method is called (a later change to the caller's objects does not matter), and
-//! every failure is a typed `Error`, never a panic.
+//! when the method is called (`convert/options.rs`), and every failure is a typed `Error`,
+//! never a panic. Each asynchronous method is the same three steps, written once in
+//! [`JsEngine::spawn`] and [`JsEngine::read`]: parse the arguments (a failure rejects),
+//! run against the engine once it is free, turn the answer into a fresh JavaScript value.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -14,51 +16,23 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 
-use crate::clock::Clock;
-use crate::decider::Command;
-use crate::engine::{Engine as CoreEngine, EngineConfig, ExecuteRequest, ExecuteResult};
+use crate::domains;
+use crate::engine::Engine as CoreEngine;
 use crate::error::Error;
-use crate::log::{Direction, ReadAllOptions, ReadStreamOptions};
-use crate::storage::EphemeralStorage;
 
-use super::convert::{self, get, opt_positive, opt_string, opt_timestamp, opt_u64};
+use super::convert::{self, OpenOptions};
 use super::errors::{check_alive, to_js};
-use super::storage::{HostStorage, JsAdapter};
+use super::storage::HostStorage;
 use super::subscriber::JsSubscriber;
 use super::user_code::{JsAggregate, JsProjection};
 
-/// Milliseconds from `Date.now()` or from the caller's `clock`.
-enum JsClock {
-    Now,
-    Custom(Function),
-}
-
-impl Clock for JsClock {
-    fn now_ms(&self) -> f64 {
-        match self {
-            JsClock::Now => js_sys::Date::now(),
-            // A clock that throws or returns a non-number reads as NaN: the timestamp is held
-            // at the last one.
-            JsClock::Custom(f) => f
-                .call0(&JsValue::UNDEFINED)
-                .ok()
-                .and_then(|v| v.as_f64())
-                .unwrap_or(f64::NAN),
-        }
-    }
-}
-
-fn random_seed() -> u64 {
-    let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    (hi << 32) ^ lo ^ (js_sys::Date::now() as u64)
-}
+type Core = CoreEngine<HostStorage>;
 
 /// The callback handed to `storage.watch`.
 type OnAppend = Closure<dyn FnMut(JsValue)>;
 
 struct Inner {
-    engine: CoreEngine<HostStorage>,
+    engine: Core,
     /// What `storage.watch` returned (called on close to stop watching).
     unwatch: RefCell<Option<JsValue>>,
     /// The callback given to `storage.watch`; kept alive as long as the engine.
@@ -72,23 +46,21 @@ pub struct JsEngine {
     inner: Rc<Inner>,
 }
 
-fn reject(e: Error) -> Promise {
-    Promise::reject(&to_js(&e))
+/// Yields to the JavaScript event loop once (a resolved promise's microtask).
+async fn yield_now() {
+    let _ = JsFuture::from(Promise::resolve(&JsValue::UNDEFINED)).await;
 }
 
 /// Runs `f` now if the engine is free, else after the current synchronous call into user
 /// code has returned (a read from inside `decide`, `evolve` or a listener).
-async fn when_free<R>(f: impl Fn() -> Result<R, Error>) -> Result<R, Error> {
-    loop {
-        match f() {
-            Err(Error::Busy) => {
-                let _ = JsFuture::from(Promise::resolve(&JsValue::UNDEFINED)).await;
-            }
-            other => return other,
-        }
+async fn when_free<R>(engine: &Core, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
+    while engine.is_busy() {
+        yield_now().await;
     }
+    f()
 }
 
+/// A Promise of `f`'s answer; an `Error` becomes the rejection's typed JavaScript error.
 fn promise<F>(f: F) -> Promise
 where
     F: Future<Output = Result<JsValue, Error>> + 'static,
@@ -99,62 +71,49 @@ where
     future_to_promise(async move { f.await.map_err(|e| to_js(&e)) })
 }
 
-fn number(n: u64) -> JsValue {
-    JsValue::from_f64(n as f64)
-}
-
-fn result_json(r: &ExecuteResult) -> String {
-    let events = convert::events_json(&r.events);
-    format!(
-        "{{\"events\":{events},\"version\":{},\"position\":{}}}",
-        r.version, r.position
-    )
-}
-
 fn sync<T>(r: Result<T, Error>) -> Result<T, JsValue> {
     check_alive()?;
     r.map_err(|e| to_js(&e))
 }
 
+impl JsEngine {
+    /// Rejects at once if the arguments are bad; else calls `f` now (so commands keep their
+    /// call order) and resolves to what its future gives.
+    fn spawn<A, Fut>(&self, args: Result<A, Error>, f: impl FnOnce(Rc<Inner>, A) -> Fut) -> Promise
+    where
+        Fut: Future<Output = Result<JsValue, Error>> + 'static,
+    {
+        if let Err(e) = check_alive() {
+            return Promise::reject(&e);
+        }
+        match args {
+            Ok(args) => promise(f(self.inner.clone(), args)),
+            Err(e) => Promise::reject(&to_js(&e)),
+        }
+    }
+
+    /// A read: `f` answers JSON text once the engine is free; resolves to its value.
+    fn read<A: 'static>(
+        &self,
+        args: Result<A, Error>,
+        f: impl Fn(&Core, &A) -> Result<String, Error> + 'static,
+    ) -> Promise {
+        self.spawn(args, |inner, args| async move {
+            let text = when_free(&inner.engine, || f(&inner.engine, &args)).await?;
+            Ok(convert::parse(&text))
+        })
+    }
+}
+
 #[wasm_bindgen(js_class = Engine)]
 impl JsEngine {
     /// Opens an engine over `options.storage` (default: in memory), reading and checking every
-    /// stored event.
+    /// stored event. The built-in domains are always defined.
     #[wasm_bindgen(js_name = open)]
     pub fn open(options: JsValue) -> Promise {
         promise(async move {
-            convert::options(&options, "Engine.open options")?;
-            let snapshot_every = opt_positive(&options, "snapshotEvery")?;
-            let timeout = get(&options, "appendTimeoutMs")?;
-            let timeout_ms = if timeout.is_undefined() || timeout.is_null() {
-                Some(10_000.0)
-            } else {
-                match timeout.as_f64() {
-                    Some(ms) if ms >= 0.0 && !ms.is_nan() => (ms > 0.0 && ms.is_finite()).then_some(ms),
-                    _ => {
-                        return Err(Error::validation(
-                            "appendTimeoutMs must be a non-negative number of milliseconds",
-                        ))
-                    }
-                }
-            };
-            let clock = match convert::opt_function(&options, "clock")? {
-                Some(f) => JsClock::Custom(f),
-                None => JsClock::Now,
-            };
-            let storage_value = get(&options, "storage")?;
-            let storage = if storage_value.is_undefined() || storage_value.is_null() {
-                HostStorage::Ephemeral(EphemeralStorage::new())
-            } else {
-                HostStorage::Js(JsAdapter::new(storage_value, timeout_ms)?)
-            };
-            let mut config = EngineConfig::new(Rc::new(clock), random_seed());
-            if let Some(n) = snapshot_every {
-                config.snapshot_every = n;
-            }
-            if let Some(n) = opt_positive(&options, "projectionSnapshotEvery")? {
-                config.projection_snapshot_every = n;
-            }
+            let OpenOptions { storage, mut config } = convert::open_options(&options)?;
+            domains::register_builtins(&mut config);
             let engine = CoreEngine::open(storage, config).await?;
             let inner = Rc::new(Inner {
                 engine,
@@ -170,29 +129,13 @@ impl JsEngine {
     /// Decides and persists a command; resolves to `{ events, version, position }`.
     #[wasm_bindgen(js_name = execute)]
     pub fn execute(&self, stream_type: JsValue, stream_id: JsValue, command: JsValue, options: JsValue) -> Promise {
-        let request = (|| -> Result<ExecuteRequest, Error> {
-            let stream_type = convert::string(&stream_type, "streamType")?;
-            let stream_id = convert::string(&stream_id, "streamId")?;
-            let command = Command::from_value(convert::to_value(&command, "command")?)?;
-            convert::options(&options, "execute options")?;
-            let mut request = ExecuteRequest::new(stream_type, stream_id, command);
-            request.expected_version = convert::expected_version(&get(&options, "expectedVersion")?)?;
-            request.metadata = convert::to_map(&get(&options, "metadata")?, "metadata")?;
-            request.command_id = opt_string(&options, "commandId")?;
-            Ok(request)
-        })();
-        let request = match request {
-            Ok(r) => r,
-            Err(e) => return reject(e),
-        };
-        if let Err(e) = check_alive() {
-            return Promise::reject(&e);
-        }
-        let ticket = self.inner.engine.submit(request);
-        let inner = self.inner.clone();
-        promise(async move {
-            let result = inner.engine.outcome(ticket).await?;
-            Ok(convert::parse(&result_json(&result)))
+        let request = convert::execute_request(&stream_type, &stream_id, &command, &options);
+        self.spawn(request, |inner, request| {
+            let ticket = inner.engine.submit(request);
+            async move {
+                let result = inner.engine.outcome(ticket).await?;
+                Ok(convert::parse(&convert::result_json(&result)))
+            }
         })
     }
 
@@ -220,150 +163,65 @@ impl JsEngine {
     /// Events of one stream: `{ fromVersion, direction, limit }`.
     #[wasm_bindgen(js_name = readStream)]
     pub fn read_stream(&self, stream_id: JsValue, options: JsValue) -> Promise {
-        let parsed = (|| -> Result<(String, ReadStreamOptions), Error> {
-            let id = convert::string(&stream_id, "streamId")?;
-            convert::options(&options, "readStream options")?;
-            let direction = match opt_string(&options, "direction")?.as_deref() {
-                None | Some("forward") => Direction::Forward,
-                Some("backward") => Direction::Backward,
-                Some(other) => {
-                    return Err(Error::validation(format!(
-                        "direction must be 'forward' or 'backward', got {other:?}"
-                    )))
-                }
-            };
-            let opts = ReadStreamOptions {
-                from_version: opt_u64(&options, "fromVersion")?,
-                direction,
-                limit: opt_positive(&options, "limit")?.map(|n| n as usize),
-            };
-            Ok((id, opts))
-        })();
-        let (id, opts) = match parsed {
-            Ok(p) => p,
-            Err(e) => return reject(e),
-        };
-        let inner = self.inner.clone();
-        promise(async move {
-            let text = when_free(|| inner.engine.with_read_stream(&id, &opts, views_json)).await?;
-            Ok(convert::parse(&text))
+        self.read(convert::read_stream_args(&stream_id, &options), |e, (id, opts)| {
+            e.with_read_stream(id, opts, convert::views_json)
         })
     }
 
     /// Events of the whole log: `{ fromPosition, limit, types, streamType, fromTimestamp, toTimestamp }`.
     #[wasm_bindgen(js_name = readAll)]
     pub fn read_all(&self, options: JsValue) -> Promise {
-        let parsed = (|| -> Result<ReadAllOptions, Error> {
-            convert::options(&options, "readAll options")?;
-            let from_ts = opt_timestamp(&options, "fromTimestamp")?;
-            let to_ts = opt_timestamp(&options, "toTimestamp")?;
-            Ok(ReadAllOptions {
-                from_position: opt_u64(&options, "fromPosition")?.unwrap_or(0),
-                limit: opt_positive(&options, "limit")?.map(|n| n as usize),
-                types: convert::opt_strings(&options, "types")?,
-                stream_type: opt_string(&options, "streamType")?,
-                from_timestamp: from_ts.map(|t| t.ceil() as i64),
-                to_timestamp: to_ts.map(|t| t.floor() as i64),
-            })
-        })();
-        let opts = match parsed {
-            Ok(p) => p,
-            Err(e) => return reject(e),
-        };
-        let inner = self.inner.clone();
-        promise(async move {
-            let text = when_free(|| inner.engine.with_read_all(&opts, views_json)).await?;
-            Ok(convert::parse(&text))
+        self.read(convert::read_all_options(&options), |e, opts| {
+            e.with_read_all(opts, convert::views_json)
         })
     }
 
     /// The stream's version (0 when it has no events).
     #[wasm_bindgen(js_name = streamVersion)]
     pub fn stream_version(&self, stream_id: JsValue) -> Promise {
-        let id = match convert::string(&stream_id, "streamId") {
-            Ok(id) => id,
-            Err(e) => return reject(e),
-        };
-        let inner = self.inner.clone();
-        promise(async move { Ok(number(when_free(|| inner.engine.stream_version(&id)).await?)) })
+        self.read(convert::string(&stream_id, "streamId"), |e, id| {
+            e.stream_version(id).map(|v| v.to_string())
+        })
     }
 
     /// An aggregate's `{ state, version }` now or `{ at: { version | position | timestamp } }`;
     /// `null` when no event qualifies.
     #[wasm_bindgen(js_name = load)]
     pub fn load(&self, stream_type: JsValue, stream_id: JsValue, options: JsValue) -> Promise {
-        let parsed = (|| {
-            let t = convert::string(&stream_type, "streamType")?;
-            let id = convert::string(&stream_id, "streamId")?;
-            convert::options(&options, "load options")?;
-            Ok((t, id, convert::at(&options)?))
-        })();
-        let (t, id, at) = match parsed {
-            Ok(p) => p,
-            Err(e) => return reject(e),
-        };
-        let inner = self.inner.clone();
-        promise(async move {
-            match when_free(|| inner.engine.load(&t, &id, at)).await? {
-                None => Ok(JsValue::NULL),
-                Some(l) => Ok(convert::parse(&format!(
-                    "{{\"state\":{},\"version\":{}}}",
-                    l.state, l.version
-                ))),
-            }
-        })
+        self.read(
+            convert::load_args(&stream_type, &stream_id, &options),
+            |e, (t, id, at)| {
+                Ok(match e.load(t, id, *at)? {
+                    None => "null".to_owned(),
+                    Some(l) => format!("{{\"state\":{},\"version\":{}}}", l.state, l.version),
+                })
+            },
+        )
     }
 
     /// A projection's state, now or `{ at: { position | timestamp } }`.
     #[wasm_bindgen(js_name = projection)]
     pub fn projection(&self, name: JsValue, options: JsValue) -> Promise {
-        let parsed = (|| {
-            let name = convert::string(&name, "projection name")?;
-            convert::options(&options, "projection options")?;
-            Ok((name, convert::at(&options)?))
-        })();
-        let (name, at) = match parsed {
-            Ok(p) => p,
-            Err(e) => return reject(e),
-        };
-        let inner = self.inner.clone();
-        promise(async move { Ok(convert::parse(&when_free(|| inner.engine.projection(&name, at)).await?)) })
+        self.read(convert::projection_args(&name, &options), |e, (name, at)| {
+            e.projection(name, *at)
+        })
     }
 
     /// Records of a map-shaped projection whose fields equal every field of `where`.
     #[wasm_bindgen(js_name = query)]
     pub fn query(&self, name: JsValue, filter: JsValue) -> Promise {
-        let parsed = (|| {
-            let name = convert::string(&name, "projection name")?;
-            convert::options(&filter, "query filter")?;
-            Ok((name, convert::to_map(&filter, "query filter")?))
-        })();
-        let (name, filter) = match parsed {
-            Ok(p) => p,
-            Err(e) => return reject(e),
-        };
-        let inner = self.inner.clone();
-        promise(async move { Ok(convert::parse(&when_free(|| inner.engine.query(&name, &filter)).await?)) })
+        self.read(convert::query_args(&name, &filter), |e, (name, filter)| {
+            e.query(name, filter)
+        })
     }
 
     /// Calls `listener(event)` for each committed event after `fromPosition` (default: the
     /// head), in order, filtered by `types`, `streamId`, `streamType`. Returns `{ unsubscribe }`.
     #[wasm_bindgen(js_name = subscribe)]
     pub fn subscribe(&self, listener: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        let (listener, filter, from, on_error) = sync((|| {
-            let listener = listener
-                .dyn_into::<Function>()
-                .map_err(|v| Error::validation(format!("listener must be a function, got {}", convert::type_of(&v))))?;
-            convert::options(&options, "subscribe options")?;
-            Ok((
-                listener,
-                convert::filter(&options)?,
-                opt_u64(&options, "fromPosition")?,
-                convert::opt_function(&options, "onError")?,
-            ))
-        })())?;
-        let subscriber = Rc::new(JsSubscriber::new(listener, on_error));
-        let id = sync(self.inner.engine.subscribe(subscriber, filter, from))?;
+        let args = sync(convert::subscribe_args(listener, &options))?;
+        let subscriber = Rc::new(JsSubscriber::new(args.listener, args.on_error));
+        let id = sync(self.inner.engine.subscribe(subscriber, args.filter, args.from_position))?;
         schedule_pump(&self.inner);
         let weak = Rc::downgrade(&self.inner);
         let unsubscribe = Closure::<dyn FnMut()>::new(move || {
@@ -379,58 +237,28 @@ impl JsEngine {
     /// Rebuilds one projection, or all: `{ eventsReplayed, projectionsRebuilt }`.
     #[wasm_bindgen(js_name = replay)]
     pub fn replay(&self, name: JsValue) -> Promise {
-        let name = if name.is_undefined() || name.is_null() {
-            None
-        } else {
-            match convert::string(&name, "projection name") {
-                Ok(n) => Some(n),
-                Err(e) => return reject(e),
-            }
-        };
-        let inner = self.inner.clone();
-        promise(async move {
-            let r = when_free(|| inner.engine.replay(name.as_deref())).await?;
-            Ok(convert::parse(&format!(
-                "{{\"eventsReplayed\":{},\"projectionsRebuilt\":{}}}",
-                r.events_replayed, r.projections_rebuilt
-            )))
+        self.read(convert::replay_name(&name), |e, name| {
+            e.replay(name.as_deref()).map(|r| convert::replay_json(&r))
         })
     }
 
     /// `{ totalEvents, totalStreams, eventTypeDistribution, headPosition, headHash }`.
     #[wasm_bindgen(js_name = stats)]
     pub fn stats(&self) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let s = when_free(|| inner.engine.stats()).await?;
-            let dist = serde_json::to_string(&s.event_type_distribution).unwrap_or_else(|_| "{}".into());
-            Ok(convert::parse(&format!(
-                "{{\"totalEvents\":{},\"totalStreams\":{},\"eventTypeDistribution\":{dist},\"headPosition\":{},\"headHash\":\"{}\"}}",
-                s.total_events, s.total_streams, s.head_position, s.head_hash
-            )))
-        })
+        self.read(Ok(()), |e, ()| e.stats().map(|s| convert::stats_json(&s)))
     }
 
     /// Recomputes the hash chain: `{ ok, checked, firstBadPosition }`.
     #[wasm_bindgen(js_name = verify)]
     pub fn verify(&self) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
-            let r = when_free(|| inner.engine.verify()).await?;
-            let bad = r.first_bad_position.map_or("null".to_owned(), |p| p.to_string());
-            Ok(convert::parse(&format!(
-                "{{\"ok\":{},\"checked\":{},\"firstBadPosition\":{bad}}}",
-                r.ok, r.checked
-            )))
-        })
+        self.read(Ok(()), |e, ()| e.verify().map(|r| convert::verify_json(&r)))
     }
 
     /// Finishes queued commands, stops watching and closes the storage. Closing twice is
     /// harmless; any other call afterwards rejects with `ClosedError`.
     #[wasm_bindgen(js_name = close)]
     pub fn close(&self) -> Promise {
-        let inner = self.inner.clone();
-        promise(async move {
+        self.spawn(Ok(()), |inner, ()| async move {
             let was_closed = inner.engine.is_closed();
             inner.engine.close().await?;
             if !was_closed {
@@ -445,19 +273,6 @@ impl JsEngine {
     }
 }
 
-fn views_json(views: &[crate::log::EventView<'_>]) -> String {
-    let mut out = String::with_capacity(views.len() * 320 + 2);
-    out.push('[');
-    for (i, v) in views.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        v.write_json(&mut out);
-    }
-    out.push(']');
-    out
-}
-
 /// Delivers pending events to subscribers in a microtask (never inside `subscribe`).
 fn schedule_pump(inner: &Rc<Inner>) {
     let weak: Weak<Inner> = Rc::downgrade(inner);
@@ -468,7 +283,7 @@ fn schedule_pump(inner: &Rc<Inner>) {
                 return;
             }
             drop(inner);
-            let _ = JsFuture::from(Promise::resolve(&JsValue::UNDEFINED)).await;
+            yield_now().await;
         }
     });
 }

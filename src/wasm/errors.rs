@@ -2,13 +2,45 @@
 //! `name` and `code` (and `cause`, `reason`, `position`, ... where they apply). The package's
 //! entry registers a factory that builds its exported error classes (so `instanceof` works);
 //! without one, plain `Error` objects carry the same fields.
+//!
+//! The table of names and codes (DESIGN.md §4), one row per kind of the core's errors:
+//!
+//! | kind | `name` | `code` |
+//! |---|---|---|
+//! | Validation | `ValidationError` | `VALIDATION` |
+//! | Domain | `DomainError` | `DOMAIN` |
+//! | Concurrency | `ConcurrencyError` | `CONCURRENCY` |
+//! | Storage | `StorageError` | `STORAGE` |
+//! | Integrity | `IntegrityError` | `INTEGRITY` |
+//! | NotFound | `NotFoundError` | `NOT_FOUND` |
+//! | Projection | `ProjectionError` | `PROJECTION` |
+//! | Closed | `ClosedError` | `CLOSED` |
+//! | Internal | `InternalError` | `INTERNAL` |
+//!
+//! (`ForbiddenError`/`FORBIDDEN` belongs to the sync server, in the package's JavaScript.)
+//! The same names are the classes of `pkg-template/lib/errors.js`.
 
 use std::cell::RefCell;
 
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
+
+/// The `name` and `code` JavaScript sees for each kind of error.
+pub fn name_and_code(kind: ErrorKind) -> (&'static str, &'static str) {
+    match kind {
+        ErrorKind::Validation => ("ValidationError", "VALIDATION"),
+        ErrorKind::Domain => ("DomainError", "DOMAIN"),
+        ErrorKind::Concurrency => ("ConcurrencyError", "CONCURRENCY"),
+        ErrorKind::Storage => ("StorageError", "STORAGE"),
+        ErrorKind::Integrity => ("IntegrityError", "INTEGRITY"),
+        ErrorKind::NotFound => ("NotFoundError", "NOT_FOUND"),
+        ErrorKind::Projection => ("ProjectionError", "PROJECTION"),
+        ErrorKind::Closed => ("ClosedError", "CLOSED"),
+        ErrorKind::Internal => ("InternalError", "INTERNAL"),
+    }
+}
 
 thread_local! {
     static FACTORY: RefCell<Option<Function>> = const { RefCell::new(None) };
@@ -29,7 +61,7 @@ fn set(target: &JsValue, key: &str, value: &JsValue) {
 
 fn props_of(e: &Error) -> Object {
     let props = Object::new();
-    set(&props, "code", &JsValue::from_str(e.code()));
+    set(&props, "code", &JsValue::from_str(name_and_code(e.kind()).1));
     match e {
         Error::Storage(s) => {
             set(&props, "reason", &JsValue::from_str(s.reason.as_str()));
@@ -61,7 +93,7 @@ fn props_of(e: &Error) -> Object {
 
 /// The JavaScript error for an engine error.
 pub fn to_js(e: &Error) -> JsValue {
-    let name = JsValue::from_str(e.name());
+    let name = JsValue::from_str(name_and_code(e.kind()).0);
     let message = JsValue::from_str(&e.message());
     let props = props_of(e);
     let factory = FACTORY.with(|cell| cell.borrow().clone());
@@ -108,21 +140,11 @@ pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let message = info.to_string();
         PANICKED.with(|cell| *cell.borrow_mut() = Some(message.clone()));
-        web_sys_console_error(&format!(
-            "eventjournal: internal error (a bug; please report it): {message}"
-        ));
+        console_error(
+            "eventjournal: internal error (a bug; please report it):",
+            &JsValue::from_str(&message),
+        );
     }));
-}
-
-fn web_sys_console_error(message: &str) {
-    let console = Reflect::get(&js_sys::global(), &JsValue::from_str("console")).ok();
-    if let Some(console) = console {
-        if let Ok(error) = Reflect::get(&console, &JsValue::from_str("error")) {
-            if let Ok(f) = error.dyn_into::<Function>() {
-                let _ = f.call1(&console, &JsValue::from_str(message));
-            }
-        }
-    }
 }
 
 /// Fails with an `InternalError` if an earlier call panicked.
@@ -130,24 +152,19 @@ pub fn check_alive() -> Result<(), JsValue> {
     let panicked = PANICKED.with(|cell| cell.borrow().clone());
     match panicked {
         None => Ok(()),
-        Some(message) => {
-            let err: JsValue =
-                js_sys::Error::new(&format!("eventjournal crashed earlier and must be reloaded: {message}")).into();
-            set(&err, "name", &JsValue::from_str("InternalError"));
-            set(&err, "code", &JsValue::from_str("INTERNAL"));
-            Err(err)
-        }
+        Some(message) => Err(to_js(&Error::internal(format!(
+            "eventjournal crashed earlier and must be reloaded: {message}"
+        )))),
     }
 }
 
-/// Reports an error to `console.error` (for listener errors nobody handles).
+/// Reports an error to `console.error` (panics, and listener errors nobody handles).
 pub fn console_error(prefix: &str, value: &JsValue) {
-    let console = Reflect::get(&js_sys::global(), &JsValue::from_str("console")).ok();
-    if let Some(console) = console {
-        if let Ok(error) = Reflect::get(&console, &JsValue::from_str("error")) {
-            if let Ok(f) = error.dyn_into::<Function>() {
-                let _ = f.call2(&console, &JsValue::from_str(prefix), value);
-            }
-        }
+    let Ok(console) = Reflect::get(&js_sys::global(), &JsValue::from_str("console")) else {
+        return;
+    };
+    let error = Reflect::get(&console, &JsValue::from_str("error")).ok();
+    if let Some(f) = error.and_then(|e| e.dyn_into::<Function>().ok()) {
+        let _ = f.call2(&console, &JsValue::from_str(prefix), value);
     }
 }

@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use eventjournal::clock::ManualClock;
 use eventjournal::decider::{Command, Decider};
-use eventjournal::error::{Error, Rejection, StorageError, StorageFailure};
+use eventjournal::error::{Error, Rejection, StateError, StorageError, StorageFailure};
 use eventjournal::event::{Event, NewEvent};
 use eventjournal::log::EventView;
 use eventjournal::storage::{AppendError, MemoryStorage, Storage};
@@ -131,8 +131,11 @@ impl Storage for TestStorage {
     }
 }
 
+/// An engine configuration with the built-in domains and the given clock.
 pub fn config(clock: Rc<ManualClock>) -> EngineConfig {
-    EngineConfig::new(clock, 7)
+    let mut config = EngineConfig::new(clock);
+    eventjournal::domains::register_builtins(&mut config);
+    config
 }
 
 pub fn clock() -> Rc<ManualClock> {
@@ -196,7 +199,7 @@ impl Decider for Tally {
         let n = c.get("n").and_then(Value::as_u64).unwrap_or(1);
         Ok((0..n).map(|i| NewEvent::new("item", json!({ "i": i }))).collect())
     }
-    fn evolve(&self, (count, sum): (u64, u64), e: &EventView<'_>) -> Result<(u64, u64), String> {
+    fn evolve(&self, (count, sum): (u64, u64), e: &EventView<'_>) -> Result<(u64, u64), StateError> {
         self.evolves.set(self.evolves.get() + 1);
         let v: Value = e.parse_data()?;
         Ok((count + 1, sum + v["i"].as_u64().unwrap_or(0)))

@@ -4,23 +4,31 @@
 //! cycles and BigInts, and never runs user code but `toJSON` and getters), `serde_json` in
 //! Rust, and one `JSON.parse` on the way out (which yields fresh plain objects, so callers
 //! can never mutate the engine's state, and `__proto__` keys stay ordinary own properties).
-//! Options are read property by property with `Reflect.get`. Every failure is a typed error.
+//! Options are read property by property with `Reflect.get` (`options.rs`: the options of
+//! each method). Every failure is a typed error.
 
 use js_sys::{Array, Function, Reflect, JSON};
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+mod options;
+
 use crate::canonical::MAX_SAFE_INTEGER;
+use crate::engine::ExecuteResult;
 use crate::error::{Error, StorageError, StorageFailure, ValidationError};
-use crate::event::{Event, EventFilter, ExpectedVersion, MAX_EVENT_BYTES};
-use crate::time_travel::At;
+use crate::event::{Event, MAX_EVENT_BYTES};
+use crate::integrity::VerifyReport;
+use crate::log::{EventView, Stats};
+use crate::projection::ReplayReport;
+
+pub use options::*;
 
 /// Largest command (or `where`, or options) accepted, as JSON text: an event's data and
 /// metadata together may be 1 MiB; a command may carry a little more.
 pub const MAX_INPUT_BYTES: usize = 2 * MAX_EVENT_BYTES;
 
-fn invalid(message: impl Into<String>) -> Error {
+pub(super) fn invalid(message: impl Into<String>) -> Error {
     Error::Validation(ValidationError::new(message))
 }
 
@@ -108,7 +116,7 @@ pub fn options(value: &JsValue, what: &str) -> Result<(), Error> {
     }
 }
 
-fn is_absent(v: &JsValue) -> bool {
+pub(super) fn is_absent(v: &JsValue) -> bool {
     v.is_undefined() || v.is_null()
 }
 
@@ -161,7 +169,7 @@ pub fn opt_timestamp(options: &JsValue, key: &str) -> Result<Option<f64>, Error>
     timestamp(&v, key).map(Some)
 }
 
-fn timestamp(v: &JsValue, what: &str) -> Result<f64, Error> {
+pub(super) fn timestamp(v: &JsValue, what: &str) -> Result<f64, Error> {
     let ms = if let Some(d) = v.dyn_ref::<js_sys::Date>() {
         d.get_time()
     } else {
@@ -220,70 +228,6 @@ pub fn opt_strings(options: &JsValue, key: &str) -> Result<Vec<String>, Error> {
     Ok(out)
 }
 
-/// `expectedVersion`: `'any'`, `'no_stream'`, `'exists'` or a non-negative integer.
-pub fn expected_version(v: &JsValue) -> Result<ExpectedVersion, Error> {
-    if is_absent(v) {
-        return Ok(ExpectedVersion::Any);
-    }
-    if let Some(s) = v.as_string() {
-        return match s.as_str() {
-            "any" => Ok(ExpectedVersion::Any),
-            "no_stream" => Ok(ExpectedVersion::NoStream),
-            "exists" => Ok(ExpectedVersion::Exists),
-            other => Err(invalid(format!(
-                "expectedVersion must be 'any', 'no_stream', 'exists' or a version number, got {other:?}"
-            ))),
-        };
-    }
-    if v.as_f64().is_some() {
-        return safe_u64(v, "expectedVersion").map(ExpectedVersion::Exact);
-    }
-    Err(invalid(format!(
-        "expectedVersion must be 'any', 'no_stream', 'exists' or a version number, got {}",
-        type_of(v)
-    )))
-}
-
-/// `{ at: { version } | { position } | { timestamp } }` (or no `at`).
-pub fn at(options: &JsValue) -> Result<Option<At>, Error> {
-    let at = get(options, "at")?;
-    if is_absent(&at) {
-        return Ok(None);
-    }
-    if !at.is_object() || Array::is_array(&at) {
-        return Err(invalid(format!(
-            "at must be {{ version }}, {{ position }} or {{ timestamp }}, got {}",
-            type_of(&at)
-        )));
-    }
-    let version = get(&at, "version")?;
-    let position = get(&at, "position")?;
-    let ts = get(&at, "timestamp")?;
-    let given = [&version, &position, &ts].iter().filter(|v| !is_absent(v)).count();
-    if given != 1 {
-        return Err(invalid("at must have exactly one of version, position or timestamp"));
-    }
-    if !is_absent(&version) {
-        return Ok(Some(At::Version(safe_u64(&version, "at.version")?)));
-    }
-    if !is_absent(&position) {
-        return Ok(Some(At::Position(safe_u64(&position, "at.position")?)));
-    }
-    let ms = timestamp(&ts, "at.timestamp")?;
-    Ok(Some(At::Timestamp(
-        ms.floor().clamp(-(MAX_SAFE_INTEGER as f64), MAX_SAFE_INTEGER as f64) as i64,
-    )))
-}
-
-/// `{ types, streamType, streamId }` filters.
-pub fn filter(options: &JsValue) -> Result<EventFilter, Error> {
-    Ok(EventFilter {
-        types: opt_strings(options, "types")?,
-        stream_type: opt_string(options, "streamType")?,
-        stream_id: opt_string(options, "streamId")?,
-    })
-}
-
 /// Events as the host's `readEvents` returned them. Anything but an array is a
 /// `StorageError`; a record that is not an event is an `IntegrityError` naming its position.
 pub fn stored_events(value: &JsValue, after: u64) -> Result<Vec<Event>, Error> {
@@ -300,7 +244,7 @@ pub fn stored_events(value: &JsValue, after: u64) -> Result<Vec<Event>, Error> {
             "readEvents returned records that are not JSON",
         )
     })?;
-    crate::event::stored_events_from_json(&text, after)
+    crate::integrity::decode_records(&text, after)
 }
 
 /// A JSON array of events, for `JSON.parse`.
@@ -315,4 +259,53 @@ pub fn events_json(events: &[Event]) -> String {
     }
     out.push(']');
     out
+}
+
+/// A JSON array of event views.
+pub fn views_json(views: &[EventView<'_>]) -> String {
+    let mut out = String::with_capacity(views.len() * 320 + 2);
+    out.push('[');
+    for (i, v) in views.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        v.write_json(&mut out);
+    }
+    out.push(']');
+    out
+}
+
+/// `{ events, version, position }` of `execute`.
+pub fn result_json(r: &ExecuteResult) -> String {
+    let events = events_json(&r.events);
+    format!(
+        "{{\"events\":{events},\"version\":{},\"position\":{}}}",
+        r.version, r.position
+    )
+}
+
+/// `{ totalEvents, totalStreams, eventTypeDistribution, headPosition, headHash }`.
+pub fn stats_json(s: &Stats) -> String {
+    let dist = serde_json::to_string(&s.event_type_distribution).unwrap_or_else(|_| "{}".into());
+    format!(
+        "{{\"totalEvents\":{},\"totalStreams\":{},\"eventTypeDistribution\":{dist},\"headPosition\":{},\"headHash\":\"{}\"}}",
+        s.total_events, s.total_streams, s.head_position, s.head_hash
+    )
+}
+
+/// `{ ok, checked, firstBadPosition }`.
+pub fn verify_json(r: &VerifyReport) -> String {
+    let bad = r.first_bad_position.map_or("null".to_owned(), |p| p.to_string());
+    format!(
+        "{{\"ok\":{},\"checked\":{},\"firstBadPosition\":{bad}}}",
+        r.ok, r.checked
+    )
+}
+
+/// `{ eventsReplayed, projectionsRebuilt }`.
+pub fn replay_json(r: &ReplayReport) -> String {
+    format!(
+        "{{\"eventsReplayed\":{},\"projectionsRebuilt\":{}}}",
+        r.events_replayed, r.projections_rebuilt
+    )
 }
