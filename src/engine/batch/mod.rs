@@ -123,6 +123,9 @@ pub(super) struct Batch {
     pub(super) stamped: Stamper,
     pub(super) entries: Vec<Entry>,
     overlays: HashMap<String, Overlay>,
+    /// Keys (subject, generation) its personal data needs that were not fetched yet: the
+    /// batch is not appended but decided again once they are (see `pipeline.rs`).
+    pub(super) missing_keys: Vec<(String, u32)>,
 }
 
 /// A caller's slot and its answer.

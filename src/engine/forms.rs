@@ -1,0 +1,237 @@
+//! The engine's side of `crate::forms`: the definitions that change how events read
+//! (upcasters, versioned aggregates and projections, personal data), the keys personal data
+//! needs (fetched outside any borrow, before a batch is stamped and before stored events are
+//! committed), and `forget`.
+//!
+//! A definition that changes how events read drops what was built under the old one:
+//! aggregate caches are emptied (refolded on next use) and projections are marked stale
+//! (folded again from the log on their next use, so several definitions in a row cost one
+//! fold).
+
+use std::rc::Rc;
+
+use crate::decider::Aggregate;
+use crate::error::{Error, StorageError, StorageFailure};
+use crate::event::Event;
+use crate::forms::needs_keys;
+use crate::personal::{cipher::new_key, key_name, open_fields, validate_subject, KeyStore, OpenError, PersonalData};
+use crate::projection::AnyProjection;
+use crate::storage::Storage;
+use crate::upcast::Upcaster;
+
+use super::batch::{Batch, Pending};
+use super::pipeline::{busy, fill, fill_all};
+use super::queue::{IdleWait, Queue};
+use super::Engine;
+
+/// Rounds of "fetch the keys, decide again" before a batch gives up (a key store that does
+/// not keep the keys it is given).
+const MAX_KEY_ROUNDS: u32 = 3;
+
+/// A key to check once the events that use it are committed: subject, generation, and the
+/// position of a value sealed under it.
+pub(super) type Fetched = Vec<(String, u32, u64)>;
+
+impl<S: Storage> Engine<S> {
+    /// Adds an upcaster: version `from` of `event_type` to `from + 1` (see
+    /// [`crate::upcast`]). Aggregates and projections read the type anew.
+    pub fn define_upcaster(&self, event_type: &str, from: u32, up: Rc<dyn Upcaster>) -> Result<(), Error> {
+        let mut core = self.core_mut()?;
+        core.forms.upcasters.define(event_type, from, up)?;
+        core.caches.clear();
+        core.projections.invalidate();
+        Ok(())
+    }
+
+    /// Declares the personal data of an event type (needs a key store): the declared fields
+    /// of events decided from now on are encrypted before they are hashed and stored.
+    pub fn define_personal_data(&self, event_type: &str, declaration: PersonalData) -> Result<(), Error> {
+        if self.config.keys.is_none() {
+            return Err(needs_keys("definePersonalData"));
+        }
+        self.core_mut()?.forms.personal.define(event_type, declaration)?;
+        Ok(())
+    }
+
+    /// Adds an aggregate type at a definition `version`; a type already defined may be
+    /// defined again with another version, which replaces it (its cached states are dropped).
+    pub fn define_aggregate_version(
+        &self,
+        name: &str,
+        aggregate: Rc<dyn Aggregate>,
+        version: u32,
+    ) -> Result<(), Error> {
+        let mut core = self.core_mut()?;
+        if core.registry.register_version(name, aggregate, version)? {
+            core.caches.clear();
+        }
+        Ok(())
+    }
+
+    /// Adds a projection at a definition `version` and builds it from the whole log; a name
+    /// already defined may be defined again with another version, which replaces it.
+    pub fn define_projection_version(
+        &self,
+        name: &str,
+        projection: Rc<dyn AnyProjection>,
+        version: u32,
+    ) -> Result<(), Error> {
+        let mut core = self.core_mut()?;
+        let core = &mut *core;
+        core.projections
+            .define(name, projection, version, &core.log, &core.forms)
+    }
+
+    /// Forgets a subject: deletes its keys from the key store (durably), so its personal data
+    /// reads as `null` from now on (the events say which fields in `erased`); refolds the
+    /// aggregates and projections without it, overwrites every stored projection snapshot,
+    /// and has the storage and the key store scrub what was overwritten. The chain is
+    /// untouched (it covers the ciphertext), so `verify()` still passes. Forgetting again is
+    /// harmless: call it again when it failed.
+    pub async fn forget(&self, subject: &str) -> Result<(), Error> {
+        self.check_open()?;
+        validate_subject(subject)?;
+        let keys = self.config.keys.clone().ok_or_else(|| needs_keys("forget"))?;
+        // No batch is decided or appended meanwhile: this holds the queue's lead.
+        let _lead = loop {
+            if let Some(lead) = Queue::try_lead(&self.queue) {
+                break lead;
+            }
+            IdleWait::new(&self.queue).await;
+        };
+        // First in memory, so nothing new is sealed under these keys.
+        let gens = self.core_mut()?.forms.ring.forget(subject);
+        for gen in gens {
+            keys.delete_key(&key_name(subject, gen)).await?;
+        }
+        let snapshots = {
+            let mut core = self.core_mut()?;
+            let core = &mut *core;
+            core.caches.clear();
+            core.projections.invalidate();
+            core.projections.snapshots_to_overwrite(&core.log, &core.forms)
+        };
+        for snapshot in &snapshots {
+            self.storage.write_snapshot(snapshot).await?;
+        }
+        self.storage.scrub().await?;
+        keys.scrub().await?;
+        Ok(())
+    }
+
+    /// Unwinds a batch that needs keys, fetches them (creating the missing ones) and hands
+    /// its commands back to be decided again; `None` when they were all answered.
+    pub(super) async fn with_keys(&self, batch: Batch, rounds: u32) -> Option<Vec<Pending>> {
+        let missing = batch.missing_keys.clone();
+        let (again, fills) = match self.core.try_borrow_mut() {
+            Ok(mut core) => core.unwind_batch(batch, None),
+            Err(_) => {
+                fill(batch.fail_all(&busy()));
+                return None;
+            }
+        };
+        fill(fills);
+        let fetched = if rounds > MAX_KEY_ROUNDS {
+            let (subject, gen) = &missing[0];
+            Err(StorageError::new(
+                StorageFailure::Malformed,
+                format!(
+                    "the key store does not keep the key '{}' it was given (subject '{subject}')",
+                    key_name(subject, *gen).escape_debug()
+                ),
+            )
+            .into())
+        } else {
+            self.fetch_write_keys(&missing).await
+        };
+        match fetched {
+            Ok(()) => Some(again),
+            Err(e) => {
+                fill_all(again, &e);
+                None
+            }
+        }
+    }
+
+    /// Fetches the keys new values are sealed under; creates those the store lacks, except
+    /// for a generation the log used (forgotten: the next one is used instead).
+    async fn fetch_write_keys(&self, missing: &[(String, u32)]) -> Result<(), Error> {
+        let store = self.key_store("personal data")?;
+        for (subject, gen) in missing {
+            let name = key_name(subject, *gen);
+            let key = match store.get_key(&name).await? {
+                Some(key) => Some(key),
+                None if self
+                    .core
+                    .try_borrow()
+                    .map_err(|_| busy())?
+                    .forms
+                    .ring
+                    .may_create(subject, *gen) =>
+                {
+                    Some(store.create_key(&name, new_key()?).await?)
+                }
+                None => None,
+            };
+            self.core
+                .try_borrow_mut()
+                .map_err(|_| busy())?
+                .forms
+                .ring
+                .insert(subject, *gen, key);
+        }
+        Ok(())
+    }
+
+    /// Fetches the keys a page of stored events needs (before it is committed, so folds can
+    /// open it). Returns those fetched, to be checked once the page is committed.
+    pub(super) async fn fetch_read_keys(&self, page: &[Event]) -> Result<Fetched, Error> {
+        let unknown = self.core.try_borrow().map_err(|_| busy())?.forms.unknown_keys(page);
+        let Some((subject, _, position)) = unknown.first() else {
+            return Ok(Vec::new());
+        };
+        let Some(store) = self.config.keys.clone() else {
+            return Err(Error::validation(format!(
+                "the log holds encrypted personal data (subject '{subject}', position {position}): open the engine with the key store it was written with (`keys`)"
+            )));
+        };
+        let names: Vec<String> = unknown.iter().map(|(s, g, _)| key_name(s, *g)).collect();
+        let found = store.get_keys(&names).await?;
+        if found.len() != names.len() {
+            return Err(StorageError::new(
+                StorageFailure::Malformed,
+                format!("getKeys returned {} keys for {} names", found.len(), names.len()),
+            )
+            .into());
+        }
+        let mut core = self.core.try_borrow_mut().map_err(|_| busy())?;
+        for ((subject, gen, _), key) in unknown.iter().zip(found) {
+            core.forms.ring.insert(subject, *gen, key);
+        }
+        Ok(unknown)
+    }
+
+    /// Checks that each fetched key opens a value sealed under it (now committed): a store
+    /// that hands out another key is an `IntegrityError` at that value's position.
+    pub(super) fn check_read_keys(&self, fetched: &Fetched) -> Result<(), Error> {
+        let core = self.core.try_borrow().map_err(|_| busy())?;
+        for (_, _, position) in fetched {
+            let Some(e) = core.log.get(*position) else { continue };
+            match open_fields(e.data, &core.forms.ring, &e.id(), *position) {
+                Err(OpenError::Integrity(error)) => return Err(error.into()),
+                Err(OpenError::NotFetched(name)) => {
+                    return Err(Error::internal(format!(
+                        "the key '{}' was not fetched",
+                        name.escape_debug()
+                    )))
+                }
+                Ok(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn key_store(&self, what: &str) -> Result<Rc<dyn KeyStore>, Error> {
+        self.config.keys.clone().ok_or_else(|| needs_keys(what))
+    }
+}
