@@ -133,6 +133,11 @@ pub struct Forms {
     sealed_types: Vec<bool>,
     /// Has the engine a key store?
     pub has_keys: bool,
+    /// The key stored projection snapshots are sealed under (with a key store): its
+    /// generation and, once fetched, the key.
+    pub snapshot_key: Option<(u32, crate::personal::Key)>,
+    /// The highest generation of the snapshot key seen on a stored snapshot.
+    pub snapshot_gen_seen: u32,
 }
 
 fn has_schema_version(metadata: &str) -> bool {
@@ -164,6 +169,18 @@ impl Forms {
             forms.personal.define(event_type, declaration.clone())?;
         }
         Ok(forms)
+    }
+
+    /// Seals the states of snapshots about to be stored, under the snapshot key (which must
+    /// be fetched: `snapshot_key`). Without a key store they are stored as they are.
+    pub fn seal_snapshots(&mut self, snapshots: &mut [crate::snapshot::Snapshot]) -> Result<(), Error> {
+        let Some((gen, key)) = self.snapshot_key else {
+            return Ok(());
+        };
+        for s in snapshots.iter_mut().filter(|s| s.position > 0) {
+            s.state = crate::personal::seal_snapshot_state(&s.state, &s.key, gen, &key, &mut self.nonces)?;
+        }
+        Ok(())
     }
 
     /// Might this stored event hold an envelope?

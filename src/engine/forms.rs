@@ -14,8 +14,12 @@ use crate::decider::Aggregate;
 use crate::error::{Error, StorageError, StorageFailure};
 use crate::event::Event;
 use crate::forms::needs_keys;
-use crate::personal::{cipher::new_key, key_name, open_fields, validate_subject, KeyStore, OpenError, PersonalData};
+use crate::personal::{
+    cipher::new_key, key_name, open_fields, open_snapshot_state, snapshot_state_gen, validate_subject, KeyStore,
+    OpenError, PersonalData, SNAPSHOT_SUBJECT,
+};
 use crate::projection::AnyProjection;
+use crate::snapshot::Snapshot;
 use crate::storage::Storage;
 use crate::upcast::Upcaster;
 
@@ -84,10 +88,11 @@ impl<S: Storage> Engine<S> {
 
     /// Forgets a subject: deletes its keys from the key store (durably), so its personal data
     /// reads as `null` from now on (the events say which fields in `erased`); refolds the
-    /// aggregates and projections without it, overwrites every stored projection snapshot,
-    /// and has the storage and the key store scrub what was overwritten. The chain is
-    /// untouched (it covers the ciphertext), so `verify()` still passes. Forgetting again is
-    /// harmless: call it again when it failed.
+    /// aggregates and projections without it, overwrites every stored projection snapshot
+    /// (sealed under a new snapshot key; the old one is deleted, so old copies of snapshots
+    /// no longer open), and has the storage and the key store scrub what was overwritten.
+    /// The chain is untouched (it covers the ciphertext), so `verify()` still passes.
+    /// Forgetting again is harmless: call it again when it failed.
     pub async fn forget(&self, subject: &str) -> Result<(), Error> {
         self.check_open()?;
         validate_subject(subject)?;
@@ -104,6 +109,7 @@ impl<S: Storage> Engine<S> {
         for gen in gens {
             keys.delete_key(&key_name(subject, gen)).await?;
         }
+        let retired = self.rotate_snapshot_key(keys.as_ref()).await?;
         let snapshots = {
             let mut core = self.core_mut()?;
             let core = &mut *core;
@@ -111,8 +117,11 @@ impl<S: Storage> Engine<S> {
             core.projections.invalidate();
             core.projections.snapshots_to_overwrite(&core.log, &core.forms)
         };
-        for snapshot in &snapshots {
+        for snapshot in &self.sealed(snapshots).await? {
             self.storage.write_snapshot(snapshot).await?;
+        }
+        for gen in retired {
+            keys.delete_key(&key_name(SNAPSHOT_SUBJECT, gen)).await?;
         }
         self.storage.scrub().await?;
         keys.scrub().await?;
@@ -229,6 +238,74 @@ impl<S: Storage> Engine<S> {
             }
         }
         Ok(())
+    }
+
+    /// Snapshots about to be stored, sealed under the snapshot key (fetched, or created, on
+    /// first need) when the engine has a key store.
+    pub(super) async fn sealed(&self, mut snapshots: Vec<Snapshot>) -> Result<Vec<Snapshot>, Error> {
+        let Some(store) = self.config.keys.clone() else {
+            return Ok(snapshots);
+        };
+        if snapshots.is_empty() {
+            return Ok(snapshots);
+        }
+        let wanted = {
+            let core = self.core.try_borrow().map_err(|_| busy())?;
+            core.forms
+                .snapshot_key
+                .is_none()
+                .then(|| core.forms.snapshot_gen_seen.max(1))
+        };
+        if let Some(gen) = wanted {
+            let name = key_name(SNAPSHOT_SUBJECT, gen);
+            let key = match store.get_key(&name).await? {
+                Some(key) => key,
+                None => store.create_key(&name, new_key()?).await?,
+            };
+            self.core.try_borrow_mut().map_err(|_| busy())?.forms.snapshot_key = Some((gen, key));
+        }
+        self.core
+            .try_borrow_mut()
+            .map_err(|_| busy())?
+            .forms
+            .seal_snapshots(&mut snapshots)?;
+        Ok(snapshots)
+    }
+
+    /// A stored snapshot as the engine can use it: a sealed one opened with its snapshot
+    /// key; `None` when it does not open (its key is gone: the projection is rebuilt).
+    pub(super) async fn opened(&self, mut snapshot: Snapshot) -> Option<Snapshot> {
+        let Some(gen) = snapshot_state_gen(&snapshot.state) else {
+            return Some(snapshot);
+        };
+        let store = self.config.keys.clone()?;
+        let key = store.get_key(&key_name(SNAPSHOT_SUBJECT, gen)).await.ok()??;
+        let mut core = self.core.try_borrow_mut().ok()?;
+        if gen >= core.forms.snapshot_gen_seen {
+            core.forms.snapshot_gen_seen = gen;
+            core.forms.snapshot_key = Some((gen, key));
+        }
+        snapshot.state = open_snapshot_state(&snapshot.state, &snapshot.key, &key)?;
+        Some(snapshot)
+    }
+
+    /// Seals snapshots under a new generation of the snapshot key from now on; returns the
+    /// generations to delete once the snapshots are rewritten (the last two: one left by an
+    /// earlier `forget` that did not finish is deleted too).
+    async fn rotate_snapshot_key(&self, store: &dyn KeyStore) -> Result<Vec<u32>, Error> {
+        let current = {
+            let core = self.core.try_borrow().map_err(|_| busy())?;
+            core.forms
+                .snapshot_key
+                .map_or(0, |(g, _)| g)
+                .max(core.forms.snapshot_gen_seen)
+        };
+        let gen = current + 1;
+        let key = store.create_key(&key_name(SNAPSHOT_SUBJECT, gen), new_key()?).await?;
+        let mut core = self.core.try_borrow_mut().map_err(|_| busy())?;
+        core.forms.snapshot_key = Some((gen, key));
+        core.forms.snapshot_gen_seen = gen;
+        Ok((current.saturating_sub(1).max(1)..=current).collect())
     }
 
     fn key_store(&self, what: &str) -> Result<Rc<dyn KeyStore>, Error> {

@@ -181,9 +181,11 @@ impl<S: Storage> Engine<S> {
         let keys = self.core()?.projections.snapshot_keys();
         let mut found = HashMap::new();
         for (_, key) in keys {
-            // A snapshot that cannot be read is simply rebuilt from the log.
+            // A snapshot that cannot be read (or opened) is simply rebuilt from the log.
             if let Ok(Some(snapshot)) = self.storage.read_snapshot(&key).await {
-                found.insert(key, snapshot);
+                if let Some(snapshot) = self.opened(snapshot).await {
+                    found.insert(key, snapshot);
+                }
             }
         }
         let mut core = self.core_mut()?;
@@ -202,6 +204,7 @@ impl<S: Storage> Engine<S> {
             }
             Err(_) => return,
         };
+        let Ok(due) = self.sealed(due).await else { return };
         for snapshot in due {
             let _ = self.storage.write_snapshot(&snapshot).await;
         }

@@ -8,7 +8,7 @@ use crate::error::{Error, NotFoundError};
 use crate::event::{validate_name, Event};
 use crate::forms::ReadEvent;
 use crate::integrity::{self, VerifyReport};
-use crate::log::{ReadAllOptions, ReadStreamOptions, Stats};
+use crate::log::{EventView, ReadAllOptions, ReadStreamOptions, Stats};
 use crate::projection::ReplayReport;
 use crate::storage::Storage;
 use crate::time_travel::{log_position_at, stream_version_at, At};
@@ -25,6 +25,16 @@ impl<S: Storage> Engine<S> {
     /// the read form.
     pub fn read_all(&self, opts: &ReadAllOptions) -> Result<Vec<Event>, Error> {
         self.with_read_all(opts, false, to_events)
+    }
+
+    /// Events (e.g. a command's, from [`Engine::execute`], which are in stored form) in
+    /// their read form.
+    pub fn read_form(&self, events: &[Event]) -> Result<Vec<Event>, Error> {
+        let core = self.core()?;
+        events
+            .iter()
+            .map(|e| core.forms.read(EventView::of(e)).map(|r| r.view().to_event()))
+            .collect()
     }
 
     /// Reads the log in its stored form (what is hashed and persisted).

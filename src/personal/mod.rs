@@ -236,6 +236,51 @@ pub fn open_fields(
     Ok(Some((CanonicalJson::from_trusted(&out), erased)))
 }
 
+/// The key-store subject of the key that seals stored projection snapshots (U+001F cannot
+/// be in a subject, so it is nobody's). Each `forget` replaces it with the next generation
+/// and deletes the old one, so a copy of an old snapshot left anywhere (a WAL, a LevelDB log,
+/// a freed page) no longer opens.
+pub const SNAPSHOT_SUBJECT: &str = "\u{1f}snapshots";
+
+/// A snapshot's state sealed under the snapshot key: an envelope (JSON text) whose
+/// associated data is the snapshot's storage key.
+pub fn seal_snapshot_state(
+    state: &str,
+    storage_key: &str,
+    gen: u32,
+    key: &Key,
+    nonces: &mut Nonces,
+) -> Result<String, crate::error::StorageError> {
+    let nonce = nonces.draw()?;
+    let mut out = String::with_capacity(state.len() * 4 / 3 + 160);
+    Envelope {
+        subject: SNAPSHOT_SUBJECT.into(),
+        gen,
+        nonce,
+        data: cipher::seal(key, &nonce, storage_key, "state", state.as_bytes()),
+    }
+    .write(&mut out);
+    Ok(out)
+}
+
+/// The generation of the snapshot key a sealed snapshot state needs (`None`: not sealed).
+pub fn snapshot_state_gen(state: &str) -> Option<u32> {
+    if !is_envelope(state) {
+        return None;
+    }
+    Envelope::parse(state)
+        .ok()
+        .filter(|e| e.subject == SNAPSHOT_SUBJECT)
+        .map(|e| e.gen)
+}
+
+/// Opens a sealed snapshot state; `None` when it does not open with `key`.
+pub fn open_snapshot_state(state: &str, storage_key: &str, key: &Key) -> Option<String> {
+    let envelope = Envelope::parse(state).ok()?;
+    let plain = cipher::open(key, &envelope.nonce, storage_key, "state", &envelope.data)?;
+    String::from_utf8(plain).ok()
+}
+
 /// The envelopes of stored data: each one's field name, subject and generation.
 pub fn envelopes_of(data: &str) -> impl Iterator<Item = (String, Result<Envelope<'_>, String>)> + '_ {
     members(data)
@@ -314,6 +359,21 @@ mod tests {
             open_fields(stored.as_str(), &ring, &other_event, 9),
             Err(OpenError::Integrity(_))
         ));
+    }
+
+    #[test]
+    fn snapshot_states_are_sealed_to_their_storage_key() {
+        let key = cipher::new_key().unwrap();
+        let sealed = seal_snapshot_state(r#"{"a":"Ada"}"#, "projection:p", 3, &key, &mut Nonces::default()).unwrap();
+        assert!(!sealed.contains("Ada"));
+        assert_eq!(snapshot_state_gen(&sealed), Some(3));
+        assert_eq!(snapshot_state_gen(r#"{"a":1}"#), None);
+        assert_eq!(
+            open_snapshot_state(&sealed, "projection:p", &key).as_deref(),
+            Some(r#"{"a":"Ada"}"#)
+        );
+        assert_eq!(open_snapshot_state(&sealed, "projection:q", &key), None);
+        assert_eq!(open_snapshot_state(&sealed, "projection:p", &[0; 32]), None);
     }
 
     #[test]

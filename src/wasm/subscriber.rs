@@ -42,6 +42,12 @@ fn report(on_error: &Option<Function>, error: &JsValue, event: &JsValue) {
 }
 
 impl Subscriber for JsSubscriber {
+    /// An event that cannot be read (a missing or failing upcaster, a value that does not
+    /// decrypt): reported to `onError(error, undefined)`; delivery stops before it.
+    fn failed(&self, error: &crate::error::Error) {
+        self.report(&super::errors::to_js(error), &JsValue::UNDEFINED);
+    }
+
     fn deliver(&self, events: &[Event]) {
         let batch = convert::parse(&convert::events_json(events));
         let Ok(batch) = batch.dyn_into::<Array>() else { return };

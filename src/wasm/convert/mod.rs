@@ -18,8 +18,9 @@ use crate::canonical::MAX_SAFE_INTEGER;
 use crate::engine::ExecuteResult;
 use crate::error::{Error, StorageError, StorageFailure, ValidationError};
 use crate::event::{Event, MAX_EVENT_BYTES};
+use crate::forms::ReadEvent;
 use crate::integrity::VerifyReport;
-use crate::log::{EventView, Stats};
+use crate::log::Stats;
 use crate::projection::ReplayReport;
 
 pub use options::*;
@@ -261,15 +262,15 @@ pub fn events_json(events: &[Event]) -> String {
     out
 }
 
-/// A JSON array of event views.
-pub fn views_json(views: &[EventView<'_>]) -> String {
-    let mut out = String::with_capacity(views.len() * 320 + 2);
+/// A JSON array of events as read (each in the form it was read in).
+pub fn views_json(events: &[ReadEvent<'_>]) -> String {
+    let mut out = String::with_capacity(events.len() * 320 + 2);
     out.push('[');
-    for (i, v) in views.iter().enumerate() {
+    for (i, e) in events.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        v.write_json(&mut out);
+        e.view().write_json(&mut out);
     }
     out.push(']');
     out
