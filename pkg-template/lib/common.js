@@ -21,7 +21,7 @@ import { ClosedError, StorageError, ValidationError } from './errors.js';
 /**
  * The error appendEvents rejects with when another writer appended first.
  * @param {number} expected
- * @param {number} last
+ * @param {number | string} last the store's last position (or a word when it could not be read)
  * @returns {Error & { code: 'CONFLICT' }}
  */
 function conflict(expected, last) {

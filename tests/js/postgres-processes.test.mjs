@@ -20,7 +20,10 @@ test('three processes deposit into one account at once: no lost update, gapless,
   await setup.close();
   const COUNT = 120;
   const t0 = Date.now();
-  const children = ['p1', 'p2', 'p3'].map((name) => runChild('writer.mjs', [cluster.connectionString, schema, name, String(COUNT)]));
+  // Every process waits until the same moment after opening its engine, so their appends overlap
+  // (process start-up alone takes longer than one process's 120 deposits).
+  const startAt = String(Date.now() + 3000);
+  const children = ['p1', 'p2', 'p3'].map((name) => runChild('writer.mjs', [cluster.connectionString, schema, name, String(COUNT), startAt]));
   const results = [];
   for (const { child, done } of children) {
     const { code, lines } = await within(done, 60_000, 'a writer process', () => child.kill('SIGKILL'));
