@@ -71,7 +71,7 @@ fuzz: setup
 # Native criterion benches, then the package against its peers in Node and Chromium
 # (benches/js); both rewrite their section of BENCHMARKS.md. Never part of `make test`.
 bench: pkg
-	cargo bench --bench core
+	cargo bench --bench core --bench evolve_erase
 	node scripts/bench-report.mjs
 	npm ci --prefix benches/js --no-audit --no-fund --loglevel=error
 	node benches/js/run.mjs

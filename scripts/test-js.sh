@@ -24,6 +24,8 @@ done
 # transitive dependencies of the linked packages resolve through the repository's tree
 export NODE_PATH="$root/node_modules"
 cp -r "$root/tests/js" ./tests
+# committed logs the tests open (e.g. the v1 log of the upcaster tests)
+cp -r "$root/tests/fixtures" ./fixtures
 mkdir -p examples && cp "$root"/examples/*.mjs examples/ 2>/dev/null || true
 
 failures=()

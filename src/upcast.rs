@@ -241,6 +241,21 @@ impl Upcasters {
 
 /// `metadata` (canonical text) with `schemaVersion` set to `version` (removed when 1).
 pub fn write_schema_version(out: &mut String, metadata: &str, version: u32) {
+    // The common case, without parsing: metadata that is `{}`, or has no schemaVersion to drop.
+    if metadata == "{}" {
+        if version > 1 {
+            out.push_str("{\"schemaVersion\":");
+            crate::canonical::write_u64(out, u64::from(version));
+            out.push('}');
+        } else {
+            out.push_str("{}");
+        }
+        return;
+    }
+    if version <= 1 && !metadata.contains("\"schemaVersion\"") {
+        out.push_str(metadata);
+        return;
+    }
     let mut map = CanonicalJson::from_trusted(metadata).to_map();
     if version > 1 {
         map.insert("schemaVersion".to_owned(), serde_json::Value::from(version));
@@ -375,8 +390,17 @@ mod tests {
         assert_eq!(stored_version(r#"{"schemaVersion":3}"#), Ok(3));
         assert!(stored_version(r#"{"schemaVersion":0}"#).is_err());
         assert!(stored_version(r#"{"schemaVersion":"2"}"#).is_err());
-        let mut out = String::new();
-        write_schema_version(&mut out, r#"{"a":1,"schemaVersion":2}"#, 1);
-        assert_eq!(out, r#"{"a":1}"#);
+        for (metadata, version, expected) in [
+            (r#"{"a":1,"schemaVersion":2}"#, 1, r#"{"a":1}"#),
+            (r#"{"a":1,"schemaVersion":2}"#, 3, r#"{"a":1,"schemaVersion":3}"#),
+            (r#"{"z":1}"#, 2, r#"{"schemaVersion":2,"z":1}"#),
+            (r#"{"z":1}"#, 1, r#"{"z":1}"#),
+            ("{}", 2, r#"{"schemaVersion":2}"#),
+            ("{}", 1, "{}"),
+        ] {
+            let mut out = String::new();
+            write_schema_version(&mut out, metadata, version);
+            assert_eq!(out, expected, "{metadata} at {version}");
+        }
     }
 }

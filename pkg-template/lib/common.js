@@ -135,6 +135,7 @@ function closedGuard(adapterName) {
  * @property {(events: StoredEvent[], expectedPosition: number) => Promise<void>} appendEvents
  * @property {(key: string) => Promise<Snapshot | undefined>} readSnapshot
  * @property {(snapshot: Snapshot) => Promise<void>} writeSnapshot
+ * @property {() => Promise<void>} [scrub] makes overwritten data unrecoverable from the store's files
  * @property {WatcherRegistry} watchers notified by the store when another writer appended
  * @property {() => Promise<void>} close called once, by the first close()
  */
@@ -144,12 +145,20 @@ function closedGuard(adapterName) {
  * @param {string} adapterName e.g. 'sqliteStorage(/data/app.db)', for messages
  * @param {AdapterImpl} impl
  * @returns {StorageAdapter & { readSnapshot(key: string): Promise<Snapshot | undefined>,
- *   writeSnapshot(snapshot: Snapshot): Promise<void>,
+ *   writeSnapshot(snapshot: Snapshot): Promise<void>, scrub?(): Promise<void>,
  *   watch(onAppend: (lastPosition: number) => void): () => void, close(): Promise<void> }}
  */
 function storageAdapter(adapterName, impl) {
   const guard = closedGuard(adapterName);
+  const scrub = impl.scrub;
+  const optional = scrub === undefined ? {} : {
+    async scrub() {
+      guard.check('scrub');
+      await scrub();
+    },
+  };
   return {
+    ...optional,
     async readEvents(afterPosition, limit) {
       guard.check('readEvents');
       nonNegativeInteger(afterPosition, `${adapterName}.readEvents(afterPosition, limit): afterPosition`);

@@ -32,6 +32,13 @@
 // appended itself are not reported back to it.
 //
 // Numbers: positions, versions and timestamps come back from the JSON text, as JS numbers.
+//
+// scrub() (after a forget overwrote the snapshots): VACUUM (FULL) of the snapshots table, which
+// rewrites it (and its TOAST table) into new files without the dead versions of the rows; the
+// old files are truncated at commit. What it cannot reach: the WAL (pg_wal) keeps the old rows
+// until its segments are recycled, and base backups, archives and replicas keep theirs; with a
+// key store, stored snapshots are sealed, so those copies no longer open once forget has
+// replaced the snapshot key (RELIABILITY.md, "Erasure").
 import { ValidationError } from './errors.js';
 import { closedGuard, conflict, nonNegativeInteger, watcherRegistry } from './common.js';
 import { openConnection, openFailure, quoteIdent, schemaName, setPostgresDriver, transaction } from './postgres-driver.js';
@@ -81,6 +88,8 @@ function statements(schema) {
     readSnapshot: statement(`SELECT snapshot FROM ${s}.snapshots WHERE key = $1`),
     writeSnapshot: statement(`INSERT INTO ${s}.snapshots (key, snapshot) VALUES ($1, $2)
       ON CONFLICT (key) DO UPDATE SET snapshot = excluded.snapshot, written_at = now()`),
+    // Not a prepared statement: VACUUM cannot be one (nor run in a transaction).
+    scrub: `VACUUM (FULL) ${s}.snapshots`,
   };
 }
 
@@ -181,6 +190,10 @@ function withPolicy(store) {
       }
       return store.writeSnapshot(snapshot);
     },
+    async scrub() {
+      guard.check('scrub');
+      return store.scrub();
+    },
     watch(onAppend) {
       guard.check('watch');
       const unwatch = store.watchers.add(onAppend);
@@ -277,6 +290,9 @@ function store({ pool, owned, newClient }, sql) {
     },
     async writeSnapshot(snapshot) {
       await pool.query({ ...sql.writeSnapshot, values: [column(snapshot.key), JSON.stringify(snapshot)] });
+    },
+    async scrub() {
+      await pool.query(sql.scrub);
     },
     async close() {
       listener.stop();

@@ -32,6 +32,14 @@ use super::Engine;
 /// not keep the keys it is given).
 const MAX_KEY_ROUNDS: u32 = 3;
 
+/// What [`Engine::export_keys`] answers.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct KeyExport {
+    /// By key-store name.
+    pub keys: Vec<(String, crate::personal::Key)>,
+    pub forgotten: Vec<String>,
+}
+
 /// A key to check once the events that use it are committed: subject, generation, and the
 /// position of a value sealed under it.
 pub(super) type Fetched = Vec<(String, u32, u64)>;
@@ -126,6 +134,29 @@ impl<S: Storage> Engine<S> {
         self.storage.scrub().await?;
         keys.scrub().await?;
         Ok(())
+    }
+
+    /// The data keys of `subjects` this engine holds, by key-store name, and the subjects it
+    /// knows are forgotten (every key gone): what a sync server hands a client that may read
+    /// them (`GET /v1/keys`). Subjects it knows nothing of are in neither. Without a key
+    /// store: a `ValidationError`.
+    pub fn export_keys(&self, subjects: &[String]) -> Result<KeyExport, Error> {
+        self.key_store("exportKeys")?;
+        let core = self.core()?;
+        let mut export = KeyExport::default();
+        for subject in subjects {
+            validate_subject(subject)?;
+            let known = core.forms.ring.keys_of(subject);
+            let present: Vec<(u32, &crate::personal::Key)> =
+                known.iter().filter_map(|(g, k)| k.map(|k| (*g, k))).collect();
+            if present.is_empty() && !known.is_empty() {
+                export.forgotten.push(subject.clone());
+            }
+            for (gen, key) in present {
+                export.keys.push((key_name(subject, gen), *key));
+            }
+        }
+        Ok(export)
     }
 
     /// Unwinds a batch that needs keys, fetches them (creating the missing ones) and hands

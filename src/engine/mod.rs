@@ -52,6 +52,7 @@ use crate::upcast::Upcaster;
 use self::core::Core;
 use queue::{IdleWait, Queue};
 
+pub use forms::KeyExport;
 pub use pipeline::Ticket;
 pub use request::{ExecuteRequest, ExecuteResult, Loaded};
 
@@ -309,6 +310,10 @@ impl<S: Storage> Engine<S> {
             IdleWait::new(&self.queue).await;
         }
         self.persist_snapshots(0).await;
-        self.storage.close().await.map_err(Error::Storage)
+        let closed = self.storage.close().await.map_err(Error::Storage);
+        if let Some(keys) = &self.config.keys {
+            keys.close().await?;
+        }
+        closed
     }
 }

@@ -66,8 +66,8 @@ pub trait KeyStore {
     /// has afterwards (the existing one wins).
     fn create_key<'a>(&'a self, name: &'a str, key: Key) -> KeyFuture<'a, Key>;
 
-    /// Deletes the key durably (resolves once it is gone from the store's files). Deleting
-    /// a missing key is not an error.
+    /// Deletes the key durably (resolves once the deletion cannot be undone; [`KeyStore::scrub`]
+    /// then clears what the store's files may keep). Deleting a missing key is not an error.
     fn delete_key<'a>(&'a self, name: &'a str) -> KeyFuture<'a, ()>;
 
     /// Several keys at once (default: one by one).
@@ -83,6 +83,11 @@ pub trait KeyStore {
 
     /// Makes deleted keys unrecoverable from the store's files (default: nothing to do).
     fn scrub(&self) -> KeyFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Releases the store (the engine closes its key store when it closes).
+    fn close(&self) -> KeyFuture<'_, ()> {
         Box::pin(async { Ok(()) })
     }
 }
@@ -232,6 +237,14 @@ impl KeyRing {
         }
         let digest = hasher.finalize();
         digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Every generation of `subject`'s keys the ring knows, with the key when present.
+    pub fn keys_of(&self, subject: &str) -> Vec<(u32, Option<&Key>)> {
+        self.subjects
+            .get(subject)
+            .map(|s| s.keys.iter().map(|(g, k)| (*g, k.as_ref())).collect())
+            .unwrap_or_default()
     }
 
     /// The present key of the generation new values of `subject` use, with its generation.

@@ -201,6 +201,16 @@ impl JsEngine {
         })
     }
 
+    /// The data keys of `subjects` the engine holds (for a sync server's `GET /v1/keys`):
+    /// `{ keys: { [name]: base64 }, forgotten: [subject] }`.
+    #[wasm_bindgen(js_name = exportKeys)]
+    pub fn export_keys(&self, subjects: JsValue) -> Promise {
+        let subjects = convert::string_list(&subjects, "subjects");
+        self.read(subjects, |e, subjects| {
+            e.export_keys(subjects).map(|x| convert::key_export_json(&x))
+        })
+    }
+
     /// Events of one stream: `{ fromVersion, direction, limit, raw }`.
     #[wasm_bindgen(js_name = readStream)]
     pub fn read_stream(&self, stream_id: JsValue, options: JsValue) -> Promise {

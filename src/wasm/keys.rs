@@ -1,6 +1,6 @@
 //! A key store from JavaScript (`Engine.open({ keys })`) as the core's [`KeyStore`]: an
 //! object with `getKey(name)`, `createKey(name, key)` and `deleteKey(name)`, and optionally
-//! `getKeys(names)` and `scrub()`. Keys cross as `Uint8Array`s of 32 bytes. Each call may
+//! `getKeys(names)`, `scrub()` and `close()` (called by `engine.close()`). Keys cross as `Uint8Array`s of 32 bytes. Each call may
 //! return a value or a Promise, may throw, and fails after `appendTimeoutMs` like the
 //! storage's calls; every failure is a `StorageError` with the host's error as `cause`.
 
@@ -21,6 +21,7 @@ pub struct JsKeyStore {
     delete_key: Function,
     get_keys: Option<Function>,
     scrub: Option<Function>,
+    close: Option<Function>,
     timeout_ms: Option<f64>,
 }
 
@@ -50,6 +51,7 @@ impl JsKeyStore {
             delete_key: required("deleteKey")?,
             get_keys: method(&object, "getKeys")?,
             scrub: method(&object, "scrub")?,
+            close: method(&object, "close")?,
             object,
             timeout_ms,
         })
@@ -144,6 +146,15 @@ impl KeyStore for JsKeyStore {
         Box::pin(async move {
             match &self.scrub {
                 Some(f) => self.call("scrub", f, &Array::new()).await.map(|_| ()),
+                None => Ok(()),
+            }
+        })
+    }
+
+    fn close(&self) -> KeyFuture<'_, ()> {
+        Box::pin(async move {
+            match &self.close {
+                Some(f) => self.call("close", f, &Array::new()).await.map(|_| ()),
                 None => Ok(()),
             }
         })

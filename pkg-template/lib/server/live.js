@@ -57,7 +57,7 @@ function liveHub(engine, { headPosition, stallTimeoutMs, log }) {
     const key = `${fromPosition}/${limit}`;
     let page = pages.get(key);
     if (!page) {
-      page = engine.readAll({ fromPosition, limit })
+      page = engine.readAll({ fromPosition, limit, raw: true })
         .then((events) => events.map((e) => ({ position: e.position, json: JSON.stringify(wireEvent(e)) })));
       pages.set(key, page);
       const forget = () => setImmediate(() => pages.delete(key));
@@ -130,6 +130,14 @@ function liveHub(engine, { headPosition, stallTimeoutMs, log }) {
 
   return {
     get size() { return connections.size; },
+
+    /** Tells every live client that `subject` was forgotten (they delete its keys too). */
+    forget(subject) {
+      const message = `event: forget\ndata: ${JSON.stringify({ subject })}\n\n`;
+      for (const conn of connections) {
+        if (!conn.stall) write(conn, message);
+      }
+    },
 
     open(req, res, { after, hello }) {
       const conn = { res, cursor: after, page: [], next: 0, pageSize: 16, pumping: false, stall: null };

@@ -229,6 +229,44 @@ pub fn opt_strings(options: &JsValue, key: &str) -> Result<Vec<String>, Error> {
     Ok(out)
 }
 
+/// An array of strings (`what` names it in errors).
+pub fn string_list(value: &JsValue, what: &str) -> Result<Vec<String>, Error> {
+    if !Array::is_array(value) {
+        return Err(invalid(format!(
+            "{what} must be an array of strings, got {}",
+            type_of(value)
+        )));
+    }
+    Array::from(value)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| string(&v, &format!("{what}[{i}]")))
+        .collect()
+}
+
+/// `{ keys: { [name]: base64 }, forgotten: [subject] }`.
+pub fn key_export_json(x: &crate::engine::KeyExport) -> String {
+    let mut out = String::from("{\"keys\":{");
+    for (i, (name, key)) in x.keys.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        crate::canonical::write_string(&mut out, name);
+        out.push_str(":\"");
+        crate::personal::envelope::encode_base64(key, &mut out);
+        out.push('"');
+    }
+    out.push_str("},\"forgotten\":[");
+    for (i, subject) in x.forgotten.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        crate::canonical::write_string(&mut out, subject);
+    }
+    out.push_str("]}");
+    out
+}
+
 /// Events as the host's `readEvents` returned them. Anything but an array is a
 /// `StorageError`; a record that is not an event is an `IntegrityError` naming its position.
 pub fn stored_events(value: &JsValue, after: u64) -> Result<Vec<Event>, Error> {
