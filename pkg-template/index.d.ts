@@ -382,11 +382,11 @@ export interface SubscribeOptions extends EventFilter {
   /** Catch up from after this position (default: the head, i.e. only new events). */
   fromPosition?: number;
   /**
-   * Called when the listener throws or its Promise rejects (default: console.error), and, with
-   * `event` undefined, when the next event cannot be read (a missing or failing upcaster): delivery
-   * stops before it and goes on once it can be read.
+   * Called when the listener throws or its Promise rejects (default: console.error), and when
+   * the next event cannot be read (a missing or failing upcaster; `event` is then its stored
+   * form): delivery stops before it and goes on once it can be read.
    */
-  onError?: (error: unknown, event: StoredEvent | undefined) => void;
+  onError?: (error: unknown, event: StoredEvent) => void;
 }
 
 export interface Subscription {
@@ -561,6 +561,11 @@ export declare class Engine {
    * it; `verify()` still passes. Needs `keys`. Forgetting again is harmless.
    */
   forget(subject: string): Promise<void>;
+  /**
+   * The data keys of `subjects` this engine holds (base64, by key name) and the subjects it
+   * knows are forgotten: what a sync server hands a client (`GET /v1/keys`). Needs `keys`.
+   */
+  exportKeys(subjects: string[]): Promise<{ keys: Record<string, string>; forgotten: string[] }>;
 
   readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;

@@ -1,7 +1,8 @@
 //! Subscriptions: catch up from a position, then receive each committed event once, in
 //! position order, filtered, in its read form (`crate::forms`). An event that cannot be read
 //! (a missing or failing upcaster) stops the subscription before it: the subscriber is told
-//! once ([`Subscriber::failed`]), and delivery resumes from there on a later pump.
+//! once ([`Subscriber::failed`], with the event's stored form), and delivery resumes from
+//! there on a later pump.
 //!
 //! Delivery never happens while the engine's state is borrowed, so a subscriber may call back
 //! into the engine (read, execute, subscribe, unsubscribe). A delivery that triggers another
@@ -22,8 +23,9 @@ pub trait Subscriber {
     /// business (the binding reports them to `onError`); they never stop the engine.
     fn deliver(&self, events: &[Event]);
 
-    /// The next event cannot be read (`error` says why); called once per such event.
-    fn failed(&self, _error: &Error) {}
+    /// The next event cannot be read (`error` says why; `event` is its stored form); called
+    /// once per such event.
+    fn failed(&self, _error: &Error, _event: &Event) {}
 }
 
 /// Lends the log (and how its events read) to a closure for the duration of the call;
@@ -121,7 +123,7 @@ impl Subscriptions {
             let mut batch: Vec<Event> = Vec::new();
             let mut subscriber: Option<Rc<dyn Subscriber>> = None;
             let mut more = false;
-            let mut failure: Option<Error> = None;
+            let mut failure: Option<(Error, Event)> = None;
             let lent = with_log(&mut |log: &Log, forms: &Forms| {
                 let mut entries = self.entries.borrow_mut();
                 let Some(entry) = entries.iter_mut().find(|e| e.id == id) else {
@@ -138,7 +140,7 @@ impl Subscriptions {
                         Err(e) => {
                             if entry.failed_at != Some(stored.position) {
                                 entry.failed_at = Some(stored.position);
-                                failure = Some(e);
+                                failure = Some((e, stored.to_event()));
                             }
                             stopped = true;
                             break;
@@ -166,8 +168,8 @@ impl Subscriptions {
             if let (Some(sub), false) = (&subscriber, batch.is_empty()) {
                 sub.deliver(&batch);
             }
-            if let (Some(sub), Some(e)) = (&subscriber, &failure) {
-                sub.failed(e);
+            if let (Some(sub), Some((e, event))) = (&subscriber, &failure) {
+                sub.failed(e, event);
             }
             if !more {
                 return true;

@@ -325,7 +325,8 @@ impl Subscriber for Seen {
     fn deliver(&self, events: &[Event]) {
         self.events.borrow_mut().extend_from_slice(events);
     }
-    fn failed(&self, error: &Error) {
+    fn failed(&self, error: &Error, event: &Event) {
+        assert_eq!(event.metadata.as_str(), "{}", "the event as stored");
         self.failures.borrow_mut().push(error.clone());
     }
 }

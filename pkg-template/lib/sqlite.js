@@ -352,4 +352,7 @@ function sqliteAdapter(db, label, watchIntervalMs) {
   });
 }
 
-export { sqliteStorage, setSqliteDriver, loadDriver as loadSqliteDriver, checkpointTruncate };
+/** The better-sqlite3 Database class (for the key store on SQLite, keys/sqlite.js). */
+const loadSqliteDriver = loadDriver;
+
+export { sqliteStorage, setSqliteDriver, loadSqliteDriver, checkpointTruncate };

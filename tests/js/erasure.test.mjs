@@ -178,8 +178,9 @@ describe('erasure, per adapter', () => {
 describe('erasure: errors, never garbage', () => {
   test('a tampered ciphertext is an IntegrityError (the chain catches it first)', async () => {
     const db = tmp.file('tampered.db');
-    const keys = memoryKeyStore();
-    await seed(async () => Engine.open({ storage: await sqliteStorage(db), keys }));
+    // The engine closes its key store: each engine gets its own handle on the named store.
+    const keys = () => memoryKeyStore('tampered');
+    await seed(async () => Engine.open({ storage: await sqliteStorage(db), keys: keys() }));
     const raw = betterSqlite3()(db);
     const { data } = raw.prepare('SELECT data FROM events WHERE position = 1').get();
     const parsed = JSON.parse(data);
@@ -187,16 +188,17 @@ describe('erasure: errors, never garbage', () => {
     sealed.data = `${sealed.data[0] === 'A' ? 'B' : 'A'}${sealed.data.slice(1)}`;
     raw.prepare('UPDATE events SET data = ? WHERE position = 1').run(JSON.stringify(parsed));
     raw.close();
-    const e = await rejects(Engine.open({ storage: await sqliteStorage(db), keys }), IntegrityError, 'hash');
+    const e = await rejects(Engine.open({ storage: await sqliteStorage(db), keys: keys() }), IntegrityError, 'hash');
     assert.equal(e.position, 1);
   });
 
   test('a wrong key is an IntegrityError naming the subject and the position', async () => {
-    const keys = memoryKeyStore('wrong-key');
-    await seed(async () => Engine.open({ storage: await memoryStorage('wrong-key'), keys }));
-    await keys.deleteKey('account_002');
-    await keys.createKey('account_002', new Uint8Array(randomBytes(32)));
-    const e = await rejects(Engine.open({ storage: await memoryStorage('wrong-key'), keys }), IntegrityError, 'account_002', 'does not decrypt');
+    const keys = () => memoryKeyStore('wrong-key');
+    await seed(async () => Engine.open({ storage: await memoryStorage('wrong-key'), keys: keys() }));
+    const store = keys();
+    await store.deleteKey('account_002');
+    await store.createKey('account_002', new Uint8Array(randomBytes(32)));
+    const e = await rejects(Engine.open({ storage: await memoryStorage('wrong-key'), keys: keys() }), IntegrityError, 'account_002', 'does not decrypt');
     assert.equal(e.position, 3);
   });
 

@@ -167,7 +167,7 @@ describe('upcasters: a v1 log read by later definitions', () => {
     assert.deepEqual(seen, [1]);
     assert.equal(errors.length, 1);
     assert.ok(errors[0][0] instanceof InternalError);
-    assert.equal(errors[0][1], undefined);
+    assert.deepEqual(errors[0][1], FIXTURE[1], 'onError gets the event as stored');
     await engine.close();
   });
 

@@ -2,11 +2,13 @@
 // must describe the whole API precisely enough for this typed usage to check.
 import {
   Engine, memoryStorage, indexedDbStorage, sqliteStorage, ready, version,
+  memoryKeyStore, indexedDbKeyStore, sqliteKeyStore, postgresKeyStore,
   ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError, NotFoundError,
   ProjectionError, ClosedError, EventJournalError, ERROR_CODES,
   type StorageAdapter, type StoredEvent, type ExecuteResult, type BankAccountState, type OrderState,
   type AccountBalanceRow, type OrderStatusRow, type Snapshot, type Stats, type VerifyResult,
-  type ReplayResult, type Subscription, type ErrorCode, type Loaded,
+  type ReplayResult, type Subscription, type ErrorCode, type Loaded, type KeyStore, type KeyStoreHandle,
+  type EncryptedValue,
 } from 'eventjournal';
 import { decider, projection, AssertionError } from 'eventjournal/testing';
 
@@ -73,6 +75,35 @@ async function main(): Promise<void> {
     void [ValidationError, NotFoundError, ClosedError];
   }
   const codes: readonly ErrorCode[] = ERROR_CODES;
+
+  // Upcasters, versioned definitions, personal data and erasure.
+  const keys: KeyStoreHandle = memoryKeyStore();
+  const sqliteKeys: Promise<KeyStoreHandle> = sqliteKeyStore('keys.db', { busyTimeoutMs: 100 });
+  const pgKeys: Promise<KeyStoreHandle> = postgresKeyStore({ connectionString: 'postgres://x' }, { schema: 'keys' });
+  const ownKeys: KeyStore = {
+    getKey: (name) => undefined,
+    createKey: (name, key) => key,
+    deleteKey: async (name) => undefined,
+  };
+  const sealed: Engine = await Engine.open({ storage, keys });
+  const sealedToo: Engine = await Engine.open({ keys: indexedDbKeyStore('keys') });
+  sealed.defineUpcaster<{ name: string }, { first: string }>('registered', { from: 1, up: (data, event) => ({ first: data.name + event.type }) });
+  sealed.defineUpcaster('registered', { from: 2, up: (data) => ({ type: 'joined', data }) });
+  // @ts-expect-error: an upcaster needs from
+  sealed.defineUpcaster('registered', { up: (data: { name: string }) => data });
+  sealed.defineAggregate('Counter', { initialState: 0, decide: () => [], evolve: (s: number) => s + 1 }, { version: 2 });
+  sealed.defineProjection('counted', { initialState: 0, evolve: (s: number) => s + 1 }, { version: 3 });
+  sealed.definePersonalData('noted', { subject: (e) => String(e.data.author), fields: ['text'] });
+  await sealed.forget('account_001');
+  const exported: { keys: Record<string, string>; forgotten: string[] } = await sealed.exportKeys(['account_001']);
+  const raw: StoredEvent[] = await sealed.readAll({ raw: true });
+  const rawStream: StoredEvent[] = await sealed.readStream('account_001', { raw: true });
+  const rawResult: ExecuteResult = await sealed.execute('BankAccount', 'a2', { type: 'close_account' }, { raw: true });
+  const erased: string[] | undefined = raw[0].erased;
+  const envelope = raw[0].data.accountHolder as unknown as EncryptedValue;
+  const subject: string = envelope.$encrypted.subject;
+  const holder: string | null | undefined = acc?.state.accountHolder;
+  void [sqliteKeys, pgKeys, ownKeys, sealedToo, exported, rawStream, rawResult, erased, subject, holder];
 
   const custom: StorageAdapter = {
     readEvents: async (after, limit) => [] as StoredEvent[],

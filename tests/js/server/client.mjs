@@ -66,7 +66,8 @@ export function sseParser() {
 
 /**
  * Opens GET /v1/live and reads it in the background: `hello`, `events` (every event received,
- * in order), `lastId`, `status`; `closed` resolves when the stream ends; `close()` aborts.
+ * in order), `forgets` (the subjects of `event: forget`), `lastId`, `status`; `closed` resolves
+ * when the stream ends; `close()` aborts.
  */
 export async function live(base, { after, lastEventId, token, accessToken } = {}) {
   const params = new URLSearchParams();
@@ -77,7 +78,7 @@ export async function live(base, { after, lastEventId, token, accessToken } = {}
   if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId);
   const abort = new AbortController();
   const res = await fetch(`${base}/v1/live${params.size ? `?${params}` : ''}`, { headers, signal: abort.signal });
-  const client = { status: res.status, hello: null, events: [], lastId: null, messages: 0, error: null, ended: false };
+  const client = { status: res.status, hello: null, events: [], forgets: [], lastId: null, messages: 0, error: null, ended: false };
   if (res.status !== 200) {
     client.body = await res.json();
     return client;
@@ -93,6 +94,7 @@ export async function live(base, { after, lastEventId, token, accessToken } = {}
         for (const m of parse(decoder.decode(value, { stream: true }))) {
           client.messages += 1;
           if (m.event === 'hello') client.hello = m.data;
+          if (m.event === 'forget') client.forgets.push(m.data.subject);
           if (m.event === 'events') {
             client.events.push(...m.data.events);
             client.lastId = Number(m.id);
