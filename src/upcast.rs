@@ -29,7 +29,7 @@
 //! assert!(upcasters.define("customer_registered", 3, std::rc::Rc::new(|d, _: &eventjournal::log::EventView<'_>| Ok(Upcast::data(d)))).is_err());
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::canonical::CanonicalJson;
@@ -169,8 +169,12 @@ impl Upcasters {
     /// The latest version of every type with upcasters, e.g. `account_created:2,order_placed:3`
     /// (what a stored snapshot records).
     pub fn fingerprint(&self) -> String {
-        let sorted: BTreeMap<&str, usize> = self.chains.iter().map(|(t, c)| (t.as_str(), c.len() + 1)).collect();
-        let parts: Vec<String> = sorted.iter().map(|(t, v)| format!("{t}:{v}")).collect();
+        let mut parts: Vec<String> = self
+            .chains
+            .iter()
+            .map(|(t, c)| format!("{t}:{}", c.len() + 1))
+            .collect();
+        parts.sort_unstable();
         parts.join(",")
     }
 

@@ -312,9 +312,13 @@ async fn a_js_key_store_and_a_js_upcaster_through_the_binding() {
     Reflect::set(&options, &"keys".into(), &keys).unwrap();
     let engine = resolve(JsEngine::open(options.into())).await.unwrap();
     let create = js(r#"{"type":"create_account","accountHolder":"Ada","initialDeposit":5}"#);
-    call(&engine, "execute", &["BankAccount".into(), "a1".into(), create, JsValue::UNDEFINED])
-        .await
-        .unwrap();
+    call(
+        &engine,
+        "execute",
+        &["BankAccount".into(), "a1".into(), create, JsValue::UNDEFINED],
+    )
+    .await
+    .unwrap();
     let key = get(&keys, "keys");
     let key: js_sys::Map = key.dyn_into().unwrap();
     let stored = key.get(&"a1".into());
@@ -322,17 +326,28 @@ async fn a_js_key_store_and_a_js_upcaster_through_the_binding() {
     let raw = call(&engine, "readAll", &[js(r#"{"raw":true}"#)]).await.unwrap();
     let first = js_sys::Array::from(&raw).get(0);
     let holder = get(&get(&first, "data"), "accountHolder");
-    assert_eq!(get(&get(&holder, "$encrypted"), "subject").as_string().as_deref(), Some("a1"));
+    assert_eq!(
+        get(&get(&holder, "$encrypted"), "subject").as_string().as_deref(),
+        Some("a1")
+    );
     let up = Function::new_no_args("return { from: 1, up: (d) => ({ ...d, currency: 'EUR' }) };")
         .call0(&JsValue::UNDEFINED)
         .unwrap();
-    call(&engine, "defineUpcaster", &["money_deposited".into(), up]).await.unwrap();
+    call(&engine, "defineUpcaster", &["money_deposited".into(), up])
+        .await
+        .unwrap();
     call(&engine, "forget", &["a1".into()]).await.unwrap();
     let read = js_sys::Array::from(&call(&engine, "readAll", &[JsValue::UNDEFINED]).await.unwrap());
     let created = read.get(0);
     assert!(get(&get(&created, "data"), "accountHolder").is_null());
-    assert_eq!(JSON::stringify(&get(&created, "erased")).unwrap(), "[\"accountHolder\"]");
-    assert_eq!(get(&get(&read.get(1), "data"), "currency").as_string().as_deref(), Some("EUR"));
+    assert_eq!(
+        JSON::stringify(&get(&created, "erased")).unwrap(),
+        "[\"accountHolder\"]"
+    );
+    assert_eq!(
+        get(&get(&read.get(1), "data"), "currency").as_string().as_deref(),
+        Some("EUR")
+    );
     assert!(!key.has(&"a1".into()));
     for (method, args) in [
         ("defineUpcaster", vec!["t".into(), js(r#"{"from":0}"#)]),

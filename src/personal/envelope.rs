@@ -11,9 +11,7 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
-
-use crate::canonical::{write_string, write_u64};
+use crate::canonical::{as_str, as_u64, members, write_string, write_u64};
 
 /// The one key of an envelope object.
 pub const MARK: &str = "$encrypted";
@@ -35,59 +33,58 @@ pub struct Envelope<'a> {
     pub data: Vec<u8>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Outer<'a> {
-    #[serde(rename = "$encrypted", borrow)]
-    inner: Inner<'a>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Inner<'a> {
-    v: u64,
-    #[serde(borrow)]
-    subject: Cow<'a, str>,
-    #[serde(default = "first_gen")]
-    gen: u32,
-    nonce: &'a str,
-    data: &'a str,
-}
-
-fn first_gen() -> u32 {
-    1
-}
-
 /// Is this raw JSON value (canonical text) an envelope? (A cheap test on its first bytes.)
 pub fn is_envelope(raw: &str) -> bool {
     raw.as_bytes().first() == Some(&b'{') && raw[1..].starts_with(MARK_KEY)
 }
 
 impl<'a> Envelope<'a> {
-    /// Parses the raw JSON text of an envelope; `Err` says what is wrong with it.
+    /// Parses the raw JSON text of an envelope (canonical text, as stored: the chain covers
+    /// it); `Err` says what is wrong with it.
     pub fn parse(raw: &'a str) -> Result<Envelope<'a>, String> {
-        let outer: Outer<'a> =
-            serde_json::from_str(raw).map_err(|e| format!("the encrypted value is not an envelope: {e}"))?;
-        let inner = outer.inner;
-        if inner.v != ENVELOPE_VERSION {
+        let not = |why: &str| format!("the encrypted value is not an envelope: {why}");
+        let mut outer = members(raw);
+        let inner = match (outer.next(), outer.next()) {
+            (Some((MARK, r)), None) => &raw[r],
+            _ => return Err(not("it must be exactly {\"$encrypted\": {…}}")),
+        };
+        if !inner.starts_with('{') {
+            return Err(not("$encrypted must be an object"));
+        }
+        let (mut v, mut subject, mut gen, mut nonce, mut data) = (None, None, 1u32, None, None);
+        for (key, r) in members(inner) {
+            let value = &inner[r];
+            let text = || as_str(value).ok_or_else(|| not(&format!("{key} must be a string")));
+            match key {
+                "v" => v = as_u64(value),
+                "subject" => subject = Some(text()?),
+                "gen" => gen = as_u64(value).and_then(|g| u32::try_from(g).ok()).unwrap_or(0),
+                "nonce" => nonce = Some(text()?),
+                "data" => data = Some(text()?),
+                other => return Err(not(&format!("unknown field '{other}'"))),
+            }
+        }
+        let (Some(v), Some(subject), Some(nonce), Some(data)) = (v, subject, nonce, data) else {
+            return Err(not("it needs v, subject, nonce and data"));
+        };
+        if v != ENVELOPE_VERSION {
             return Err(format!(
-                "the encrypted value has envelope version {}; this engine reads version {ENVELOPE_VERSION}",
-                inner.v
+                "the encrypted value has envelope version {v}; this engine reads version {ENVELOPE_VERSION}"
             ));
         }
-        if inner.gen == 0 {
+        if gen == 0 {
             return Err("the encrypted value has key generation 0".into());
         }
-        let nonce: [u8; 12] = decode_base64(inner.nonce)
+        let nonce: [u8; 12] = decode_base64(&nonce)
             .and_then(|n| n.try_into().ok())
             .ok_or("the encrypted value's nonce is not 12 bytes of base64")?;
-        let data = decode_base64(inner.data).ok_or("the encrypted value's data is not base64")?;
+        let data = decode_base64(&data).ok_or("the encrypted value's data is not base64")?;
         if data.len() < 16 {
             return Err("the encrypted value is shorter than its tag".into());
         }
         Ok(Envelope {
-            subject: inner.subject,
-            gen: inner.gen,
+            subject,
+            gen,
             nonce,
             data,
         })

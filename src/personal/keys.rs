@@ -8,7 +8,7 @@
 //! good while the new ones decrypt, and a store that hands out another key than the one a
 //! value was sealed with is still caught (an `IntegrityError`, never garbage).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -111,7 +111,7 @@ impl MemoryKeyStore {
     /// The names that have a key, sorted.
     pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.keys.borrow().keys().cloned().collect();
-        names.sort();
+        names.sort_unstable();
         names
     }
 }
@@ -138,8 +138,23 @@ impl KeyStore for MemoryKeyStore {
 struct Subject {
     /// Highest generation an envelope in the log was sealed under (0: none yet).
     log_gen: u32,
-    /// By generation: `Some(key)`, or `None` when the store has none (forgotten).
-    keys: BTreeMap<u32, Option<Key>>,
+    /// By generation, ascending (a handful at most): `Some(key)`, or `None` when the store
+    /// has none (forgotten).
+    keys: Vec<(u32, Option<Key>)>,
+}
+
+impl Subject {
+    fn get(&self, gen: u32) -> Option<&Option<Key>> {
+        self.keys.iter().find(|(g, _)| *g == gen).map(|(_, k)| k)
+    }
+
+    fn set(&mut self, gen: u32, key: Option<Key>) {
+        match self.keys.iter().position(|(g, _)| *g >= gen) {
+            Some(i) if self.keys[i].0 == gen => self.keys[i].1 = key,
+            Some(i) => self.keys.insert(i, (gen, key)),
+            None => self.keys.push((gen, key)),
+        }
+    }
 }
 
 /// The keys the engine has fetched, by subject and generation.
@@ -161,7 +176,7 @@ pub enum Known<'a> {
 impl KeyRing {
     /// What the ring knows of a subject's key of generation `gen`.
     pub fn key(&self, subject: &str, gen: u32) -> Known<'_> {
-        match self.subjects.get(subject).and_then(|s| s.keys.get(&gen)) {
+        match self.subjects.get(subject).and_then(|s| s.get(gen)) {
             None => Known::Unknown,
             Some(None) => Known::Absent,
             Some(Some(k)) => Known::Present(k),
@@ -170,11 +185,7 @@ impl KeyRing {
 
     /// Records what the store said about a key.
     pub fn insert(&mut self, subject: &str, gen: u32, key: Option<Key>) {
-        self.subjects
-            .entry(subject.to_owned())
-            .or_default()
-            .keys
-            .insert(gen, key);
+        self.subjects.entry(subject.to_owned()).or_default().set(gen, key);
     }
 
     /// Notes that an envelope of `gen` is in the log.
@@ -189,7 +200,7 @@ impl KeyRing {
         match self.subjects.get(subject) {
             None => 1,
             Some(s) if s.log_gen == 0 => 1,
-            Some(s) if matches!(s.keys.get(&s.log_gen), Some(None)) => s.log_gen + 1,
+            Some(s) if matches!(s.get(s.log_gen), Some(None)) => s.log_gen + 1,
             Some(s) => s.log_gen,
         }
     }
@@ -204,39 +215,37 @@ impl KeyRing {
     /// deleted from the store (every one the log used, and the next).
     pub fn forget(&mut self, subject: &str) -> Vec<u32> {
         let s = self.subjects.entry(subject.to_owned()).or_default();
-        let known = s.keys.keys().next_back().copied().unwrap_or(0);
+        let known = s.keys.last().map_or(0, |(g, _)| *g);
         let last = (s.log_gen + 1).max(known);
         let gens: Vec<u32> = (1..=last).collect();
         for &g in &gens {
-            s.keys.insert(g, None);
+            s.set(g, None);
         }
         gens
     }
 
     /// The subjects (with the generations) whose values in the log are erased, as a short
-    /// digest: what a stored projection snapshot was built under.
+    /// digest: what a stored projection snapshot was built under. Order-independent (a sum
+    /// of each key name's SHA-256), so nothing is sorted.
     pub fn erased_digest(&self) -> String {
-        let mut erased: Vec<String> = self
-            .subjects
-            .iter()
-            .flat_map(|(name, s)| {
-                s.keys
-                    .iter()
-                    .filter(move |(g, k)| k.is_none() && **g <= s.log_gen)
-                    .map(move |(g, _)| key_name(name, *g))
-            })
-            .collect();
-        if erased.is_empty() {
-            return "none".to_owned();
+        let mut sum = 0u64;
+        let mut any = false;
+        for (name, s) in &self.subjects {
+            for (g, k) in &s.keys {
+                if k.is_none() && *g <= s.log_gen {
+                    let digest = Sha256::digest(key_name(name, *g).as_bytes());
+                    let mut first = [0u8; 8];
+                    first.copy_from_slice(&digest[..8]);
+                    sum = sum.wrapping_add(u64::from_be_bytes(first));
+                    any = true;
+                }
+            }
         }
-        erased.sort();
-        let mut hasher = Sha256::new();
-        for name in &erased {
-            hasher.update(name.as_bytes());
-            hasher.update([0]);
+        if any {
+            format!("{sum:016x}")
+        } else {
+            "none".to_owned()
         }
-        let digest = hasher.finalize();
-        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Every generation of `subject`'s keys the ring knows, with the key when present.

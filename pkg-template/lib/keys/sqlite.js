@@ -53,9 +53,10 @@ async function sqliteKeyStore(path, options) {
   const getStmt = db.prepare('SELECT key FROM eventjournal_keys WHERE name = ?').pluck();
   const insertStmt = db.prepare('INSERT INTO eventjournal_keys (name, key) VALUES (?, ?) ON CONFLICT (name) DO NOTHING');
   const deleteStmt = db.prepare('DELETE FROM eventjournal_keys WHERE name = ?');
-  const asKey = (/** @type {Buffer | undefined} */ b) => (b === undefined ? undefined : new Uint8Array(b));
+  // better-sqlite3 binds a Uint8Array as a BLOB and reads one back as a Buffer (a Uint8Array).
+  const asKey = (/** @type {any} */ b) => (b === undefined ? undefined : new Uint8Array(b));
   const create = db.transaction((/** @type {string} */ name, /** @type {Uint8Array} */ key) => {
-    insertStmt.run(name, Buffer.from(key));
+    insertStmt.run(name, key);
     return asKey(getStmt.get(name));
   });
   return keyStoreAdapter(label, {
