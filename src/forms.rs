@@ -138,6 +138,9 @@ pub struct Forms {
     pub snapshot_key: Option<(u32, crate::personal::Key)>,
     /// The highest generation of the snapshot key seen on a stored snapshot.
     pub snapshot_gen_seen: u32,
+    /// By the log's event-type symbol, whether the type has upcasters (0: not looked up yet,
+    /// 1: no, 2: yes): spares a hash of the type's name per event read.
+    upcast_types: std::cell::RefCell<Vec<u8>>,
 }
 
 fn has_schema_version(metadata: &str) -> bool {
@@ -160,7 +163,7 @@ impl Forms {
             ..Forms::default()
         };
         for (event_type, from, up) in &config.upcasters {
-            forms.upcasters.define(event_type, *from, up.clone())?;
+            forms.define_upcaster(event_type, *from, up.clone())?;
         }
         for (event_type, declaration) in &config.personal_data {
             if !forms.has_keys {
@@ -183,6 +186,42 @@ impl Forms {
         Ok(())
     }
 
+    /// Adds an upcaster (see [`Upcasters::define`]).
+    pub fn define_upcaster(
+        &mut self,
+        event_type: &str,
+        from: u32,
+        up: std::rc::Rc<dyn crate::upcast::Upcaster>,
+    ) -> Result<(), ValidationError> {
+        self.upcasters.define(event_type, from, up)?;
+        self.upcast_types.get_mut().clear();
+        Ok(())
+    }
+
+    /// Has the (stored) type of this event upcasters?
+    pub fn has_upcasters(&self, view: &EventView<'_>) -> bool {
+        if self.upcasters.is_empty() {
+            return false;
+        }
+        let Some(sym) = view.syms().map(|s| s.event_type).filter(|s| *s != crate::log::RENAMED) else {
+            return self.upcasters.has(view.event_type);
+        };
+        let sym = sym as usize;
+        let mut known = self.upcast_types.borrow_mut();
+        match known.get(sym) {
+            Some(1) => false,
+            Some(2) => true,
+            _ => {
+                let has = self.upcasters.has(view.event_type);
+                if known.len() <= sym {
+                    known.resize(sym + 1, 0);
+                }
+                known[sym] = if has { 2 } else { 1 };
+                has
+            }
+        }
+    }
+
     /// Might this stored event hold an envelope?
     fn may_be_sealed(&self, view: &EventView<'_>) -> bool {
         let typed = match view.syms() {
@@ -196,7 +235,7 @@ impl Forms {
     /// the latest version. Lends the event as it is when neither applies.
     pub fn to_read_form<'a>(&self, view: EventView<'a>) -> Result<ReadEvent<'a>, FormError> {
         let sealed = self.may_be_sealed(&view);
-        let versioned = self.upcasters.has(view.event_type) || has_schema_version(view.metadata);
+        let versioned = self.has_upcasters(&view) || has_schema_version(view.metadata);
         if !sealed && !versioned {
             return Ok(ReadEvent::raw(view));
         }

@@ -29,6 +29,7 @@
 //! assert!(upcasters.define("customer_registered", 3, std::rc::Rc::new(|d, _: &eventjournal::log::EventView<'_>| Ok(Upcast::data(d)))).is_err());
 //! ```
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -181,14 +182,14 @@ impl Upcasters {
     /// Upcasts `data` of `event` (stored at schema version `version`) to the latest version
     /// of its final type. `None` when it is already there.
     pub fn upcast(&self, event: &EventView<'_>, version: u32) -> Result<Option<Upcasted>, UpcastError> {
-        let mut event_type = event.event_type.to_owned();
-        let mut version = version;
-        let mut latest = self.latest(&event_type);
+        let mut latest = self.latest(event.event_type);
         if version == latest {
             return Ok(None);
         }
-        let mut data = CanonicalJson::from_trusted(event.data);
-        let mut renamed = false;
+        let mut event_type: Cow<'_, str> = Cow::Borrowed(event.event_type);
+        let mut version = version;
+        // Until a step has run, the data is the event's own (borrowed).
+        let mut data: Option<CanonicalJson> = None;
         let mut metadata = String::new();
         for _ in 0..=self.steps {
             if version > latest {
@@ -200,36 +201,48 @@ impl Upcasters {
                 ));
             }
             if version == latest {
+                let renamed = event_type != event.event_type;
                 return Ok(Some(Upcasted {
-                    event_type: renamed.then_some(event_type),
+                    event_type: renamed.then(|| event_type.into_owned()),
                     version,
-                    data,
+                    data: data.unwrap_or_else(|| CanonicalJson::from_trusted(event.data)),
                 }));
             }
             let fail = |cause: String| UpcastError::new(&event_type, version, event.position, cause);
-            let step = &self.chains[&event_type][version as usize - 1];
-            metadata.clear();
-            write_schema_version(&mut metadata, event.metadata, version);
-            let view = event.with_form(&event_type, data.as_str(), &metadata, event.erased);
+            let step = self
+                .chains
+                .get(event_type.as_ref())
+                .and_then(|chain| chain.get(version as usize - 1))
+                .ok_or_else(|| fail(format!("no upcaster from version {version}")))?;
+            // The event as read so far: its metadata says the version the data is at.
+            let at = match version {
+                1 if !event.metadata.contains("\"schemaVersion\"") => event.metadata,
+                _ => {
+                    metadata.clear();
+                    write_schema_version(&mut metadata, event.metadata, version);
+                    &metadata
+                }
+            };
+            let current = data.as_ref().map_or(event.data, CanonicalJson::as_str);
+            let view = event.with_form(&event_type, current, at, event.erased);
             let next = step
-                .up(data.clone(), &view)
+                .up(CanonicalJson::from_trusted(current), &view)
                 .map_err(|e| fail(format!("its upcaster from {version} failed: {e}")))?;
             let (next_type, next_data) = match next {
                 Upcast::Data(d) => (None, d),
                 Upcast::Renamed { event_type: t, data: d } if t != event_type => (Some(t), d),
                 Upcast::Renamed { data: d, .. } => (None, d),
             };
-            data = match next_data {
+            data = Some(match next_data {
                 EventData::Json(v) => CanonicalJson::from_value(&v, "the upcast data").map_err(|e| fail(e.message))?,
                 EventData::Canonical(c) => c,
-            };
+            });
             match next_type {
                 Some(t) => {
                     validate_name("renamed type", &t).map_err(|e| fail(e.message))?;
-                    event_type = t;
+                    latest = self.latest(&t);
+                    event_type = Cow::Owned(t);
                     version = 1;
-                    latest = self.latest(&event_type);
-                    renamed = true;
                 }
                 None => version += 1,
             }

@@ -49,7 +49,7 @@ impl<S: Storage> Engine<S> {
     /// [`crate::upcast`]). Aggregates and projections read the type anew.
     pub fn define_upcaster(&self, event_type: &str, from: u32, up: Rc<dyn Upcaster>) -> Result<(), Error> {
         let mut core = self.core_mut()?;
-        core.forms.upcasters.define(event_type, from, up)?;
+        core.forms.define_upcaster(event_type, from, up)?;
         core.caches.clear();
         core.projections.invalidate();
         Ok(())

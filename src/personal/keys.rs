@@ -190,8 +190,18 @@ impl KeyRing {
 
     /// Notes that an envelope of `gen` is in the log.
     pub fn note_in_log(&mut self, subject: &str, gen: u32) {
-        let s = self.subjects.entry(subject.to_owned()).or_default();
-        s.log_gen = s.log_gen.max(gen);
+        match self.subjects.get_mut(subject) {
+            Some(s) => s.log_gen = s.log_gen.max(gen),
+            None => {
+                self.subjects.insert(
+                    subject.to_owned(),
+                    Subject {
+                        log_gen: gen,
+                        keys: Vec::new(),
+                    },
+                );
+            }
+        }
     }
 
     /// The generation new values of `subject` are sealed under: the one the log uses, or the

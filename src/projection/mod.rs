@@ -250,7 +250,18 @@ impl Projections {
         let filters: Vec<EventFilter> = slots.iter_mut().map(|s| std::mem::take(&mut s.filter)).collect();
         let compiled: Vec<CompiledFilter<'_>> = filters.iter().map(|f| f.compile(log)).collect();
         for e in log.range(from, to) {
-            match forms.to_read_form(e) {
+            // Made into its read form only when a slot reads it (or an upcaster may rename it).
+            let wanted = forms.has_upcasters(&e)
+                || slots
+                    .iter()
+                    .zip(&compiled)
+                    .any(|(s, c)| s.failure.is_none() && e.position > s.position && c.matches(&e));
+            let read = if wanted {
+                forms.to_read_form(e)
+            } else {
+                Ok(crate::forms::ReadEvent::raw(e))
+            };
+            match read {
                 Ok(read) => {
                     let view = read.view();
                     for (slot, c) in slots.iter_mut().zip(&compiled) {
