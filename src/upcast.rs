@@ -186,74 +186,92 @@ impl Upcasters {
         if version == latest {
             return Ok(None);
         }
-        let mut event_type: Cow<'_, str> = Cow::Borrowed(event.event_type);
-        let mut version = version;
-        // Until a step has run, the data is the event's own (borrowed).
-        let mut data: Option<CanonicalJson> = None;
-        let mut metadata = String::new();
+        let mut at = At {
+            event_type: Cow::Borrowed(event.event_type),
+            version,
+            data: None,
+        };
         for _ in 0..=self.steps {
-            if version > latest {
-                return Err(UpcastError::new(
-                    &event_type,
-                    version,
-                    event.position,
-                    format!("this engine knows '{event_type}' up to version {latest} (define its upcasters)"),
-                ));
+            if at.version > latest {
+                let cause = format!(
+                    "this engine knows '{}' up to version {latest} (define its upcasters)",
+                    at.event_type
+                );
+                return Err(UpcastError::new(&at.event_type, at.version, event.position, cause));
             }
-            if version == latest {
-                let renamed = event_type != event.event_type;
+            if at.version == latest {
+                let renamed = at.event_type != event.event_type;
                 return Ok(Some(Upcasted {
-                    event_type: renamed.then(|| event_type.into_owned()),
-                    version,
-                    data: data.unwrap_or_else(|| CanonicalJson::from_trusted(event.data)),
+                    event_type: renamed.then(|| at.event_type.into_owned()),
+                    version: at.version,
+                    data: at.data.unwrap_or_else(|| CanonicalJson::from_trusted(event.data)),
                 }));
             }
-            let fail = |cause: String| UpcastError::new(&event_type, version, event.position, cause);
-            let step = self
-                .chains
-                .get(event_type.as_ref())
-                .and_then(|chain| chain.get(version as usize - 1))
-                .ok_or_else(|| fail(format!("no upcaster from version {version}")))?;
-            // The event as read so far: its metadata says the version the data is at.
-            let at = match version {
-                1 if !event.metadata.contains("\"schemaVersion\"") => event.metadata,
-                _ => {
-                    metadata.clear();
-                    write_schema_version(&mut metadata, event.metadata, version);
-                    &metadata
-                }
-            };
-            let current = data.as_ref().map_or(event.data, CanonicalJson::as_str);
-            let view = event.with_form(&event_type, current, at, event.erased);
-            let next = step
-                .up(CanonicalJson::from_trusted(current), &view)
-                .map_err(|e| fail(format!("its upcaster from {version} failed: {e}")))?;
-            let (next_type, next_data) = match next {
-                Upcast::Data(d) => (None, d),
-                Upcast::Renamed { event_type: t, data: d } if t != event_type => (Some(t), d),
-                Upcast::Renamed { data: d, .. } => (None, d),
-            };
-            data = Some(match next_data {
-                EventData::Json(v) => CanonicalJson::from_value(&v, "the upcast data").map_err(|e| fail(e.message))?,
-                EventData::Canonical(c) => c,
-            });
-            match next_type {
-                Some(t) => {
-                    validate_name("renamed type", &t).map_err(|e| fail(e.message))?;
-                    latest = self.latest(&t);
-                    event_type = Cow::Owned(t);
-                    version = 1;
-                }
-                None => version += 1,
-            }
+            at = self.step(event, at)?;
+            latest = self.latest(&at.event_type);
         }
         Err(UpcastError::new(
-            &event_type,
-            version,
+            &at.event_type,
+            at.version,
             event.position,
             "its upcasters rename it in a loop",
         ))
     }
+
+    /// Runs the one step of `at`'s chain from its version.
+    fn step<'e>(&self, event: &EventView<'e>, at: At<'e>) -> Result<At<'e>, UpcastError> {
+        let fail = |cause: String| UpcastError::new(&at.event_type, at.version, event.position, cause);
+        let step = self
+            .chains
+            .get(at.event_type.as_ref())
+            .and_then(|chain| chain.get(at.version as usize - 1))
+            .ok_or_else(|| fail(format!("no upcaster from version {}", at.version)))?;
+        // The event as read so far: its metadata says the version its data is at.
+        let mut metadata = String::new();
+        let meta = if at.version == 1 && !event.metadata.contains("\"schemaVersion\"") {
+            event.metadata
+        } else {
+            write_schema_version(&mut metadata, event.metadata, at.version);
+            &metadata
+        };
+        let current = at.data.as_ref().map_or(event.data, CanonicalJson::as_str);
+        let view = event.with_form(&at.event_type, current, meta, event.erased);
+        let next = step
+            .up(CanonicalJson::from_trusted(current), &view)
+            .map_err(|e| fail(format!("its upcaster from {} failed: {e}", at.version)))?;
+        let (next_type, next_data) = match next {
+            Upcast::Data(d) => (None, d),
+            Upcast::Renamed { event_type: t, data: d } if t != at.event_type => (Some(t), d),
+            Upcast::Renamed { data: d, .. } => (None, d),
+        };
+        let data = match next_data {
+            EventData::Json(v) => CanonicalJson::from_value(&v, "the upcast data").map_err(|e| fail(e.message))?,
+            EventData::Canonical(c) => c,
+        };
+        Ok(match next_type {
+            Some(t) => {
+                validate_name("renamed type", &t).map_err(|e| fail(e.message))?;
+                At {
+                    event_type: Cow::Owned(t),
+                    version: 1,
+                    data: Some(data),
+                }
+            }
+            None => At {
+                version: at.version + 1,
+                data: Some(data),
+                ..at
+            },
+        })
+    }
+}
+
+/// Where an upcast is: the type and version the data is at, and the data once a step ran
+/// (`None`: the event's own).
+struct At<'e> {
+    event_type: Cow<'e, str>,
+    version: u32,
+    data: Option<CanonicalJson>,
 }
 
 /// `metadata` (canonical text) with `schemaVersion` set to `version` (removed when 1).

@@ -394,3 +394,71 @@ fn another_writer_s_personal_data_is_read_with_keys_fetched_on_the_way() {
     assert!(a.verify().unwrap().ok);
     assert_eq!(holder(&a, "account_001"), "Ada Lovelace");
 }
+
+/// One command whose events need many new keys: each round fetches one more, the command
+/// goes through; a key store that keeps nothing fails the command (no endless rounds).
+struct Guests;
+
+impl Decider for Guests {
+    type State = ();
+    fn initial_state(&self) {}
+    fn decide(&self, _: &(), c: &Command) -> Result<Vec<NewEvent>, Rejection> {
+        let n = c.get("n").and_then(Value::as_u64).unwrap_or(1);
+        Ok((0..n)
+            .map(|i| {
+                NewEvent::new(
+                    "guest_invited",
+                    json!({ "guest": format!("g{i}"), "email": format!("g{i}@x.org") }),
+                )
+            })
+            .collect())
+    }
+    fn evolve(&self, _: (), _: &EventView<'_>) -> Result<(), StateError> {
+        Ok(())
+    }
+}
+
+/// A key store that forgets every key at once.
+struct Amnesic;
+
+impl KeyStore for Amnesic {
+    fn get_key<'a>(&'a self, _: &'a str) -> KeyFuture<'a, Option<Key>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn create_key<'a>(&'a self, _: &'a str, key: Key) -> KeyFuture<'a, Key> {
+        Box::pin(async move { Ok(key) })
+    }
+    fn delete_key<'a>(&'a self, _: &'a str) -> KeyFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[test]
+fn a_command_with_many_new_subjects_and_a_store_that_keeps_nothing() {
+    let invite = |keys: Rc<dyn KeyStore>| {
+        let engine = block_on(Engine::open(MemoryStorage::new(), config(Some(keys)))).unwrap();
+        engine.define_aggregate("Party", Rc::new(Guests)).unwrap();
+        engine
+            .define_personal_data(
+                "guest_invited",
+                PersonalData::new(["email"], |e| Ok(e.str_field("guest").unwrap_or_default().into_owned())).unwrap(),
+            )
+            .unwrap();
+        let r = block_on(engine.execute(ExecuteRequest::new(
+            "Party",
+            "p1",
+            cmd(json!({ "type": "invite", "n": 8 })),
+        )));
+        (engine, r)
+    };
+    let keys = MemoryKeyStore::new();
+    let (engine, r) = invite(Rc::new(keys.clone()));
+    assert_eq!(r.unwrap().events.len(), 8);
+    assert_eq!(subjects(&keys).len(), 8);
+    assert_eq!(read_all(&engine)[7]["data"]["email"], "g7@x.org");
+    let (engine, r) = invite(Rc::new(Amnesic));
+    let e = r.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Storage);
+    assert!(e.message().contains("does not keep"), "{}", e.message());
+    assert_eq!(engine.stream_version("p1").unwrap(), 0);
+}

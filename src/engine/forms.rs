@@ -28,10 +28,6 @@ use super::pipeline::{busy, fill, fill_all};
 use super::queue::{IdleWait, Queue};
 use super::Engine;
 
-/// Rounds of "fetch the keys, decide again" before a batch gives up (a key store that does
-/// not keep the keys it is given).
-const MAX_KEY_ROUNDS: u32 = 3;
-
 /// What [`Engine::export_keys`] answers.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct KeyExport {
@@ -160,8 +156,10 @@ impl<S: Storage> Engine<S> {
     }
 
     /// Unwinds a batch that needs keys, fetches them (creating the missing ones) and hands
-    /// its commands back to be decided again; `None` when they were all answered.
-    pub(super) async fn with_keys(&self, batch: Batch, rounds: u32) -> Option<Vec<Pending>> {
+    /// its commands back to be decided again; `None` when they were all answered. `fetched`:
+    /// the keys this batch already fetched: asked again, the key store did not keep them,
+    /// and the batch fails (each round otherwise fetches new keys, so it ends).
+    pub(super) async fn with_keys(&self, batch: Batch, fetched: &mut Vec<(String, u32)>) -> Option<Vec<Pending>> {
         let missing = batch.missing_keys.clone();
         let (again, fills) = match self.core.try_borrow_mut() {
             Ok(mut core) => core.unwind_batch(batch, None),
@@ -171,20 +169,19 @@ impl<S: Storage> Engine<S> {
             }
         };
         fill(fills);
-        let fetched = if rounds > MAX_KEY_ROUNDS {
-            let (subject, gen) = &missing[0];
-            Err(StorageError::new(
+        let result = match missing.iter().find(|k| fetched.contains(k)) {
+            Some((subject, gen)) => Err(StorageError::new(
                 StorageFailure::Malformed,
                 format!(
                     "the key store does not keep the key '{}' it was given (subject '{subject}')",
                     key_name(subject, *gen).escape_debug()
                 ),
             )
-            .into())
-        } else {
-            self.fetch_write_keys(&missing).await
+            .into()),
+            None => self.fetch_write_keys(&missing).await,
         };
-        match fetched {
+        fetched.extend(missing);
+        match result {
             Ok(()) => Some(again),
             Err(e) => {
                 fill_all(again, &e);
@@ -193,8 +190,9 @@ impl<S: Storage> Engine<S> {
         }
     }
 
-    /// Fetches the keys new values are sealed under; creates those the store lacks, except
-    /// for a generation the log used (forgotten: the next one is used instead).
+    /// Fetches the keys new values are sealed under; creates those the store lacks (and reads
+    /// each back: a store that does not keep it is a `StorageError`), except for a generation
+    /// the log used (forgotten: the next one is used instead).
     async fn fetch_write_keys(&self, missing: &[(String, u32)]) -> Result<(), Error> {
         let store = self.key_store("personal data")?;
         for (subject, gen) in missing {
@@ -209,7 +207,19 @@ impl<S: Storage> Engine<S> {
                     .ring
                     .may_create(subject, *gen) =>
                 {
-                    Some(store.create_key(&name, new_key()?).await?)
+                    let key = store.create_key(&name, new_key()?).await?;
+                    // Read back: values sealed under a key the store did not keep are lost.
+                    if store.get_key(&name).await? != Some(key) {
+                        return Err(StorageError::new(
+                            StorageFailure::Malformed,
+                            format!(
+                                "the key store does not keep the key '{}' it was given (subject '{subject}')",
+                                name.escape_debug()
+                            ),
+                        )
+                        .into());
+                    }
+                    Some(key)
                 }
                 None => None,
             };

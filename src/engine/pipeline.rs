@@ -112,15 +112,14 @@ impl<S: Storage> Engine<S> {
     /// number of times).
     async fn process(&self, mut executes: Vec<Pending>) {
         let mut conflicts = 0u32;
-        let mut key_rounds = 0u32;
+        let mut fetched_keys: Vec<(String, u32)> = Vec::new();
         loop {
             let batch = match self.core.try_borrow_mut() {
                 Ok(mut core) => core.decide_batch(executes),
                 Err(_) => return fill_all(executes, &busy()),
             };
             if !batch.missing_keys.is_empty() {
-                key_rounds += 1;
-                executes = match self.with_keys(batch, key_rounds).await {
+                executes = match self.with_keys(batch, &mut fetched_keys).await {
                     Some(again) => again,
                     None => return,
                 };
