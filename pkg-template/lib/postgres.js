@@ -1,6 +1,7 @@
 // @ts-check
 // postgresStorage(connection, options): the storage contract (DESIGN.md §5) on PostgreSQL, for
 // Node, through pg (node-postgres 8, an optional peer dependency: `npm install pg@8`).
+// The policy every adapter shares (argument checks, CONFLICT, watch, close) is in common.js.
 //
 //   const storage = await postgresStorage({ connectionString: 'postgres://app@db/app' });
 //   const engine = await Engine.open({ storage });
@@ -33,8 +34,8 @@
 //
 // Numbers: positions, versions and timestamps come back from the JSON text, as JS numbers.
 import { ValidationError } from './errors.js';
-import { closedGuard, conflict, nonNegativeInteger, watcherRegistry } from './common.js';
-import { openConnection, openFailure, quoteIdent, schemaName, setPostgresDriver, transaction } from './postgres-driver.js';
+import { conflict, openFailure, storageAdapter, watcherRegistry } from './common.js';
+import { openConnection, quoteIdent, schemaName, setPostgresDriver, transaction } from './postgres-driver.js';
 import { migrate } from './postgres-schema.js';
 import { createListener } from './postgres-listener.js';
 
@@ -87,10 +88,12 @@ function statements(schema) {
 /** Text columns cannot hold U+0000; the exact value lives in the event's JSON. */
 const column = (text) => (text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text);
 
-function checkEvent(e, i, expected) {
-  const where = `appendEvents: event ${i}`;
-  if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new ValidationError(`${where} must be an object`);
-  if (e.position !== expected + i + 1) throw new ValidationError(`${where} must have position ${expected + i + 1}, got ${String(e.position)}`);
+/**
+ * The fields the columns copy must have their type (the shared policy already checked that
+ * each event is an object with the right position).
+ */
+function checkColumns(e, i) {
+  const where = `${NAME}.appendEvents(events, expectedPosition): event #${i}`;
   for (const key of ['id', 'streamId', 'streamType', 'type']) {
     if (typeof e[key] !== 'string') throw new ValidationError(`${where}: ${key} must be a string`);
   }
@@ -145,62 +148,15 @@ async function postgresStorage(connection, options) {
     if (conn.owned) await conn.pool.end().catch(() => {});
     throw openFailure(NAME, e);
   }
-  return withPolicy(store(conn, statements(opts.schema)));
+  return storageAdapter(NAME, store(conn, statements(opts.schema)));
 }
 
 /**
- * The adapter policy every adapter shares (lib/common.js on main has its parts, not yet one
- * wrapper): arguments checked (ValidationError), ClosedError after close, closing twice
- * harmless; `store` sees checked arguments only. The LISTEN connection runs while someone watches.
+ * What is particular to PostgreSQL (the `impl` of common.js's storageAdapter, which checks the
+ * arguments and owns the closed state): the queries, the listener, the pool. The LISTEN
+ * connection runs while someone watches.
  */
-function withPolicy(store) {
-  const guard = closedGuard(NAME);
-  return {
-    async readEvents(afterPosition, limit) {
-      guard.check('readEvents');
-      const after = nonNegativeInteger(afterPosition, `${NAME}.readEvents: afterPosition`);
-      const max = nonNegativeInteger(limit, `${NAME}.readEvents: limit`);
-      return max === 0 ? [] : store.readEvents(after, max);
-    },
-    async appendEvents(events, expectedPosition) {
-      guard.check('appendEvents');
-      if (!Array.isArray(events)) throw new ValidationError(`${NAME}.appendEvents(events, expectedPosition): events must be an array`);
-      const expected = nonNegativeInteger(expectedPosition, `${NAME}.appendEvents: expectedPosition`);
-      events.forEach((e, i) => checkEvent(e, i, expected));
-      return store.appendEvents(events, expected);
-    },
-    async readSnapshot(key) {
-      guard.check('readSnapshot');
-      if (typeof key !== 'string') throw new ValidationError(`${NAME}.readSnapshot(key): key must be a string`);
-      return store.readSnapshot(key);
-    },
-    async writeSnapshot(snapshot) {
-      guard.check('writeSnapshot');
-      if (snapshot === null || typeof snapshot !== 'object' || typeof snapshot.key !== 'string') {
-        throw new ValidationError(`${NAME}.writeSnapshot(snapshot): snapshot must be an object with a string key`);
-      }
-      return store.writeSnapshot(snapshot);
-    },
-    watch(onAppend) {
-      guard.check('watch');
-      const unwatch = store.watchers.add(onAppend);
-      store.listener.start();
-      return () => {
-        unwatch();
-        if (store.watchers.size === 0) store.listener.stop();
-      };
-    },
-    async close() {
-      if (!guard.close()) return;
-      store.watchers.clear();
-      await store.close();
-    },
-  };
-}
-
-/** What is particular to PostgreSQL: the queries, the listener, the pool. */
 function store({ pool, owned, newClient }, sql) {
-  const watchers = watcherRegistry(NAME);
   // Our own appends are not reported to our watchers: the last position we appended, and the
   // last positions of appends in flight (their NOTIFY may arrive before their answer) with
   // whether one was held back (it is delivered if the append then fails: it may be another
@@ -218,6 +174,7 @@ function store({ pool, owned, newClient }, sql) {
       else watchers.notify(last);
     },
   });
+  const watchers = watcherRegistry(NAME, { onFirst: listener.start, onLast: listener.stop });
 
   // A failed append: a unique violation at a moved head is the other writer's win.
   async function explain(error, expected) {
@@ -243,12 +200,12 @@ function store({ pool, owned, newClient }, sql) {
 
   return {
     watchers,
-    listener,
     async readEvents(after, limit) {
       const { rows } = await pool.query({ ...sql.read, values: [after, limit], rowMode: 'array' });
       return rows.map((r) => JSON.parse(r[0]));
     },
     async appendEvents(events, expected) {
+      events.forEach(checkColumns);
       if (events.length === 0) {
         const last = await readHead(pool);
         if (last !== expected) throw conflict(expected, last);
@@ -267,7 +224,11 @@ function store({ pool, owned, newClient }, sql) {
         if (written) appended = Math.max(appended, last);
         else if (heldBack) watchers.notify(last);
       }
-      if (!written) throw conflict(expected, await readHead(pool).catch(() => '(unknown)'));
+      if (!written) {
+        // The head, for the message; when even that read fails, the CONFLICT stands without it.
+        const head = await readHead(pool).catch(() => /** @type {any} */ ('(unknown)'));
+        throw conflict(expected, head);
+      }
     },
     async readSnapshot(key) {
       const { rows } = await pool.query({ ...sql.readSnapshot, values: [column(key)], rowMode: 'array' });

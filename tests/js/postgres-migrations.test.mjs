@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Engine, postgresStorage, StorageError } from 'eventjournal';
 import { startPostgres } from './support/postgres.mjs';
 import { packageLib, pool, record, sleep, until } from './postgres/helpers.mjs';
+import { rejectsWith } from './support/assert.mjs';
 
 const { migrate, MIGRATIONS, SCHEMA_VERSION } = packageLib('postgres-schema');
 let cluster;
@@ -27,14 +28,6 @@ after(async () => {
   await admin.end();
   await cluster.stop();
 });
-
-async function rejectsWith(promise, check) {
-  let error;
-  try { await promise; } catch (e) { error = e; }
-  assert.ok(error, 'expected a rejection');
-  check(error);
-  return error;
-}
 
 // A later version of the package, simulated: this version's migrations plus one more.
 const probeMigration = {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Engine, postgresStorage, setPostgresDriver, StorageError, ValidationError, ClosedError } from 'eventjournal';
 import { startPostgres } from './support/postgres.mjs';
 import { pg, pool, record, sleep, until } from './postgres/helpers.mjs';
+import { rejectsWith } from './support/assert.mjs';
 
 const FIELDS = ['data', 'hash', 'id', 'metadata', 'position', 'streamId', 'streamType', 'timestamp', 'type', 'version'];
 let cluster;
@@ -25,13 +26,6 @@ after(async () => {
   await cluster.stop();
 });
 
-async function rejectsWith(promise, check) {
-  let error;
-  try { await promise; } catch (e) { error = e; }
-  assert.ok(error, 'expected a rejection');
-  check(error);
-  return error;
-}
 const isConflict = (e) => assert.equal(e.code, 'CONFLICT', e.message);
 
 describe('postgresStorage: the storage contract', () => {
