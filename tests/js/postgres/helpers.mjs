@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runChild as runNode } from '../support/children.mjs';
+import { startPostgres } from '../support/postgres.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -51,4 +52,23 @@ export function within(promise, ms, what, onTimeout = () => {}) {
 /** `node script ...args`, the script relative to this folder (support/children.mjs). */
 export function runChild(script, args, options) {
   return runNode(join(here, script), args, options);
+}
+
+/**
+ * The throwaway cluster of one test file and an admin pool on it: started in `before`, stopped
+ * in `after` (pass node:test's hooks). `db.cluster` and `db.admin` exist once `before` ran.
+ * @param {{ before: Function, after: Function }} hooks
+ * @param {Parameters<typeof startPostgres>[0]} [options] default: fsync off (tests of durability turn it on)
+ */
+export function clusterForFile({ before, after }, options = { fsync: false }) {
+  const db = { cluster: null, admin: null };
+  before(async () => {
+    db.cluster = await startPostgres(options);
+    db.admin = pool(db.cluster.connectionString);
+  });
+  after(async () => {
+    await db.admin.end();
+    await db.cluster.stop();
+  });
+  return db;
 }
