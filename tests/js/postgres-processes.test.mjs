@@ -67,6 +67,7 @@ test('two processes watch each other: each sees the other\'s deposits within a r
   const peers = ['A', 'B'].map(() => {
     const peer = { saw: new Map(), acks: new Map() };
     peer.proc = runChild('peer.mjs', [cluster.connectionString, schema], {
+      stdin: 'pipe',
       onLine(line) {
         const [verb, a, b] = line.split(' ');
         if (verb === 'saw') peer.saw.set(b, { position: Number(a), at: Date.now() });

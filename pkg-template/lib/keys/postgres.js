@@ -15,7 +15,8 @@
 // replicas keep theirs (RELIABILITY.md, "Erasure"): keep this schema out of long-lived backups,
 // or use a key store whose deletion reaches every copy.
 import { ValidationError } from '../errors.js';
-import { openConnection, openFailure, quoteIdent, schemaName } from '../postgres-driver.js';
+import { openFailure } from '../common.js';
+import { openConnection, quoteIdent, schemaName } from '../postgres-driver.js';
 import { migrate } from '../postgres-schema.js';
 import { keyStoreAdapter } from './common.js';
 

@@ -157,3 +157,42 @@ export function assertGapless(events, to, from = 0, who = 'client') {
   const want = Array.from({ length: to - from }, (_, i) => from + i + 1);
   assert.deepEqual(positions, want, `${who} saw positions out of order, missing or repeated`);
 }
+
+/**
+ * A live reader that survives its server: it reads GET /v1/live from `base()` (asked again at
+ * each reconnect, so a restarted server on a new port is found) and, whenever the stream ends
+ * or cannot be opened, reconnects with Last-Event-ID = the last event it received. `events` are
+ * all the events received over every connection, in order; `stop()` ends it.
+ */
+export function follower(base, { retryMs = 50 } = {}) {
+  const past = [];
+  let current = null;
+  let stopped = false;
+  const f = {
+    connections: 0,
+    get events() { return current ? past.concat(current.events) : past; },
+    get lastPosition() { const e = f.events; return e.length === 0 ? 0 : e[e.length - 1].position; },
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      let c = null;
+      try {
+        c = await live(base(), { lastEventId: f.lastPosition });
+      } catch { /* refused or reset: the server is down */ }
+      if (c && c.status === 200) {
+        current = c;
+        f.connections += 1;
+        await c.closed;
+        current = null;
+        past.push(...c.events);
+      }
+      if (!stopped) await new Promise((r) => setTimeout(r, retryMs));
+    }
+  })();
+  f.stop = async () => {
+    stopped = true;
+    if (current) await current.close();
+    await loop;
+  };
+  return f;
+}
