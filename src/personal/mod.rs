@@ -134,35 +134,46 @@ pub fn seal_fields(
     seal: &SealWith<'_>,
     nonces: &mut Nonces,
 ) -> Result<Option<CanonicalJson>, crate::error::StorageError> {
-    let mut out = String::new();
-    let mut sealed_any = false;
+    let out = map_members(data, |key, raw, out| {
+        if raw == "null" || !fields.iter().any(|f| f == key) {
+            out.push_str(raw);
+            return Ok(false);
+        }
+        let nonce = nonces.draw()?;
+        let sealed = cipher::seal(seal.key, &nonce, seal.event_id, key, raw.as_bytes());
+        Envelope {
+            subject: seal.subject.into(),
+            gen: seal.gen,
+            nonce,
+            data: sealed,
+        }
+        .write(out);
+        Ok(true)
+    })?;
+    // Members of canonical text, values canonical: the result is canonical.
+    Ok(out.map(|o| CanonicalJson::from_trusted(&o)))
+}
+
+/// Rewrites a canonical JSON object member by member: `value(key, raw, out)` writes the
+/// member's value into `out` and says whether it changed it. `None` when nothing changed.
+fn map_members<E>(
+    data: &str,
+    mut value: impl FnMut(&str, &str, &mut String) -> Result<bool, E>,
+) -> Result<Option<String>, E> {
+    let mut out = String::with_capacity(data.len());
+    let mut changed = false;
     for (i, (key, range)) in members(data).enumerate() {
         out.push(if i == 0 { '{' } else { ',' });
         out.push('"');
         out.push_str(key);
         out.push_str("\":");
-        let raw = &data[range];
-        if raw != "null" && fields.iter().any(|f| f == key) {
-            let nonce = nonces.draw()?;
-            let sealed = cipher::seal(seal.key, &nonce, seal.event_id, key, raw.as_bytes());
-            Envelope {
-                subject: seal.subject.into(),
-                gen: seal.gen,
-                nonce,
-                data: sealed,
-            }
-            .write(&mut out);
-            sealed_any = true;
-        } else {
-            out.push_str(raw);
-        }
+        changed |= value(key, &data[range], &mut out)?;
     }
-    if !sealed_any {
+    if !changed {
         return Ok(None);
     }
     out.push('}');
-    // Members of canonical text, values canonical: the result is canonical.
-    Ok(Some(CanonicalJson::from_trusted(&out)))
+    Ok(Some(out))
 }
 
 /// Whose key, for [`seal_fields`].
@@ -193,20 +204,12 @@ pub fn open_fields(
     position: u64,
 ) -> Result<Option<(CanonicalJson, Vec<String>)>, OpenError> {
     let bad = |m: String| OpenError::Integrity(IntegrityError::at(position, m));
-    let mut out = String::with_capacity(data.len());
     let mut erased = Vec::new();
-    let mut opened_any = false;
-    for (i, (key, range)) in members(data).enumerate() {
-        out.push(if i == 0 { '{' } else { ',' });
-        out.push('"');
-        out.push_str(key);
-        out.push_str("\":");
-        let raw = &data[range];
+    let out = map_members(data, |key, raw, out| {
         if !is_envelope(raw) {
             out.push_str(raw);
-            continue;
+            return Ok(false);
         }
-        opened_any = true;
         let name = unescape_key(key);
         let envelope = Envelope::parse(raw).map_err(|m| bad(format!("field '{name}': {m}")))?;
         match ring.key(&envelope.subject, envelope.gen) {
@@ -228,12 +231,9 @@ pub fn open_fields(
                 out.push_str(&plain);
             }
         }
-    }
-    if !opened_any {
-        return Ok(None);
-    }
-    out.push('}');
-    Ok(Some((CanonicalJson::from_trusted(&out), erased)))
+        Ok(true)
+    })?;
+    Ok(out.map(|o| (CanonicalJson::from_trusted(&o), erased)))
 }
 
 /// The key-store subject of the key that seals stored projection snapshots (U+001F cannot
