@@ -24,6 +24,7 @@
 
 mod batch;
 mod core;
+mod hooks;
 mod pipeline;
 mod queue;
 mod reads;
@@ -48,6 +49,8 @@ use crate::subscription::{Subscriber, Subscriptions};
 use self::core::Core;
 use queue::{IdleWait, Queue};
 
+pub use batch::{Decision, Tentative, TentativeStream};
+pub(crate) use queue::{Slot, Wait};
 pub use pipeline::Ticket;
 pub use request::{ExecuteRequest, ExecuteResult, Loaded};
 

@@ -15,9 +15,10 @@
 //! | NotFound | `NotFoundError` | `NOT_FOUND` |
 //! | Projection | `ProjectionError` | `PROJECTION` |
 //! | Closed | `ClosedError` | `CLOSED` |
+//! | Forbidden | `ForbiddenError` | `FORBIDDEN` |
 //! | Internal | `InternalError` | `INTERNAL` |
 //!
-//! (`ForbiddenError`/`FORBIDDEN` belongs to the sync server, in the package's JavaScript.)
+//! (`ForbiddenError` is a sync server's refusal, as a synced engine reports it.)
 //! The same names are the classes of `pkg-template/lib/errors.js`.
 
 use std::cell::RefCell;
@@ -38,6 +39,7 @@ pub fn name_and_code(kind: ErrorKind) -> (&'static str, &'static str) {
         ErrorKind::NotFound => ("NotFoundError", "NOT_FOUND"),
         ErrorKind::Projection => ("ProjectionError", "PROJECTION"),
         ErrorKind::Closed => ("ClosedError", "CLOSED"),
+        ErrorKind::Forbidden => ("ForbiddenError", "FORBIDDEN"),
         ErrorKind::Internal => ("InternalError", "INTERNAL"),
     }
 }

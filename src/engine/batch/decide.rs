@@ -8,7 +8,7 @@ use std::rc::Rc;
 use crate::clock::next_timestamp;
 use crate::decider::{Aggregate, AnyState};
 use crate::error::{ConcurrencyError, Error, NotFoundError};
-use crate::log::EventView;
+use crate::log::{EventView, StreamSym};
 use crate::snapshot::evolve_step;
 
 use super::super::core::Core;
@@ -25,6 +25,7 @@ impl Core {
             stamped: Stamper::new(self.log.head_position(), self.log.head_hash(), timestamp),
             entries: Vec::with_capacity(jobs.len()),
             overlays: HashMap::new(),
+            detached: false,
         };
         let mut in_batch: HashMap<String, usize> = HashMap::new();
         for (request, slot) in jobs {
@@ -38,7 +39,7 @@ impl Core {
     }
 
     /// A repeated `commandId` answers with the first result; anything else is decided.
-    fn decide_one(&mut self, batch: &mut Batch, req: &ExecuteRequest, in_batch: &HashMap<String, usize>) -> Outcome {
+    pub(super) fn decide_one(&mut self, batch: &mut Batch, req: &ExecuteRequest, in_batch: &HashMap<String, usize>) -> Outcome {
         if let Some(cid) = &req.command_id {
             if let Some(record) = self.commands.get(cid) {
                 return Outcome::Done(self.result_of(record));
@@ -56,8 +57,13 @@ impl Core {
             .registry
             .get(&req.stream_type)
             .ok_or_else(|| NotFoundError::stream_type(&req.stream_type))?;
-        let Batch { stamped, overlays, .. } = batch;
-        let overlay = self.overlay(overlays, stamped, req, &aggregate)?;
+        let Batch {
+            stamped,
+            overlays,
+            detached,
+            ..
+        } = batch;
+        let overlay = self.overlay(overlays, stamped, req, &aggregate, *detached)?;
         check_expected_version(req, overlay.version)?;
         let state = overlay.state.as_ref().ok_or_else(lost_state)?;
         let decided = aggregate.decide(state, &req.command)?;
@@ -120,9 +126,10 @@ impl Core {
         stamped: &Stamper,
         req: &ExecuteRequest,
         aggregate: &Rc<dyn Aggregate>,
+        detached: bool,
     ) -> Result<&'o mut Overlay, Error> {
         if !overlays.contains_key(&req.stream_id) {
-            let overlay = self.new_overlay(req, aggregate)?;
+            let overlay = self.new_overlay(req, aggregate, detached)?;
             overlays.insert(req.stream_id.clone(), overlay);
         }
         let o = overlays
@@ -144,8 +151,13 @@ impl Core {
     }
 
     /// An overlay at the stream's committed state (taken out of its cache while the batch
-    /// is decided).
-    fn new_overlay(&mut self, req: &ExecuteRequest, aggregate: &Rc<dyn Aggregate>) -> Result<Overlay, Error> {
+    /// is decided; a copy of it for a detached batch).
+    fn new_overlay(
+        &mut self,
+        req: &ExecuteRequest,
+        aggregate: &Rc<dyn Aggregate>,
+        detached: bool,
+    ) -> Result<Overlay, Error> {
         if let Some(t) = self.log.stream_type_of(&req.stream_id) {
             if t != req.stream_type {
                 return Err(wrong_type(&req.stream_id, t, &req.stream_type));
@@ -155,15 +167,7 @@ impl Core {
         let internal =
             |m: crate::error::StateError| Error::internal(format!("{} '{}': {m}", req.stream_type, req.stream_id));
         let (version, state) = match sym {
-            Some(sym) => {
-                let cache = self.caches.entry(sym).or_default();
-                cache
-                    .ensure_current(&self.log, sym, aggregate.as_ref(), self.snapshot_every)
-                    .map_err(internal)?;
-                cache
-                    .take_current()
-                    .ok_or_else(|| Error::internal("the aggregate cache has no current state"))?
-            }
+            Some(sym) => self.committed_state(sym, aggregate.as_ref(), detached).map_err(internal)?,
             None => (
                 0,
                 aggregate
@@ -179,20 +183,35 @@ impl Core {
             version,
             state: Some(state),
             snapshots: Vec::new(),
+            detached,
         })
+    }
+
+    /// The stream's committed version and state: taken out of its cache, or copied from it
+    /// (`copy`).
+    fn committed_state(
+        &mut self,
+        sym: StreamSym,
+        agg: &dyn Aggregate,
+        copy: bool,
+    ) -> Result<(u64, AnyState), crate::error::StateError> {
+        let version = self.log.version_of(sym);
+        let cache = self.caches.entry(sym).or_default();
+        if copy {
+            let state = cache.state_at(&self.log, sym, agg, self.snapshot_every, version)?;
+            return Ok((version, state));
+        }
+        cache.ensure_current(&self.log, sym, agg, self.snapshot_every)?;
+        cache
+            .take_current()
+            .ok_or_else(|| "the aggregate cache has no current state".into())
     }
 
     /// The committed state of a stream plus the batch's events for it so far.
     fn rebuild_state(&mut self, overlay: &Overlay, stamped: &Stamper, stream_id: &str) -> Option<AnyState> {
         let agg = overlay.aggregate.clone();
         let mut state = match overlay.sym {
-            Some(sym) => {
-                let cache = self.caches.entry(sym).or_default();
-                cache
-                    .ensure_current(&self.log, sym, agg.as_ref(), self.snapshot_every)
-                    .ok()?;
-                cache.take_current()?.1
-            }
+            Some(sym) => self.committed_state(sym, agg.as_ref(), overlay.detached).ok()?.1,
             None => agg.initial_state().ok()?,
         };
         for e in stamped.events.iter().filter(|e| e.stream_id == stream_id) {

@@ -18,6 +18,7 @@ impl Core {
             stamped,
             entries,
             overlays,
+            ..
         } = batch;
         let base = stamped.base;
         for (event, (id, hash)) in stamped.events.iter().zip(&stamped.raw) {
