@@ -8,5 +8,6 @@ export const {
   Engine, memoryStorage, sqliteStorage, setSqliteDriver, postgresStorage, setPostgresDriver, indexedDbStorage,
   version, ready,
   EventJournalError, ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError,
-  NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError, ERROR_CODES, errorFactory,
+  NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError, UnauthenticatedError,
+  ProtocolError, NetworkError, ERROR_CODES, errorFactory,
 } = m;

@@ -208,7 +208,8 @@ impl ChainTip for Log {
 /// Checks that a record from outside (the host's storage) continues `log`: the next position,
 /// a lowercase UUID id, valid names, the next version of its stream, the stream's type, a
 /// timestamp not before the last one, and the hash of the chain.
-pub fn check_next(log: &impl ChainTip, e: &Event, scratch: &mut String) -> Result<Checked, IntegrityError> {
+#[inline(never)] // one copy for its two callers (the log, the sync client's batches)
+pub fn check_next(log: &dyn ChainTip, e: &Event, scratch: &mut String) -> Result<Checked, IntegrityError> {
     let expected = log.head_position() + 1;
     if e.position != expected {
         let what = if e.position < expected {

@@ -33,7 +33,7 @@
 //
 // Numbers: positions, versions and timestamps come back from the JSON text, as JS numbers.
 import { ValidationError } from './errors.js';
-import { closedGuard, conflict, nonNegativeInteger, watcherRegistry } from './common.js';
+import { closedGuard, commandIds, conflict, nonNegativeInteger, outboxEntry, watcherRegistry } from './common.js';
 import { openConnection, openFailure, quoteIdent, schemaName, setPostgresDriver, transaction } from './postgres-driver.js';
 import { migrate } from './postgres-schema.js';
 import { createListener } from './postgres-listener.js';
@@ -81,6 +81,10 @@ function statements(schema) {
     readSnapshot: statement(`SELECT snapshot FROM ${s}.snapshots WHERE key = $1`),
     writeSnapshot: statement(`INSERT INTO ${s}.snapshots (key, snapshot) VALUES ($1, $2)
       ON CONFLICT (key) DO UPDATE SET snapshot = excluded.snapshot, written_at = now()`),
+    readOutbox: statement(`SELECT entry FROM ${s}.outbox ORDER BY seq, command_id`),
+    writeOutbox: statement(`INSERT INTO ${s}.outbox (command_id, seq, entry) VALUES ($1, $2, $3)
+      ON CONFLICT (command_id) DO UPDATE SET seq = excluded.seq, entry = excluded.entry`),
+    deleteOutbox: statement(`DELETE FROM ${s}.outbox WHERE command_id = ANY($1::text[])`),
   };
 }
 
@@ -181,6 +185,19 @@ function withPolicy(store) {
       }
       return store.writeSnapshot(snapshot);
     },
+    async readOutbox() {
+      guard.check('readOutbox');
+      return store.readOutbox();
+    },
+    async writeOutbox(entry) {
+      guard.check('writeOutbox');
+      return store.writeOutbox(outboxEntry(NAME, entry));
+    },
+    async deleteOutbox(ids) {
+      guard.check('deleteOutbox');
+      const list = commandIds(NAME, ids);
+      return list.length === 0 ? undefined : store.deleteOutbox(list);
+    },
     watch(onAppend) {
       guard.check('watch');
       const unwatch = store.watchers.add(onAppend);
@@ -277,6 +294,16 @@ function store({ pool, owned, newClient }, sql) {
     },
     async writeSnapshot(snapshot) {
       await pool.query({ ...sql.writeSnapshot, values: [column(snapshot.key), JSON.stringify(snapshot)] });
+    },
+    async readOutbox() {
+      const { rows } = await pool.query({ ...sql.readOutbox, rowMode: 'array' });
+      return rows.map((r) => JSON.parse(r[0]));
+    },
+    async writeOutbox(entry) {
+      await pool.query({ ...sql.writeOutbox, values: [column(entry.commandId), entry.seq, JSON.stringify(entry)] });
+    },
+    async deleteOutbox(ids) {
+      await pool.query({ ...sql.deleteOutbox, values: [ids.map(column)] });
     },
     async close() {
       listener.stop();

@@ -50,8 +50,8 @@ use self::core::Core;
 use queue::{IdleWait, Queue};
 
 pub use batch::{Decision, Tentative, TentativeStream};
-pub(crate) use queue::{Slot, Wait};
 pub use pipeline::Ticket;
+pub(crate) use queue::{Slot, Wait};
 pub use request::{ExecuteRequest, ExecuteResult, Loaded};
 
 /// How an engine is set up.

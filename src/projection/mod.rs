@@ -284,7 +284,10 @@ impl Projections {
             return Err(f.clone().into());
         }
         let fail = |at: u64, m: StateError| Error::from(ProjectionError::new(name, at, m.message));
-        let mut state = slot.projection.clone_state(&slot.state).map_err(|m| fail(slot.position, m))?;
+        let mut state = slot
+            .projection
+            .clone_state(&slot.state)
+            .map_err(|m| fail(slot.position, m))?;
         // Streams the log does not have yet get symbols past the log's (this copy only).
         let mut fresh: Vec<Rc<str>> = Vec::new();
         let streams: Vec<(StreamSym, Rc<str>)> = pending
@@ -310,7 +313,9 @@ impl Projections {
                 stream_type: log.name_sym(&e.stream_type).unwrap_or(unknown),
                 event_type: log.name_sym(&e.event_type).unwrap_or(unknown),
             });
-            slot.projection.evolve(&mut state, &view).map_err(|m| fail(e.position, m))?;
+            slot.projection
+                .evolve(&mut state, &view)
+                .map_err(|m| fail(e.position, m))?;
         }
         Ok((slot.projection.clone(), state))
     }

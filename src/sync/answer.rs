@@ -9,7 +9,7 @@
 //! and what to do after a request failed as a whole ([`Verdict`]). The refusals become the
 //! engine's own typed errors, so `onRejected` and `settled` see the classes `execute` throws.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::error::{ConcurrencyError, Error, ForbiddenError, NotFoundError, NotFoundKind};
 
@@ -117,7 +117,7 @@ pub fn refusal_from_wire(error: &Value) -> Option<Error> {
 }
 
 /// A refusal in its wire form (as an outbox entry's `outcome` keeps it).
-pub fn refusal_to_wire(error: &Error) -> Value {
+pub fn refusal_to_wire(error: &Error) -> Map<String, Value> {
     let (name, code) = match error {
         Error::Domain(_) => ("DomainError", "DOMAIN"),
         Error::Validation(_) => ("ValidationError", "VALIDATION"),
@@ -126,16 +126,26 @@ pub fn refusal_to_wire(error: &Error) -> Value {
         Error::Concurrency(_) => ("ConcurrencyError", "CONCURRENCY"),
         _ => ("InternalError", "INTERNAL"),
     };
-    let mut v = json!({ "name": name, "code": code, "message": error.message() });
-    if let (Error::Concurrency(c), Value::Object(map)) = (error, &mut v) {
-        map.insert("streamId".into(), json!(c.stream_id));
-        map.insert("actualVersion".into(), json!(c.actual));
+    let mut map = Map::new();
+    let mut put = |k: &str, v: Value| {
+        map.insert(k.to_owned(), v);
+    };
+    put("name", Value::from(name));
+    put("code", Value::from(code));
+    put("message", Value::from(error.message()));
+    if let Error::Concurrency(c) = error {
+        put("streamId", Value::from(c.stream_id.as_str()));
+        put("actualVersion", Value::from(c.actual));
         if let Some(expected) = &c.expected {
-            let value = expected.parse::<u64>().map_or_else(|_| json!(expected), |n| json!(n));
-            map.insert("expectedVersion".into(), value);
+            put(
+                "expectedVersion",
+                expected
+                    .parse::<u64>()
+                    .map_or_else(|_| Value::from(expected.as_str()), Value::from),
+            );
         }
     }
-    v
+    map
 }
 
 /// A remote error from a wire error object (anything unreadable is `INTERNAL`).
@@ -188,6 +198,7 @@ pub fn parse_results(body: &Value) -> Option<Vec<PushResult>> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+    use serde_json::json;
 
     #[test]
     fn final_refusals_are_typed_and_the_rest_unknown() {
@@ -217,10 +228,25 @@ mod tests {
         use ErrorKind::*;
         assert_eq!(
             kinds,
-            vec![None, Some(Domain), Some(Concurrency), Some(Forbidden), Some(NotFound), Some(Validation), None, None, None]
+            vec![
+                None,
+                Some(Domain),
+                Some(Concurrency),
+                Some(Forbidden),
+                Some(NotFound),
+                Some(Validation),
+                None,
+                None,
+                None
+            ]
         );
-        let Answer::Refused(Error::Concurrency(c)) = &r[2].answer else { panic!() };
-        assert_eq!((c.stream_id.as_str(), c.expected.as_deref(), c.actual), ("s", Some("1"), 3));
+        let Answer::Refused(Error::Concurrency(c)) = &r[2].answer else {
+            panic!()
+        };
+        assert_eq!(
+            (c.stream_id.as_str(), c.expected.as_deref(), c.actual),
+            ("s", Some("1"), 3)
+        );
         let Answer::Unknown(u) = &r[6].answer else { panic!() };
         assert_eq!((u.name.as_str(), u.code.as_str()), ("StorageError", "STORAGE"));
         let Answer::Unknown(u) = &r[8].answer else { panic!() };
@@ -242,7 +268,7 @@ mod tests {
                 actual: 0,
             }),
         ] {
-            let back = refusal_from_wire(&refusal_to_wire(&e)).unwrap();
+            let back = refusal_from_wire(&Value::Object(refusal_to_wire(&e))).unwrap();
             assert_eq!(back, e);
         }
         assert!(refusal_from_wire(&json!({ "code": "STORAGE", "message": "x" })).is_none());
@@ -257,6 +283,9 @@ mod tests {
             assert_eq!(verdict(s, None), Verdict::Retry);
         }
         let r = remote_from_wire(&json!({ "code": "lower", "message": 5 }), Some(500));
-        assert_eq!((r.code.as_str(), r.name.as_str(), r.status), ("INTERNAL", "InternalError", Some(500)));
+        assert_eq!(
+            (r.code.as_str(), r.name.as_str(), r.status),
+            ("INTERNAL", "InternalError", Some(500))
+        );
     }
 }

@@ -8,7 +8,6 @@
 //! (a `decide`) is a `ValidationError`, like the engine's own re-entrancy rule.
 
 use std::cell::{RefCell, RefMut};
-use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::rc::Rc;
 
@@ -67,9 +66,21 @@ pub(super) struct Item {
     pub(super) accepted: bool,
     /// The confirmed log holds it (deleted from the storage next).
     pub(super) confirmed: bool,
+    /// What became of it in the overlay.
+    pub(super) decided: Decided,
 }
 
 impl Item {
+    pub(super) fn new(entry: OutboxEntry, persisted: bool) -> Item {
+        Item {
+            entry,
+            persisted,
+            accepted: false,
+            confirmed: false,
+            decided: Decided::Undecidable,
+        }
+    }
+
     /// Still waiting for the server (pushed or not).
     pub(super) fn is_pending(&self) -> bool {
         !self.confirmed && self.entry.outcome.is_none()
@@ -81,7 +92,7 @@ pub(super) struct State {
     pub(super) items: Vec<Item>,
     pub(super) overlay: Overlay,
     /// Refusals this client reported (for `settled` and repeated `execute`s).
-    pub(super) refused: HashMap<String, Error>,
+    pub(super) refused: Vec<(String, Error)>,
     next_seq: u64,
     pub(super) online: bool,
     pub(super) last_error: Option<Failure>,
@@ -89,9 +100,9 @@ pub(super) struct State {
     pub(super) stopped: bool,
     pub(super) changed: bool,
     /// Other engine instances on this storage that report their own refusals.
-    pub(super) live_issuers: HashSet<String>,
-    /// Optimistic projection states (JSON), until the next change.
-    pub(super) projections: HashMap<String, String>,
+    pub(super) live_issuers: Vec<String>,
+    /// Optimistic projection states (JSON) by name, until the next change.
+    pub(super) projections: Vec<(String, String)>,
 }
 
 impl State {
@@ -101,6 +112,18 @@ impl State {
 
     pub(super) fn item_mut(&mut self, command_id: &str) -> Option<&mut Item> {
         self.items.iter_mut().find(|i| i.entry.command_id() == command_id)
+    }
+
+    /// A refusal this client reported.
+    pub(super) fn refusal(&self, command_id: &str) -> Option<&Error> {
+        self.refused.iter().find(|(id, _)| id == command_id).map(|(_, e)| e)
+    }
+
+    /// Decides every item again on the confirmed log.
+    pub(super) fn redecide<S: Storage>(&mut self, engine: &Engine<S>) -> Result<(), Error> {
+        self.overlay = Overlay::build(engine, &mut self.items)?;
+        self.touch();
+        Ok(())
     }
 
     /// Something `syncState()` or the optimistic view shows changed.
@@ -114,8 +137,11 @@ impl State {
 pub struct SyncClient {
     issuer: String,
     pub(super) state: RefCell<State>,
-    waiters: RefCell<HashMap<String, Vec<Rc<Slot<ExecuteResult>>>>>,
+    waiters: RefCell<Vec<(String, Rc<Slot<ExecuteResult>>)>>,
 }
+
+/// A boxed future: an async helper awaited from several places is compiled once.
+pub(super) type Boxed<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// A synchronous call from inside user code the client is running.
 fn reentrant() -> Error {
@@ -138,31 +164,26 @@ impl SyncClient {
         let entries = engine.storage().read_outbox().await?;
         let issuer = engine.new_id()?;
         let next_seq = entries.iter().map(|e| e.seq + 1).max().unwrap_or(1);
-        let items = entries
+        let mut items = entries
             .into_iter()
-            .map(|entry| Item {
-                entry,
-                persisted: true,
-                accepted: false,
-                confirmed: false,
-            })
+            .map(|entry| Item::new(entry, true))
             .collect::<Vec<_>>();
-        let overlay = Overlay::build(engine, items.iter().map(|i| &i.entry))?;
+        let overlay = Overlay::build(engine, &mut items)?;
         let client = SyncClient {
             issuer,
             state: RefCell::new(State {
                 items,
                 overlay,
-                refused: HashMap::new(),
+                refused: Vec::new(),
                 next_seq,
                 online: false,
                 last_error: None,
                 stopped: false,
                 changed: true,
-                live_issuers: HashSet::new(),
-                projections: HashMap::new(),
+                live_issuers: Vec::new(),
+                projections: Vec::new(),
             }),
-            waiters: RefCell::new(HashMap::new()),
+            waiters: RefCell::new(Vec::new()),
         };
         let confirmed = client.rebase(engine)?;
         client.flush_confirmed(engine, confirmed).await;
@@ -193,18 +214,31 @@ impl SyncClient {
     pub fn execute<'a, S: Storage + OutboxStore>(
         &'a self,
         engine: &'a Engine<S>,
-        mut request: ExecuteRequest,
+        request: ExecuteRequest,
     ) -> impl Future<Output = Result<SyncResult, Error>> + 'a {
-        let started = self.start_execute(engine, &mut request);
-        async move {
-            let (entry, result) = match started? {
-                Started::Answered(result) => return Ok(result),
-                Started::Queued(entry, result) => (entry, result),
-            };
-            let written = engine.storage().write_outbox(&entry).await;
-            self.finish_execute(engine, entry.command_id(), written)?;
-            Ok(result)
-        }
+        let begun = self.begin_execute(engine, request);
+        self.complete_execute(engine, begun)
+    }
+
+    /// The synchronous half of [`SyncClient::execute`]: decides the command (call it when
+    /// the command is issued).
+    pub fn begin_execute<S: Storage>(&self, engine: &Engine<S>, mut request: ExecuteRequest) -> Result<Begun, Error> {
+        self.start_execute(engine, &mut request).map(Begun)
+    }
+
+    /// The asynchronous half of [`SyncClient::execute`]: writes the entry and answers.
+    pub async fn complete_execute<S: Storage + OutboxStore>(
+        &self,
+        engine: &Engine<S>,
+        begun: Result<Begun, Error>,
+    ) -> Result<SyncResult, Error> {
+        let (entry, result) = match begun?.0 {
+            Started::Answered(result) => return Ok(result),
+            Started::Queued(entry, result) => (entry, result),
+        };
+        let written = engine.storage().write_outbox(&entry).await;
+        self.finish_execute(engine, entry.command_id(), written)?;
+        Ok(result)
     }
 
     fn start_execute<S: Storage>(&self, engine: &Engine<S>, request: &mut ExecuteRequest) -> Result<Started, Error> {
@@ -221,10 +255,10 @@ impl SyncClient {
         if let Some(item) = state.item(&command_id) {
             return match &item.entry.outcome {
                 Some(e) => Err(e.clone()),
-                None => Ok(Started::Answered(state.overlay.pending_result(&item.entry))),
+                None => Ok(Started::Answered(state.overlay.pending_result(item))),
             };
         }
-        if let Some(e) = state.refused.get(&command_id) {
+        if let Some(e) = state.refusal(&command_id) {
             return Err(e.clone());
         }
         let issued_at = next_timestamp(engine.now_ms(), 0);
@@ -232,7 +266,6 @@ impl SyncClient {
         if let Decided::Confirmed = decided {
             return Err(Error::internal("a commandId was confirmed while it was decided"));
         }
-        state.overlay.record(&command_id, decided);
         let seq = state.next_seq.max((issued_at.max(0) as u64).saturating_mul(1000));
         state.next_seq = seq + 1;
         let entry = OutboxEntry {
@@ -242,15 +275,14 @@ impl SyncClient {
             issuer: self.issuer.clone(),
             outcome: None,
         };
-        let result = state.overlay.pending_result(&entry);
-        state.items.push(Item {
-            entry: entry.clone(),
-            persisted: false,
-            accepted: false,
-            confirmed: false,
-        });
+        let item = Item {
+            decided,
+            ..Item::new(entry.clone(), false)
+        };
+        let result = state.overlay.pending_result(&item);
+        state.items.push(item);
         state.touch();
-        Ok(Started::Queued(entry, result))
+        Ok(Started::Queued(Box::new(entry), result))
     }
 
     /// The entry is in the storage (it may be pushed), or it could not be written: then it
@@ -272,8 +304,7 @@ impl SyncClient {
             }
             Err(e) => {
                 state.items.retain(|i| i.entry.command_id() != command_id);
-                state.overlay = Overlay::build(engine, state.items.iter().map(|i| &i.entry))?;
-                state.touch();
+                state.redecide(engine)?;
                 Err(e.into())
             }
         }
@@ -282,50 +313,50 @@ impl SyncClient {
     /// Resolves with the server's `{ events, version, position }` once the confirmed log holds
     /// `command_id`, or rejects with the server's refusal; an id this engine never issued
     /// (neither confirmed nor in the outbox) is a `NotFoundError`.
-    pub fn settled<'a, S: Storage>(
-        &'a self,
-        engine: &'a Engine<S>,
-        command_id: String,
-    ) -> impl Future<Output = Result<ExecuteResult, Error>> + 'a {
-        let slot = self.wait_for(engine, &command_id);
-        async move {
-            let slot = slot?;
-            loop {
-                if let Some(result) = slot.take() {
-                    return result;
-                }
-                Wait::new(&slot).await;
-            }
-        }
+    pub fn settled<S: Storage>(&self, engine: &Engine<S>, command_id: &str) -> Settled {
+        Settled(self.wait_for(engine, command_id))
     }
 
-    fn wait_for<S: Storage>(&self, engine: &Engine<S>, command_id: &str) -> Result<Rc<Slot<ExecuteResult>>, Error> {
+    fn wait_for<S: Storage>(&self, engine: &Engine<S>, command_id: &str) -> Rc<Slot<ExecuteResult>> {
         let slot: Rc<Slot<ExecuteResult>> = Slot::new();
-        if let Some(r) = engine.committed_result(command_id)? {
-            slot.fill(Ok(r));
-            return Ok(slot);
-        }
-        let state = self.borrow()?;
-        match state.item(command_id) {
-            Some(Item { entry: OutboxEntry { outcome: Some(e), .. }, .. }) => slot.fill(Err(e.clone())),
-            Some(_) => {
-                self.waiters
-                    .borrow_mut()
-                    .entry(command_id.to_owned())
-                    .or_default()
-                    .push(slot.clone());
+        let known = engine
+            .committed_result(command_id)
+            .and_then(|r| Ok((r, self.borrow()?)));
+        let (committed, state) = match known {
+            Err(e) => {
+                slot.fill(Err(e));
+                return slot;
             }
-            None => match state.refused.get(command_id) {
+            Ok(k) => k,
+        };
+        if let Some(r) = committed {
+            slot.fill(Ok(r));
+            return slot;
+        }
+        match state.item(command_id) {
+            Some(Item {
+                entry: OutboxEntry { outcome: Some(e), .. },
+                ..
+            }) => slot.fill(Err(e.clone())),
+            Some(_) => self.waiters.borrow_mut().push((command_id.to_owned(), slot.clone())),
+            None => match state.refusal(command_id) {
                 Some(e) => slot.fill(Err(e.clone())),
                 None => slot.fill(Err(NotFoundError::command(command_id).into())),
             },
         }
-        Ok(slot)
+        slot
     }
 
     /// Settles everyone waiting on `command_id`.
     pub(super) fn settle(&self, command_id: &str, result: &Result<ExecuteResult, Error>) {
-        let slots = self.waiters.borrow_mut().remove(command_id).unwrap_or_default();
+        let mut slots = Vec::new();
+        self.waiters.borrow_mut().retain(|(id, slot)| {
+            let mine = id == command_id;
+            if mine {
+                slots.push(slot.clone());
+            }
+            !mine
+        });
         for slot in slots {
             slot.fill(result.clone());
         }
@@ -412,8 +443,26 @@ impl SyncClient {
     /// The engine closes: everyone waiting on `settled` gets a `ClosedError`.
     pub fn close(&self) {
         let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
-        for slot in waiters.into_values().flatten() {
+        for (_, slot) in waiters {
             slot.fill(Err(ClosedError.into()));
+        }
+    }
+}
+
+/// A command decided by [`SyncClient::begin_execute`], to be completed.
+pub struct Begun(Started);
+
+/// What `settled` waits for.
+pub struct Settled(Rc<Slot<ExecuteResult>>);
+
+impl Settled {
+    /// The server's result, or its refusal.
+    pub async fn wait(self) -> Result<ExecuteResult, Error> {
+        loop {
+            if let Some(result) = self.0.take() {
+                return result;
+            }
+            Wait::new(&self.0).await;
         }
     }
 }
@@ -422,5 +471,5 @@ enum Started {
     /// Answered without a new entry (a repeated `commandId`).
     Answered(SyncResult),
     /// A new entry, decided, to be written.
-    Queued(OutboxEntry, SyncResult),
+    Queued(Box<OutboxEntry>, SyncResult),
 }

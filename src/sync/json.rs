@@ -4,12 +4,10 @@
 //! A pending event is an event with `position: null`, `hash: null` and `pending: true`
 //! (its `version` is the optimistic one); confirmed events are written as everywhere else.
 
-use serde_json::{json, Value};
-
 use crate::canonical::{write_i64, write_string, write_u64};
-use crate::event::{Event, ExpectedVersion};
+use crate::event::Event;
 
-use super::outbox::{expected_to_json, OutboxEntry};
+use super::outbox::OutboxEntry;
 use super::overlay::SyncResult;
 
 /// Writes a pending event.
@@ -54,34 +52,26 @@ pub fn result_json(r: &SyncResult) -> String {
         Some(p) => write_u64(&mut out, p),
         None => out.push_str("null"),
     }
-    out.push_str(if r.pending { ",\"pending\":true" } else { ",\"pending\":false" });
+    out.push_str(if r.pending {
+        ",\"pending\":true"
+    } else {
+        ",\"pending\":false"
+    });
     out.push_str(",\"commandId\":");
     write_string(&mut out, &r.command_id);
     out.push('}');
     out
 }
 
-/// A command as `POST /v1/commands` sends it.
-pub fn wire_command(e: &OutboxEntry) -> Value {
-    let r = &e.request;
-    let mut v = json!({
-        "commandId": e.command_id(),
-        "streamType": r.stream_type,
-        "streamId": r.stream_id,
-        "command": r.command.to_value(),
-    });
-    if let Value::Object(map) = &mut v {
-        if r.expected_version != ExpectedVersion::Any {
-            map.insert("expectedVersion".into(), expected_to_json(r.expected_version));
-        }
-        if !r.metadata.is_empty() {
-            map.insert("metadata".into(), Value::Object(r.metadata.clone()));
-        }
-    }
-    v
-}
-
-/// The commands of a push, as a JSON array.
+/// The commands of a push, as `POST /v1/commands` sends them (a JSON array).
 pub fn wire_commands_json(entries: &[OutboxEntry]) -> String {
-    Value::Array(entries.iter().map(wire_command).collect()).to_string()
+    let mut out = String::from("[");
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        e.write_json(&mut out, false);
+    }
+    out.push(']');
+    out
 }

@@ -29,9 +29,9 @@ mod push;
 mod reads;
 mod replica;
 
-pub use answer::{parse_results, verdict, Answer, PushResult, RemoteError, Verdict};
-pub use client::{Effects, Failure, Rejected, SyncClient, SyncStatus};
-pub use json::{result_json, wire_command, wire_commands_json, write_pending_event};
+pub use answer::{parse_results, remote_from_wire, verdict, Answer, PushResult, RemoteError, Verdict};
+pub use client::{Begun, Effects, Failure, Rejected, Settled, SyncClient, SyncStatus};
+pub use json::{result_json, wire_commands_json, write_pending_event};
 pub use outbox::{MemoryOutbox, OutboxEntry, OutboxStore};
 pub use overlay::SyncResult;
 pub use replica::{verify_batch, Received};

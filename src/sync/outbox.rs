@@ -14,7 +14,9 @@
 //! (`{ error: { name, code, message, ... } }`) is a refusal written for an issuer that is
 //! alive elsewhere (another tab), which reports it and deletes the entry.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+
+use crate::canonical::{write_i64, write_string, write_u64, CanonicalJson};
 
 use crate::decider::Command;
 use crate::error::{Error, StorageError, StorageFailure};
@@ -44,24 +46,50 @@ impl OutboxEntry {
         self.request.command_id.as_deref().unwrap_or_default()
     }
 
-    /// The entry as the storage keeps it.
-    pub fn to_json(&self) -> Value {
+    /// The entry as the storage keeps it (JSON text).
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(256);
+        self.write_json(&mut out, true);
+        out
+    }
+
+    /// Writes the entry as the storage keeps it (`full`), or the command as
+    /// `POST /v1/commands` sends it (`expectedVersion` and `metadata` only when given).
+    pub fn write_json(&self, out: &mut String, full: bool) {
         let r = &self.request;
-        let mut v = json!({
-            "commandId": self.command_id(),
-            "seq": self.seq,
-            "streamType": r.stream_type,
-            "streamId": r.stream_id,
-            "command": r.command.to_value(),
-            "expectedVersion": expected_to_json(r.expected_version),
-            "metadata": Value::Object(r.metadata.clone()),
-            "issuedAt": self.issued_at,
-            "issuer": self.issuer,
-        });
-        if let (Some(error), Value::Object(map)) = (&self.outcome, &mut v) {
-            map.insert("outcome".into(), json!({ "error": refusal_to_wire(error) }));
+        out.push_str("{\"commandId\":");
+        write_string(out, self.command_id());
+        out.push_str(",\"streamType\":");
+        write_string(out, &r.stream_type);
+        out.push_str(",\"streamId\":");
+        write_string(out, &r.stream_id);
+        out.push_str(",\"command\":");
+        write_object(out, r.command.fields());
+        if full || r.expected_version != ExpectedVersion::Any {
+            out.push_str(",\"expectedVersion\":");
+            match r.expected_version {
+                ExpectedVersion::Exact(n) => write_u64(out, n),
+                other => write_string(out, &other.describe()),
+            }
         }
-        v
+        if full || !r.metadata.is_empty() {
+            out.push_str(",\"metadata\":");
+            write_object(out, &r.metadata);
+        }
+        if full {
+            out.push_str(",\"seq\":");
+            write_u64(out, self.seq);
+            out.push_str(",\"issuedAt\":");
+            write_i64(out, self.issued_at);
+            out.push_str(",\"issuer\":");
+            write_string(out, &self.issuer);
+            if let Some(error) = &self.outcome {
+                out.push_str(",\"outcome\":{\"error\":");
+                write_object(out, &refusal_to_wire(error));
+                out.push('}');
+            }
+        }
+        out.push('}');
     }
 
     /// An entry read back from the storage; anything malformed is a `StorageError`
@@ -75,7 +103,11 @@ impl OutboxEntry {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
             _ => Err(bad(format!("{key} must be a non-empty string"))),
         };
-        let int = |key: &str| o.get(key).and_then(Value::as_u64).ok_or_else(|| bad(format!("{key} must be a non-negative integer")));
+        let int = |key: &str| {
+            o.get(key)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| bad(format!("{key} must be a non-negative integer")))
+        };
         let command_id = text("commandId")?;
         let command = Command::from_value(o.get("command").cloned().unwrap_or(Value::Null))
             .map_err(|e| bad(format!("{command_id}: {}", e.message)))?;
@@ -84,8 +116,11 @@ impl OutboxEntry {
             Some(Value::Object(m)) => m.clone(),
             Some(_) => return Err(bad(format!("{command_id}: metadata must be an object"))),
         };
-        let expected = expected_from_json(o.get("expectedVersion"))
-            .ok_or_else(|| bad(format!("{command_id}: expectedVersion is not 'any', 'no_stream', 'exists' or a number")))?;
+        let expected = expected_from_json(o.get("expectedVersion")).ok_or_else(|| {
+            bad(format!(
+                "{command_id}: expectedVersion is not 'any', 'no_stream', 'exists' or a number"
+            ))
+        })?;
         let outcome = match o.get("outcome") {
             None | Some(Value::Null) => None,
             Some(v) => Some(
@@ -108,11 +143,11 @@ impl OutboxEntry {
     }
 }
 
-/// `'any'`, `'no_stream'`, `'exists'` or the version.
-pub fn expected_to_json(v: ExpectedVersion) -> Value {
-    match v {
-        ExpectedVersion::Exact(n) => json!(n),
-        other => Value::String(other.describe()),
+/// Writes a JSON object (canonical: the engine checked these when they came in).
+fn write_object(out: &mut String, map: &Map<String, Value>) {
+    match CanonicalJson::from_map(map, "object") {
+        Ok(c) => out.push_str(c.as_str()),
+        Err(_) => out.push_str("{}"),
     }
 }
 
@@ -148,34 +183,33 @@ pub trait OutboxStore {
     async fn delete_outbox(&self, command_ids: &[String]) -> Result<(), StorageError>;
 }
 
-/// The outbox of [`crate::storage::MemoryStorage`] (and of test storages): entries as JSON.
+/// The outbox of [`crate::storage::MemoryStorage`] (and of test storages): entries as the
+/// JSON text a storage keeps.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryOutbox {
-    entries: Vec<Value>,
+    entries: Vec<(String, u64, String)>,
 }
 
 impl MemoryOutbox {
     pub fn read(&self) -> Result<Vec<OutboxEntry>, Error> {
-        let mut out: Vec<OutboxEntry> = self
-            .entries
-            .iter()
-            .map(OutboxEntry::from_json)
-            .collect::<Result<_, _>>()?;
-        out.sort_by_key(|e| e.seq);
+        let mut out = Vec::with_capacity(self.entries.len());
+        for (_, _, text) in &self.entries {
+            let value: Value = serde_json::from_str(text)
+                .map_err(|e| StorageError::new(StorageFailure::Malformed, format!("outbox entry: {e}")))?;
+            out.push(OutboxEntry::from_json(&value)?);
+        }
         Ok(out)
     }
 
     pub fn write(&mut self, entry: &OutboxEntry) {
         let id = entry.command_id();
-        self.entries.retain(|e| e.get("commandId").and_then(Value::as_str) != Some(id));
-        self.entries.push(entry.to_json());
+        self.entries.retain(|(c, _, _)| c != id);
+        let at = self.entries.partition_point(|(_, seq, _)| *seq <= entry.seq);
+        self.entries.insert(at, (id.to_owned(), entry.seq, entry.to_json()));
     }
 
     pub fn delete(&mut self, command_ids: &[String]) {
-        self.entries.retain(|e| {
-            let id = e.get("commandId").and_then(Value::as_str).unwrap_or_default();
-            !command_ids.iter().any(|c| c == id)
-        });
+        self.entries.retain(|(c, _, _)| !command_ids.contains(c));
     }
 
     pub fn len(&self) -> usize {

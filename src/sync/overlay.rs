@@ -6,7 +6,6 @@
 //! A command the client can no longer decide (it would be refused now) stays in the outbox
 //! with no optimistic events: the server decides.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::engine::{Decision, Tentative};
@@ -15,7 +14,7 @@ use crate::event::Event;
 use crate::storage::Storage;
 use crate::{Engine, ExecuteRequest, ExecuteResult};
 
-use super::outbox::OutboxEntry;
+use super::client::Item;
 
 /// What became of one outbox entry in the overlay.
 #[derive(Debug, Clone)]
@@ -58,31 +57,28 @@ impl SyncResult {
 /// The outbox's commands decided on the confirmed log.
 pub(super) struct Overlay {
     tentative: Tentative,
-    decided: HashMap<String, Decided>,
 }
 
 impl Overlay {
-    /// The entries (those without an outcome) decided in order on the confirmed head.
-    pub(super) fn build<'e, S: Storage>(
-        engine: &Engine<S>,
-        entries: impl Iterator<Item = &'e OutboxEntry>,
-    ) -> Result<Overlay, Error> {
+    /// The items (those without an outcome) decided in order on the confirmed head; each
+    /// item's `decided` says what became of it.
+    pub(super) fn build<S: Storage>(engine: &Engine<S>, items: &mut [Item]) -> Result<Overlay, Error> {
         let mut overlay = Overlay {
             tentative: engine.tentative()?,
-            decided: HashMap::new(),
         };
-        for entry in entries.filter(|e| e.outcome.is_none()) {
-            let decided = match overlay.decide(engine, &entry.request, entry.issued_at as f64) {
-                Ok(d) => d,
-                Err(_) => Decided::Undecidable,
+        for item in items.iter_mut() {
+            item.decided = match &item.entry.outcome {
+                Some(_) => Decided::Undecidable,
+                None => overlay
+                    .decide(engine, &item.entry.request, item.entry.issued_at as f64)
+                    .unwrap_or(Decided::Undecidable),
             };
-            overlay.decided.insert(entry.command_id().to_owned(), decided);
         }
         Ok(overlay)
     }
 
-    /// Decides one more command at the end (a refusal leaves the overlay as it was and is
-    /// not recorded). The caller keeps `commandId`s unique.
+    /// Decides one more command at the end (a refusal leaves the overlay as it was). The
+    /// caller keeps `commandId`s unique.
     pub(super) fn decide<S: Storage>(
         &mut self,
         engine: &Engine<S>,
@@ -96,16 +92,6 @@ impl Overlay {
             Decision::Refused(e) => return Err(e),
         };
         Ok(decided)
-    }
-
-    /// Records what `decide` gave for `command_id`.
-    pub(super) fn record(&mut self, command_id: &str, decided: Decided) {
-        self.decided.insert(command_id.to_owned(), decided);
-    }
-
-    /// What became of an entry (`None` for one with an outcome, or unknown).
-    pub(super) fn decided(&self, command_id: &str) -> Option<&Decided> {
-        self.decided.get(command_id)
     }
 
     /// Every optimistic event, in order.
@@ -123,16 +109,19 @@ impl Overlay {
         self.tentative.stream(stream_id).map(|s| s.version)
     }
 
-    /// An entry's answer while it is pending: its optimistic events (none when undecidable).
-    pub(super) fn pending_result(&self, entry: &OutboxEntry) -> SyncResult {
-        let stream = &entry.request.stream_id;
-        let now = self.stream_version(stream);
-        let (events, version) = match self.decided.get(entry.command_id()) {
-            Some(Decided::Events { range, version }) => {
-                (self.events().get(range.clone()).map(<[Event]>::to_vec).unwrap_or_default(), *version)
-            }
-            Some(Decided::NoEvents { version }) => (Vec::new(), *version),
-            _ => (Vec::new(), now.unwrap_or(0)),
+    /// An item's answer while it is pending: its optimistic events (none when undecidable).
+    pub(super) fn pending_result(&self, item: &Item) -> SyncResult {
+        let entry = &item.entry;
+        let (events, version) = match &item.decided {
+            Decided::Events { range, version } => (
+                self.events()
+                    .get(range.clone())
+                    .map(<[Event]>::to_vec)
+                    .unwrap_or_default(),
+                *version,
+            ),
+            Decided::NoEvents { version } => (Vec::new(), *version),
+            _ => (Vec::new(), self.stream_version(&entry.request.stream_id).unwrap_or(0)),
         };
         SyncResult {
             events,

@@ -8,9 +8,8 @@ use crate::storage::Storage;
 use crate::Engine;
 
 use super::answer::{verdict, Answer, PushResult, RemoteError, Verdict};
-use super::client::{Effects, Failure, Item, Rejected, State, SyncClient};
+use super::client::{Boxed, Effects, Failure, Item, Rejected, State, SyncClient};
 use super::outbox::{OutboxEntry, OutboxStore};
-use super::overlay::Overlay;
 
 impl SyncClient {
     /// The next commands to push, in order: at most `max` entries that are persisted and
@@ -90,7 +89,16 @@ impl SyncClient {
     /// Deletes refused entries (their `outcome` set) from the storage, then forgets them,
     /// settles their waiters with the refusal and returns them to report. A failed delete
     /// keeps them (with their outcome) for a later attempt.
-    pub(super) async fn report_refusals<S: Storage + OutboxStore>(&self, engine: &Engine<S>, ids: Vec<String>) -> Effects {
+    pub(super) fn report_refusals<'a, S: Storage + OutboxStore>(
+        &'a self,
+        engine: &'a Engine<S>,
+        ids: Vec<String>,
+    ) -> Boxed<'a, Effects> {
+        // Boxed: awaited from three places, compiled once.
+        Box::pin(self.report_refusals_now(engine, ids))
+    }
+
+    async fn report_refusals_now<S: Storage + OutboxStore>(&self, engine: &Engine<S>, ids: Vec<String>) -> Effects {
         let mut effects = Effects::default();
         if ids.is_empty() {
             return effects;
@@ -111,16 +119,13 @@ impl SyncClient {
         for item in gone {
             let Some(error) = item.entry.outcome else { continue };
             let id = item.entry.request.command_id.clone().unwrap_or_default();
-            state.refused.insert(id, error.clone());
+            state.refused.push((id, error.clone()));
             effects.rejected.push(Rejected {
                 request: item.entry.request,
                 error,
             });
         }
-        if let Ok(overlay) = Overlay::build(engine, state.items.iter().map(|i| &i.entry)) {
-            state.overlay = overlay;
-        }
-        state.touch();
+        let _ = state.redecide(engine);
         drop(guard);
         for r in &effects.rejected {
             if let Some(id) = &r.request.command_id {
@@ -134,7 +139,13 @@ impl SyncClient {
     /// if any): recorded as `lastError`; the verdict says what to do next.
     pub fn request_failed(&self, status: u16, error: RemoteError) -> Verdict {
         let v = verdict(status, Some(&error.code));
-        self.fail(Failure::Remote(RemoteError { status: Some(status), ..error }), v == Verdict::Stop);
+        self.fail(
+            Failure::Remote(RemoteError {
+                status: Some(status),
+                ..error
+            }),
+            v == Verdict::Stop,
+        );
         if v == Verdict::Stop {
             self.set_online(false);
         }
@@ -163,16 +174,17 @@ pub(super) fn merge_stored(state: &mut State, stored: Vec<OutboxEntry>) -> Vec<S
                 (i.accepted, i.confirmed)
             });
             Item {
-                entry,
-                persisted: true,
                 accepted,
                 confirmed,
+                ..Item::new(entry, true)
             }
         })
         .collect();
     let (unwritten, gone): (Vec<Item>, Vec<Item>) = old.into_iter().partition(|i| !i.persisted);
-    items.extend(unwritten);
-    items.sort_by_key(|i| i.entry.seq);
+    for item in unwritten {
+        let at = items.partition_point(|i| i.entry.seq <= item.entry.seq);
+        items.insert(at, item);
+    }
     state.items = items;
     state.touch();
     gone.into_iter().map(|i| i.entry.command_id().to_owned()).collect()

@@ -40,12 +40,22 @@ fn events_json<'a, 'v: 'a>(events: impl Iterator<Item = Read<'a, 'v>>) -> String
 
 /// Confirmed views, then pending events.
 fn confirmed_then_pending(views: &[EventView<'_>], pending: &[&Event]) -> String {
-    events_json(views.iter().map(Read::Confirmed).chain(pending.iter().map(|e| Read::Pending(e))))
+    events_json(
+        views
+            .iter()
+            .map(Read::Confirmed)
+            .chain(pending.iter().map(|e| Read::Pending(e))),
+    )
 }
 
 impl SyncClient {
     /// An aggregate's optimistic state (`None` when the stream has no events).
-    pub fn load<S: Storage>(&self, engine: &Engine<S>, stream_type: &str, stream_id: &str) -> Result<Option<Loaded>, Error> {
+    pub fn load<S: Storage>(
+        &self,
+        engine: &Engine<S>,
+        stream_type: &str,
+        stream_id: &str,
+    ) -> Result<Option<Loaded>, Error> {
         let state = self.borrow()?;
         engine.load_tentative(state.overlay.tentative(), stream_type, stream_id)
     }
@@ -62,16 +72,21 @@ impl SyncClient {
         if state.overlay.events().is_empty() {
             return engine.projection(name, None);
         }
-        if let Some(json) = state.projections.get(name) {
+        if let Some((_, json)) = state.projections.iter().find(|(n, _)| n == name) {
             return Ok(json.clone());
         }
         let json = engine.projection_with(name, state.overlay.events())?;
-        state.projections.insert(name.to_owned(), json.clone());
+        state.projections.push((name.to_owned(), json.clone()));
         Ok(json)
     }
 
     /// `query` over a projection's optimistic state (JSON array text).
-    pub fn query<S: Storage>(&self, engine: &Engine<S>, name: &str, filter: &Map<String, Value>) -> Result<String, Error> {
+    pub fn query<S: Storage>(
+        &self,
+        engine: &Engine<S>,
+        name: &str,
+        filter: &Map<String, Value>,
+    ) -> Result<String, Error> {
         let state = self.borrow()?;
         if state.overlay.events().is_empty() {
             return engine.query(name, filter);
@@ -123,7 +138,12 @@ impl SyncClient {
             }),
             Direction::Backward => {
                 let before = opts.from_version.unwrap_or(u64::MAX);
-                let pending: Vec<&Event> = mine.into_iter().rev().filter(|e| e.version < before).take(limit).collect();
+                let pending: Vec<&Event> = mine
+                    .into_iter()
+                    .rev()
+                    .filter(|e| e.version < before)
+                    .take(limit)
+                    .collect();
                 let rest = ReadStreamOptions {
                     limit: opts.limit.map(|n| n - pending.len()),
                     ..opts.clone()
@@ -132,7 +152,12 @@ impl SyncClient {
                     return Ok(events_json(pending.iter().map(|e| Read::Pending(e))));
                 }
                 engine.with_read_stream(stream_id, &rest, |views| {
-                    events_json(pending.iter().map(|e| Read::Pending(e)).chain(views.iter().map(Read::Confirmed)))
+                    events_json(
+                        pending
+                            .iter()
+                            .map(|e| Read::Pending(e))
+                            .chain(views.iter().map(Read::Confirmed)),
+                    )
                 })
             }
         }

@@ -22,9 +22,9 @@ use crate::log::Log;
 use crate::storage::{AppendError, Storage};
 use crate::Engine;
 
-use super::client::{Failure, SyncClient};
+use super::client::{Boxed, Failure, SyncClient};
 use super::outbox::OutboxStore;
-use super::overlay::{Decided, Overlay};
+use super::overlay::Decided;
 
 /// How many times a server batch is retried after another engine on the same storage
 /// appended first.
@@ -88,7 +88,8 @@ pub fn verify_batch(log: &Log, events: &[Event]) -> Result<Vec<Checked>, Integri
         tip.position = e.position;
         tip.hash = checked.hash;
         tip.timestamp = e.timestamp;
-        tip.streams.insert(e.stream_id.clone(), (e.version, e.stream_type.clone()));
+        tip.streams
+            .insert(e.stream_id.clone(), (e.version, e.stream_type.clone()));
         out.push(checked);
     }
     Ok(out)
@@ -120,7 +121,12 @@ impl SyncClient {
     /// The server says its event at `after` (the position this client asked from) has the
     /// hash `after_hash` (`None`: its log ends before `after`). Anything but this client's
     /// own hash there is a fork: sync stops.
-    pub fn check_server<S: Storage>(&self, engine: &Engine<S>, after: u64, after_hash: Option<&str>) -> Result<(), Error> {
+    pub fn check_server<S: Storage>(
+        &self,
+        engine: &Engine<S>,
+        after: u64,
+        after_hash: Option<&str>,
+    ) -> Result<(), Error> {
         self.check_running()?;
         let Some(ours) = engine.hash_at(after)? else {
             return Ok(()); // past this client's head: nothing to compare
@@ -147,7 +153,11 @@ impl SyncClient {
 
     /// Verifies, persists and commits a batch of the server's events (in position order;
     /// those the log has are compared and skipped), then rebases the outbox on them.
-    pub async fn receive<S: Storage + OutboxStore>(&self, engine: &Engine<S>, events: Vec<Event>) -> Result<Received, Error> {
+    pub async fn receive<S: Storage + OutboxStore>(
+        &self,
+        engine: &Engine<S>,
+        events: Vec<Event>,
+    ) -> Result<Received, Error> {
         self.check_running()?;
         let lead = engine.lead().await;
         let mut events = events;
@@ -164,7 +174,9 @@ impl SyncClient {
                 received.gap = true;
                 break;
             }
-            let checked = engine.with_log(|log| verify_batch(log, &fresh))?.map_err(|e| self.fork(e))?;
+            let checked = engine
+                .with_log(|log| verify_batch(log, &fresh))?
+                .map_err(|e| self.fork(e))?;
             match engine.storage().append_events(&fresh, head).await {
                 Ok(()) => {
                     received.applied += fresh.len() as u64;
@@ -207,17 +219,15 @@ impl SyncClient {
         let mut confirmed = Vec::new();
         {
             let mut state = self.borrow()?;
-            let state = &mut *state;
-            state.overlay = Overlay::build(engine, state.items.iter().map(|i| &i.entry))?;
-            for item in state.items.iter_mut().filter(|i| !i.confirmed) {
-                if let Some(Decided::Confirmed) = state.overlay.decided(item.entry.command_id()) {
+            state.redecide(engine)?;
+            for item in state.items.iter_mut() {
+                if let Decided::Confirmed = item.decided {
                     item.confirmed = true;
                 }
+                if item.confirmed {
+                    confirmed.push(item.entry.command_id().to_owned());
+                }
             }
-            for item in state.items.iter().filter(|i| i.confirmed) {
-                confirmed.push(item.entry.command_id().to_owned());
-            }
-            state.touch();
         }
         for id in &confirmed {
             if let Some(r) = engine.committed_result(id)? {
@@ -229,16 +239,25 @@ impl SyncClient {
 
     /// Deletes confirmed entries from the storage, then from memory (a failure keeps them for
     /// the next rebase; they are never pushed again).
-    pub(super) async fn flush_confirmed<S: Storage + OutboxStore>(&self, engine: &Engine<S>, ids: Vec<String>) {
-        if ids.is_empty() {
-            return;
-        }
-        if engine.storage().delete_outbox(&ids).await.is_ok() {
-            if let Ok(mut state) = self.borrow() {
-                state.items.retain(|i| !(i.confirmed && ids.iter().any(|id| id == i.entry.command_id())));
-                state.touch();
+    pub(super) fn flush_confirmed<'a, S: Storage + OutboxStore>(
+        &'a self,
+        engine: &'a Engine<S>,
+        ids: Vec<String>,
+    ) -> Boxed<'a, ()> {
+        // Boxed: awaited from three places, compiled once.
+        Box::pin(async move {
+            if ids.is_empty() {
+                return;
             }
-        }
+            if engine.storage().delete_outbox(&ids).await.is_ok() {
+                if let Ok(mut state) = self.borrow() {
+                    state
+                        .items
+                        .retain(|i| !(i.confirmed && ids.iter().any(|id| id == i.entry.command_id())));
+                    state.touch();
+                }
+            }
+        })
     }
 
     /// Follows the storage (the seam of an engine that does not sync itself, e.g. a tab that

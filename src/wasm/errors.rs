@@ -112,6 +112,34 @@ pub fn to_js(e: &Error) -> JsValue {
     err
 }
 
+/// The JavaScript error for what a sync server or the network reported (`syncState().
+/// lastError`): the package's class of that `name` (e.g. `UnauthenticatedError`), with its
+/// `code` and HTTP `status`.
+pub fn remote_to_js(name: &str, code: &str, message: &str, status: Option<u16>) -> JsValue {
+    let props = Object::new();
+    set(&props, "code", &JsValue::from_str(code));
+    if let Some(s) = status {
+        set(&props, "status", &JsValue::from_f64(f64::from(s)));
+    }
+    let factory = FACTORY.with(|cell| cell.borrow().clone());
+    if let Some(f) = factory {
+        if let Ok(err) = f.call3(
+            &JsValue::UNDEFINED,
+            &JsValue::from_str(name),
+            &JsValue::from_str(message),
+            &props,
+        ) {
+            if err.is_object() {
+                return err;
+            }
+        }
+    }
+    let err: JsValue = js_sys::Error::new(message).into();
+    set(&err, "name", &JsValue::from_str(name));
+    let _ = Object::assign(&err.clone().unchecked_into(), &props);
+    err
+}
+
 /// A JavaScript error value's message (for errors thrown by user code).
 pub fn message_of(value: &JsValue) -> String {
     if let Some(e) = value.dyn_ref::<js_sys::Error>() {

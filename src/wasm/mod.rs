@@ -7,6 +7,7 @@ mod engine;
 mod errors;
 mod storage;
 mod subscriber;
+mod sync;
 mod user_code;
 
 use wasm_bindgen::prelude::*;

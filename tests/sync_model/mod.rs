@@ -13,7 +13,7 @@ use eventjournal::error::{Error, ErrorKind, StorageError, StorageFailure};
 use eventjournal::event::Event;
 use eventjournal::storage::{AppendError, MemoryStorage, Storage};
 use eventjournal::sync::{
-    parse_results, wire_command, Effects, OutboxEntry, OutboxStore, PushResult, SyncClient, SyncResult,
+    parse_results, wire_commands_json, Effects, OutboxEntry, OutboxStore, PushResult, SyncClient, SyncResult,
 };
 use eventjournal::{Engine, EngineConfig, ExecuteRequest};
 use serde_json::{json, Value};
@@ -150,7 +150,8 @@ impl Server {
         self.clock.advance(1.0);
         let mut tickets = Vec::new();
         for e in entries {
-            let w = wire_command(e);
+            let wire: Value = serde_json::from_str(&wire_commands_json(std::slice::from_ref(e))).unwrap();
+            let w = &wire[0];
             let id = e.command_id().to_owned();
             if let Some(known) = self.refusals.borrow().get(&id) {
                 tickets.push((id, Err(known.clone())));
@@ -159,7 +160,7 @@ impl Server {
             let mut req = ExecuteRequest::new(
                 w["streamType"].as_str().unwrap(),
                 w["streamId"].as_str().unwrap(),
-                e.request.command.clone(),
+                eventjournal::decider::Command::from_value(w["command"].clone()).unwrap(),
             )
             .expected_version(e.request.expected_version)
             .metadata(e.request.metadata.clone());
@@ -214,6 +215,9 @@ impl Server {
     }
 }
 
+/// The refusals reported to a client (`onRejected`): command id and kind, in order.
+pub type Reports = Rc<RefCell<Vec<(String, ErrorKind)>>>;
+
 /// A client: a synced engine over its own storage, and what it was told.
 pub struct Client {
     pub clock: Rc<ManualClock>,
@@ -221,15 +225,15 @@ pub struct Client {
     pub engine: Engine<ClientStorage>,
     pub sync: SyncClient,
     /// Every refusal reported to this client (`onRejected`), in order.
-    pub rejected: Rc<RefCell<Vec<(String, ErrorKind)>>>,
+    pub rejected: Reports,
 }
 
 impl Client {
-    pub fn open(storage: ClientStorage, rejected: Rc<RefCell<Vec<(String, ErrorKind)>>>) -> Client {
+    pub fn open(storage: ClientStorage, rejected: Reports) -> Client {
         Client::try_open(storage, rejected).unwrap()
     }
 
-    pub fn try_open(storage: ClientStorage, rejected: Rc<RefCell<Vec<(String, ErrorKind)>>>) -> Result<Client, Error> {
+    pub fn try_open(storage: ClientStorage, rejected: Reports) -> Result<Client, Error> {
         let clock = Rc::new(ManualClock::new(2_000_000.0));
         let engine = block_on(Engine::open(storage.clone(), config(&clock)))?;
         let (sync, effects) = block_on(SyncClient::open(&engine))?;
@@ -261,9 +265,19 @@ impl Client {
         }
     }
 
-    pub fn execute(&self, stream_type: &str, stream_id: &str, command: Value, id: Option<&str>) -> Result<SyncResult, Error> {
+    pub fn execute(
+        &self,
+        stream_type: &str,
+        stream_id: &str,
+        command: Value,
+        id: Option<&str>,
+    ) -> Result<SyncResult, Error> {
         self.clock.advance(1.0);
-        let mut req = ExecuteRequest::new(stream_type, stream_id, eventjournal::decider::Command::from_value(command).unwrap());
+        let mut req = ExecuteRequest::new(
+            stream_type,
+            stream_id,
+            eventjournal::decider::Command::from_value(command).unwrap(),
+        );
         req.command_id = id.map(str::to_owned);
         block_on(self.sync.execute(&self.engine, req))
     }

@@ -39,7 +39,12 @@ impl Core {
     }
 
     /// A repeated `commandId` answers with the first result; anything else is decided.
-    pub(super) fn decide_one(&mut self, batch: &mut Batch, req: &ExecuteRequest, in_batch: &HashMap<String, usize>) -> Outcome {
+    pub(super) fn decide_one(
+        &mut self,
+        batch: &mut Batch,
+        req: &ExecuteRequest,
+        in_batch: &HashMap<String, usize>,
+    ) -> Outcome {
         if let Some(cid) = &req.command_id {
             if let Some(record) = self.commands.get(cid) {
                 return Outcome::Done(self.result_of(record));
@@ -167,7 +172,9 @@ impl Core {
         let internal =
             |m: crate::error::StateError| Error::internal(format!("{} '{}': {m}", req.stream_type, req.stream_id));
         let (version, state) = match sym {
-            Some(sym) => self.committed_state(sym, aggregate.as_ref(), detached).map_err(internal)?,
+            Some(sym) => self
+                .committed_state(sym, aggregate.as_ref(), detached)
+                .map_err(internal)?,
             None => (
                 0,
                 aggregate
