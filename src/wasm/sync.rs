@@ -36,7 +36,7 @@ use wasm_bindgen::JsCast;
 use crate::error::Error;
 use crate::sync::{
     parse_results, remote_from_wire, result_json, wire_commands_json, Effects, Failure, RemoteError, SyncClient,
-    Verdict,
+    SyncStatus, Verdict,
 };
 
 use super::convert::{self, get, is_absent, opt_function};
@@ -65,6 +65,8 @@ pub struct SyncSide {
     handle: RefCell<JsValue>,
     /// Refusals found at open, reported once the engine is ready.
     opened: RefCell<Effects>,
+    /// The state the listeners were last told.
+    told: RefCell<Option<SyncStatus>>,
 }
 
 /// `options.sync`, checked by the transport.
@@ -118,6 +120,7 @@ pub async fn attach(engine: &Core, open: SyncOpen) -> Result<Rc<SyncSide>, Error
         options: open.options,
         handle: RefCell::new(JsValue::UNDEFINED),
         opened: RefCell::new(effects),
+        told: RefCell::new(None),
     }))
 }
 
@@ -160,6 +163,11 @@ fn after(side: &SyncSide, engine: &Core, effects: Effects) {
     if !side.client.take_changed() {
         return;
     }
+    let Ok(status) = side.client.status(engine) else { return };
+    if side.told.borrow().as_ref() == Some(&status) {
+        return;
+    }
+    *side.told.borrow_mut() = Some(status);
     let Ok(state) = state_js(side, engine) else { return };
     let listeners: Vec<Function> = side.listeners.borrow().iter().map(|(_, f)| f.clone()).collect();
     for f in listeners {
