@@ -6,7 +6,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 PORT ?= 8080
 
-.PHONY: help setup test test-rust test-wasm test-js test-e2e lint pkg demo server bench bench-quick bench-deps fuzz soak clean
+.PHONY: help setup test test-rust test-wasm test-js test-e2e lint pkg demo server bench bench-quick bench-server bench-deps fuzz soak clean
 
 help:
 	@echo "make test   install what is missing, then run every test"
@@ -14,6 +14,7 @@ help:
 	@echo "make server build, run the sync server on SQLite (target/server-data/app.db), port $(PORT)"
 	@echo "make bench  run the benchmarks and rewrite BENCHMARKS.md"
 	@echo "make bench-quick  the speed regression guard: ratios of scenarios 1, 1b, 6, 7, 8 (prints only)"
+	@echo "make bench-server PostgreSQL vs Emmett and the sync server end to end (scenarios 11, 12; rewrites their section)"
 	@echo "make pkg    build the npm package into pkg/"
 	@echo "make fuzz   fuzz every decoder of outside data (60 s per target)"
 	@echo "make soak   the long reliability runs (crashes, soak)"
@@ -71,7 +72,7 @@ fuzz: setup
 # Native criterion benches, then the package against its peers in Node and Chromium
 # (benches/js); both rewrite their section of BENCHMARKS.md. Never part of `make test`.
 bench: pkg
-	cargo bench --bench core
+	cargo bench --bench core --bench evolve_erase
 	node scripts/bench-report.mjs
 	npm ci --prefix benches/js --no-audit --no-fund --loglevel=error
 	node benches/js/run.mjs
@@ -87,6 +88,12 @@ bench-deps:
 # printed, nothing written. Fails only when the harness fails, never on a missed target.
 bench-quick: pkg bench-deps
 	node benches/js/run.mjs --quick --only 1,6,7,8 --no-write
+
+# Issue 11's benchmarks alone (about 40 min): eventjournal on PostgreSQL vs Emmett's PostgreSQL
+# event store, and the sync server end to end (a throwaway PostgreSQL cluster, fsync on, started
+# by the harness). Rewrites only the server section of BENCHMARKS.md; `make bench` runs them too.
+bench-server: pkg bench-deps
+	node benches/js/run.mjs --only 11,12
 
 clean:
 	cargo clean

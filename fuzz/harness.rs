@@ -11,6 +11,7 @@ use eventjournal::clock::ManualClock;
 use eventjournal::decider::Command;
 use eventjournal::error::Error;
 use eventjournal::event::ExpectedVersion;
+use eventjournal::forms::Forms;
 use eventjournal::integrity::{decode_record, decode_records, verify};
 use eventjournal::log::Log;
 use eventjournal::projection::Projections;
@@ -173,16 +174,19 @@ pub fn snapshot(data: &[u8]) {
                 key: key.to_owned(),
                 position,
                 hash: hash.clone(),
+                // What an engine without upcasters or forgotten subjects builds under.
+                versions: "projection=1;upcasters=;erased=none".to_owned(),
                 state: state.clone(),
             },
         );
     }
+    let forms = Forms::default();
     let mut projections = Projections::new(16);
     for (name, projection) in config().projections {
-        projections.define(&name, projection, &Log::new()).unwrap();
+        projections.define(&name, projection, 1, &Log::new(), &forms).unwrap();
     }
-    projections.build_with_snapshots(&log, &snapshots);
-    let _ = projections.state_json("account_balance", None, &log);
-    let _ = projections.state_json("account_balance", Some(1), &log);
-    let _ = projections.query("order_status", &serde_json::Map::new());
+    projections.build_with_snapshots(&log, &forms, &snapshots);
+    let _ = projections.state_json("account_balance", None, &log, &forms);
+    let _ = projections.state_json("account_balance", Some(1), &log, &forms);
+    let _ = projections.query("order_status", &serde_json::Map::new(), &log, &forms);
 }

@@ -6,6 +6,7 @@ const m = require('./index.cjs');
 
 export const {
   Engine, memoryStorage, sqliteStorage, setSqliteDriver, postgresStorage, setPostgresDriver, indexedDbStorage,
+  memoryKeyStore, indexedDbKeyStore, sqliteKeyStore, postgresKeyStore,
   version, ready,
   EventJournalError, ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError,
   NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError, UnauthenticatedError,

@@ -7,6 +7,8 @@ import { syncTransport } from './lib/sync.js';
 export * from './lib/errors.js';
 export { memoryStorage } from './lib/memory.js';
 export { indexedDbStorage } from './lib/indexeddb.js';
+export { memoryKeyStore } from './lib/keys/memory.js';
+export { indexedDbKeyStore } from './lib/keys/indexeddb.js';
 export { Engine };
 
 /** The package version. */
@@ -32,6 +34,9 @@ export function ready(options) {
 const open = Engine.open;
 Engine.open = async function (options) {
   await ready();
+  // A key store may be given as the Promise its factory returns.
+  const keys = options && options.keys;
+  if (keys && typeof keys.then === 'function') options = { ...options, keys: await keys };
   return open.call(Engine, options);
 };
 
@@ -53,4 +58,14 @@ export async function postgresStorage() {
 /** PostgreSQL storage exists only in Node. */
 export function setPostgresDriver() {
   throw new Error('setPostgresDriver() is only available in Node');
+}
+
+/** SQLite key stores exist only in Node. */
+export async function sqliteKeyStore() {
+  throw new StorageError('sqliteKeyStore() is only available in Node (import eventjournal in Node)', { reason: 'unsupported' });
+}
+
+/** PostgreSQL key stores exist only in Node. */
+export async function postgresKeyStore() {
+  throw new StorageError('postgresKeyStore() is only available in Node (import eventjournal in Node)', { reason: 'unsupported' });
 }

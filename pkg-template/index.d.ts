@@ -26,7 +26,10 @@ export interface StoredEvent<TType extends string = string, TData = JsonObject> 
   streamType: string;
   type: TType;
   data: TData;
-  /** Caller-supplied metadata, plus `commandId` when the command had one. */
+  /**
+   * Caller-supplied metadata, plus `commandId` when the command had one, and `schemaVersion`
+   * (the version of its type's shape) when that type has upcasters (absent means 1).
+   */
   metadata: JsonObject;
   /** Milliseconds since the epoch; never decreases along the log. */
   timestamp: number;
@@ -36,6 +39,30 @@ export interface StoredEvent<TType extends string = string, TData = JsonObject> 
   position: number;
   /** 64 lowercase hex characters. */
   hash: string;
+  /**
+   * Read form only (never stored, never hashed): the personal-data fields that read as `null`
+   * because their subject was forgotten (`engine.forget`).
+   */
+  erased?: string[];
+}
+
+/**
+ * A personal-data value in the stored form (what `readAll({ raw: true })` shows, what storages
+ * keep and the sync protocol carries): AES-256-GCM under the subject's key.
+ */
+export interface EncryptedValue {
+  $encrypted: {
+    /** The envelope format, 1. */
+    v: 1;
+    /** Whose key: the subject. */
+    subject: string;
+    /** The subject's key generation (absent: 1); a subject forgotten and back gets the next one. */
+    gen?: number;
+    /** Base64 of the 96-bit nonce. */
+    nonce: string;
+    /** Base64 of the ciphertext and its 16-byte tag. */
+    data: string;
+  };
 }
 
 /**
@@ -67,6 +94,12 @@ export interface Snapshot {
   position: number;
   /** Hash of that event; a snapshot that does not match the log is ignored. */
   hash: string;
+  /**
+   * The versions it was built under (the projection's, the upcasters', the forgotten
+   * subjects'); one built under others is ignored. Absent in snapshots of older releases.
+   */
+  versions?: string;
+  /** With a key store: sealed (an `EncryptedValue` under the snapshot key). */
   state: JsonValue;
 }
 
@@ -110,6 +143,12 @@ export interface StorageAdapter {
   writeSnapshot?(snapshot: Snapshot): Promise<void> | void;
   /** Another writer appended: call `onAppend(lastPosition)`. Returns a function that stops watching. */
   watch?(onAppend: (lastPosition: number) => void): (() => void) | void;
+  /**
+   * Makes what was overwritten (snapshots, after `forget`) unrecoverable from the store's files,
+   * as far as the store can: SQLite checkpoints and truncates its WAL (with `secure_delete`
+   * on), PostgreSQL runs `VACUUM (FULL)` on its snapshots. Called at the end of every `forget`.
+   */
+  scrub?(): Promise<void> | void;
   close?(): Promise<void> | void;
   /** Every outbox entry, in `seq` order (only with sync). */
   readOutbox?(): Promise<OutboxEntry[]> | OutboxEntry[];
@@ -118,6 +157,66 @@ export interface StorageAdapter {
   /** Deletes the entries with these ids (unknown ones are ignored). */
   deleteOutbox?(commandIds: string[]): Promise<void> | void;
 }
+
+/**
+ * Where the data keys of personal data live (`Engine.open({ keys })`): one 32-byte key per
+ * name. The engine names keys after subjects (a subject forgotten and written again gets
+ * `<subject>\u001f2`, …) and makes every key itself, from the platform's CSPRNG; a store only
+ * keeps them. Every method may return a value or a Promise; a failure is a `StorageError`.
+ */
+export interface KeyStore {
+  /** The key called `name`, or `undefined`. */
+  getKey(name: string): Promise<Uint8Array | undefined> | Uint8Array | undefined;
+  /** Stores `key` unless `name` has one; resolves to the key `name` has afterwards (the existing one wins). */
+  createKey(name: string, key: Uint8Array): Promise<Uint8Array> | Uint8Array;
+  /** Deletes the key (resolves once the deletion is durable); deleting a missing key is fine. */
+  deleteKey(name: string): Promise<void> | void;
+  /** Several keys at once, in order (optional: the engine asks one by one without it). */
+  getKeys?(names: string[]): Promise<(Uint8Array | undefined)[]> | (Uint8Array | undefined)[];
+  /** Makes deleted keys unrecoverable from the store's files; called at the end of every `forget`. */
+  scrub?(): Promise<void> | void;
+  /** Called by `engine.close()`. */
+  close?(): Promise<void> | void;
+}
+
+/** A key store of this package: `KeyStore` with every method, and `close()`. */
+export interface KeyStoreHandle extends KeyStore {
+  getKey(name: string): Promise<Uint8Array | undefined>;
+  createKey(name: string, key: Uint8Array): Promise<Uint8Array>;
+  deleteKey(name: string): Promise<void>;
+  getKeys(names: string[]): Promise<(Uint8Array | undefined)[]>;
+  scrub(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Data keys in memory: a new private store, or the one called `name` (shared in this page or
+ * process, like `memoryStorage(name)`). Synchronous.
+ *
+ * @example
+ * const engine = await Engine.open({ keys: memoryKeyStore() });
+ */
+export function memoryKeyStore(name?: string): KeyStoreHandle;
+
+/**
+ * Data keys in their own IndexedDB database (give it another name than the storage's).
+ *
+ * @example
+ * const engine = await Engine.open({ storage: await indexedDbStorage('bank'), keys: await indexedDbKeyStore('bank-keys') });
+ */
+export function indexedDbKeyStore(name: string, options?: { indexedDB?: IDBFactory }): Promise<KeyStoreHandle>;
+
+/**
+ * Data keys in a SQLite file (Node, better-sqlite3), table `eventjournal_keys`; `secure_delete`
+ * on, and a deleted key is checkpointed out of the WAL before `deleteKey` resolves.
+ */
+export function sqliteKeyStore(path: string, options?: { busyTimeoutMs?: number }): Promise<KeyStoreHandle>;
+
+/**
+ * Data keys in PostgreSQL (Node, pg), in a schema of their own (default `'eventjournal_keys'`);
+ * `scrub()` runs `VACUUM (FULL)` on the keys table.
+ */
+export function postgresKeyStore(connection: PostgresConnection, options?: PostgresStorageOptions): Promise<KeyStoreHandle>;
 
 /**
  * Storage in memory. Without a name: a new private store. With a name: the store of that name,
@@ -253,8 +352,14 @@ export interface OpenOptions {
   projectionSnapshotEvery?: number;
   /** Milliseconds since the epoch (default `Date.now`); a clock that goes back is held. */
   clock?: () => number;
-  /** A storage call that does not settle in time fails with `StorageError` (`reason: 'timeout'`). Default 10,000; 0 = never. */
+  /** A storage (or key store) call that does not settle in time fails with `StorageError` (`reason: 'timeout'`). Default 10,000; 0 = never. */
   appendTimeoutMs?: number;
+  /**
+   * The key store of personal data (or a Promise of one). With it, declared personal data is
+   * stored encrypted, the built-in domains declare theirs, and `forget` erases; without it,
+   * nothing is encrypted and a log that holds encrypted values cannot be opened.
+   */
+  keys?: KeyStore | Promise<KeyStore>;
   /** Sync with a server (`eventjournal/server`): see {@link SyncOptions}. */
   sync?: SyncOptions;
 }
@@ -320,6 +425,8 @@ export interface ExecuteOptions {
   metadata?: JsonObject;
   /** Idempotency key: a repeat resolves to the first result and appends nothing. */
   commandId?: string;
+  /** Answer with the events in their stored form (encrypted values, stored schema versions). */
+  raw?: boolean;
 }
 
 export interface ExecuteResult {
@@ -369,6 +476,8 @@ export interface ReadStreamOptions extends ConfirmedOption {
   fromVersion?: number;
   direction?: 'forward' | 'backward';
   limit?: number;
+  /** The stored form (what is hashed and persisted) instead of the read form. */
+  raw?: boolean;
 }
 
 export interface ReadAllOptions extends ConfirmedOption {
@@ -381,6 +490,8 @@ export interface ReadAllOptions extends ConfirmedOption {
   fromTimestamp?: number | Date;
   /** Inclusive. */
   toTimestamp?: number | Date;
+  /** The stored form (what is hashed and persisted) instead of the read form; `types` then match stored types. */
+  raw?: boolean;
 }
 
 export interface EventFilter {
@@ -392,7 +503,11 @@ export interface EventFilter {
 export interface SubscribeOptions extends EventFilter {
   /** Catch up from after this position (default: the head, i.e. only new events). */
   fromPosition?: number;
-  /** Called when the listener throws or its Promise rejects (default: console.error). */
+  /**
+   * Called when the listener throws or its Promise rejects (default: console.error), and when
+   * the next event cannot be read (a missing or failing upcaster; `event` is then its stored
+   * form): delivery stops before it and goes on once it can be read.
+   */
   onError?: (error: unknown, event: StoredEvent) => void;
 }
 
@@ -413,6 +528,33 @@ export interface ProjectionDefinition<S> {
   initialState: S | (() => S);
   evolve(state: S, event: StoredEvent): S;
   filter?: { types?: string[]; streamType?: string; streamId?: string };
+}
+
+/** The third argument of `defineAggregate` and `defineProjection`. */
+export interface DefinitionOptions {
+  /**
+   * The definition's version (default 1). Defining a type or projection again with another
+   * version replaces it (states and snapshots built under the old one are dropped); with the
+   * same version it is a `ValidationError`.
+   */
+  version?: number;
+}
+
+/**
+ * One step of an event type's chain: version `from` to `from + 1`. `up(data, event)` returns
+ * the data of the next version, or `{ type, data }` to rename the event: it becomes version 1
+ * of `type` and goes on through that type's chain. `event` is the event as read so far.
+ */
+export interface UpcasterDefinition<D extends JsonObject = any, N extends JsonObject = any> {
+  from: number;
+  up(data: D, event: StoredEvent): N | { type: string; data: JsonObject };
+}
+
+/** Which top-level fields of an event type are personal data, and whose. */
+export interface PersonalDataDefinition {
+  /** The subject (whose key encrypts the fields) of an event, as decided. */
+  subject(event: StoredEvent): string;
+  fields: string[];
 }
 
 export interface Stats {
@@ -446,7 +588,8 @@ export type BankAccountCommand =
 
 export interface BankAccountState {
   accountId: string;
-  accountHolder: string;
+  /** `null` once the account's subject is forgotten. */
+  accountHolder: string | null;
   balance: number;
   isActive: boolean;
   createdAt: number;
@@ -474,7 +617,8 @@ export interface OrderState {
   items: OrderItem[];
   totalAmount: number;
   status: OrderStatus;
-  shippingAddress: string | JsonObject;
+  /** `null` once the customer is forgotten. */
+  shippingAddress: string | JsonObject | null;
   createdAt: number;
   confirmedAt: number | null;
   shippedAt: number | null;
@@ -484,7 +628,8 @@ export interface OrderState {
 
 export interface AccountBalanceRow {
   accountId: string;
-  accountHolder: string;
+  /** `null` once the account's subject is forgotten. */
+  accountHolder: string | null;
   balance: number;
   isActive: boolean;
   lastUpdated: number;
@@ -523,8 +668,27 @@ export declare class Engine {
   defineAggregate<S, C extends { type: string } = { type: string; [key: string]: any }>(
     streamType: string,
     definition: AggregateDefinition<S, C>,
+    options?: DefinitionOptions,
   ): void;
-  defineProjection<S>(name: string, definition: ProjectionDefinition<S>): void;
+  defineProjection<S>(name: string, definition: ProjectionDefinition<S>, options?: DefinitionOptions): void;
+  /**
+   * Adds a step to an event type's chain of upcasters. Chains are defined in order (`from: 1`,
+   * then 2, …); a gap is a `ValidationError`. Aggregates and projections read the type anew.
+   */
+  defineUpcaster<D extends JsonObject = any, N extends JsonObject = any>(type: string, definition: UpcasterDefinition<D, N>): void;
+  /** Declares the personal data of an event type (needs `keys`: else a `ValidationError`). */
+  definePersonalData(type: string, definition: PersonalDataDefinition): void;
+  /**
+   * Forgets a subject: deletes its keys, so its personal data reads as `null` from now on (the
+   * events list the fields in `erased`); projections and stored snapshots are rebuilt without
+   * it; `verify()` still passes. Needs `keys`. Forgetting again is harmless.
+   */
+  forget(subject: string): Promise<void>;
+  /**
+   * The data keys of `subjects` this engine holds (base64, by key name) and the subjects it
+   * knows are forgotten: what a sync server hands a client (`GET /v1/keys`). Needs `keys`.
+   */
+  exportKeys(subjects: string[]): Promise<{ keys: Record<string, string>; forgotten: string[] }>;
 
   readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;

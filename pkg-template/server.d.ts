@@ -14,9 +14,13 @@ export interface SyncRequest {
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** What `authorize` is asked: reading the log (all or nothing), or executing one command. */
+/**
+ * What `authorize` is asked: reading the log (all or nothing), reading the data keys of one
+ * subject (`GET /v1/keys`, with a key store), or executing one command.
+ */
 export type AuthorizeRequest =
-  | { action: 'read' }
+  | { action: 'read'; subject?: undefined }
+  | { action: 'read'; subject: string }
   | { action: 'execute'; streamType: string; streamId: string; command: JsonObject };
 
 export interface SyncServerOptions<P = unknown> {
@@ -59,6 +63,11 @@ export interface SyncServer {
   /** E.g. `'http://127.0.0.1:8080'` (no trailing slash). */
   url: string;
   port: number;
+  /**
+   * Forgets a subject on the server's engine (`engine.forget`: needs a key store), then sends
+   * every live client `event: forget` so it deletes the subject's keys too.
+   */
+  forget(subject: string): Promise<void>;
   /**
    * Stops accepting (new requests get 503 `CLOSED`), lets the requests under way finish (at
    * most `closeTimeoutMs`), ends the live streams and stops listening. The engine stays open.

@@ -24,6 +24,8 @@ done
 # transitive dependencies of the linked packages resolve through the repository's tree
 export NODE_PATH="$root/node_modules"
 cp -r "$root/tests/js" ./tests
+# committed logs the tests open (e.g. the v1 log of the upcaster tests)
+cp -r "$root/tests/fixtures" ./fixtures
 mkdir -p examples && cp "$root"/examples/*.mjs examples/ 2>/dev/null || true
 
 failures=()
@@ -36,9 +38,9 @@ step() { # step NAME COMMAND...: run, remember a failure, go on
 step "TypeScript: tsc --noEmit on tests/js/types.ts and server-types.ts" \
   "$root/node_modules/.bin/tsc" --noEmit --strict --target es2022 --module nodenext --moduleResolution nodenext \
   --skipLibCheck false tests/types.ts tests/server-types.ts
-step "TypeScript: tsc --checkJs on the package's lib/*.js" \
+step "TypeScript: tsc --checkJs on the package's lib/*.js and lib/keys/*.js" \
   "$root/node_modules/.bin/tsc" --noEmit --allowJs --checkJs --target es2022 --module esnext --moduleResolution bundler \
-  --lib es2022,dom --skipLibCheck false node_modules/eventjournal/lib/*.js
+  --lib es2022,dom --skipLibCheck false node_modules/eventjournal/lib/*.js node_modules/eventjournal/lib/keys/*.js
 
 node "$root/scripts/readme-examples.mjs" "$root/pkg-template/README.md" readme-examples
 run_quiet() { "$@" > /dev/null; }

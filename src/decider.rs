@@ -213,28 +213,46 @@ impl<D: Decider> Aggregate for D {
     }
 }
 
-/// Aggregate types by name (the `streamType` of their streams).
+/// Aggregate types by name (the `streamType` of their streams), with the version of each
+/// definition.
 #[derive(Default, Clone)]
 pub struct Registry {
-    by_name: HashMap<String, Rc<dyn Aggregate>>,
+    by_name: HashMap<String, (Rc<dyn Aggregate>, u32)>,
 }
 
 impl Registry {
-    /// Adds an aggregate type. A name that is already taken is a [`ValidationError`].
+    /// Adds an aggregate type (version 1). A name that is already taken is a
+    /// [`ValidationError`].
     pub fn register(&mut self, name: &str, aggregate: Rc<dyn Aggregate>) -> Result<(), ValidationError> {
+        self.register_version(name, aggregate, 1).map(|_| ())
+    }
+
+    /// Adds an aggregate type at a definition `version`. A name already defined may be
+    /// defined again only with another version, which replaces it (returns true: the
+    /// states built under the old definition must be dropped).
+    pub fn register_version(
+        &mut self,
+        name: &str,
+        aggregate: Rc<dyn Aggregate>,
+        version: u32,
+    ) -> Result<bool, ValidationError> {
         validate_name("streamType", name)?;
-        if self.by_name.contains_key(name) {
-            return Err(ValidationError::new(format!(
-                "aggregate type '{name}' is already defined"
-            )));
-        }
-        self.by_name.insert(name.to_owned(), aggregate);
-        Ok(())
+        let replaced = match self.by_name.get(name) {
+            Some((_, v)) if *v == version => {
+                return Err(ValidationError::new(format!(
+                    "aggregate type '{name}' is already defined (version {version}; give another {{ version }} to replace it)"
+                )))
+            }
+            Some(_) => true,
+            None => false,
+        };
+        self.by_name.insert(name.to_owned(), (aggregate, version));
+        Ok(replaced)
     }
 
     /// The aggregate type called `name`.
     pub fn get(&self, name: &str) -> Option<Rc<dyn Aggregate>> {
-        self.by_name.get(name).cloned()
+        self.by_name.get(name).map(|(a, _)| a.clone())
     }
 
     /// Names of all aggregate types, sorted.

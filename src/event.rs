@@ -83,6 +83,9 @@ pub struct Event {
     pub position: u64,
     /// 64 lowercase hex characters.
     pub hash: String,
+    /// Read form only (never stored, never hashed): the personal-data fields that read as
+    /// `null` because their subject was forgotten. Empty in the stored form.
+    pub erased: Vec<String>,
 }
 
 /// What the host stores: exactly the committed event.
@@ -93,6 +96,7 @@ impl Event {
     pub fn to_json_string(&self) -> String {
         let mut out = String::with_capacity(256 + self.data.len() + self.metadata.len());
         write_event_record(&mut out, &self.fields(), &self.hash);
+        write_erased(&mut out, &self.erased);
         out
     }
 
@@ -157,6 +161,23 @@ pub fn write_event_record(out: &mut String, e: &EventFields<'_>, hash: &str) {
     // Escaped like every string: an event decoded from a hostile storage may carry anything.
     write_string(out, hash);
     out.push('}');
+}
+
+/// Adds `"erased":[…]` to a record [`write_event_record`] just wrote, when `erased` is not
+/// empty (the read form of an event whose subject was forgotten).
+pub fn write_erased(out: &mut String, erased: &[String]) {
+    if erased.is_empty() || !out.ends_with('}') {
+        return;
+    }
+    out.pop();
+    out.push_str(",\"erased\":[");
+    for (i, field) in erased.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(out, field);
+    }
+    out.push_str("]}");
 }
 
 /// The fields of a stored event record, exactly (checked by [`crate::integrity::decode_record`]).

@@ -9,7 +9,7 @@
 //! assert!(!filter.matches("account_1", "BankAccount", "money_withdrawn"));
 //! ```
 
-use crate::log::{EventView, Log, NameSym, StreamSym};
+use crate::log::{EventView, Log, NameSym, StreamSym, RENAMED};
 
 /// Which events pass. Empty lists and `None` mean "all".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,7 +61,13 @@ impl CompiledFilter<'_> {
         let Some(syms) = e.syms() else {
             return self.filter.matches(e.stream_id, e.stream_type, e.event_type);
         };
-        self.types.as_ref().is_none_or(|ts| ts.contains(&syms.event_type))
+        // A type renamed by an upcaster may be a name the log has never seen: by name.
+        let type_matches = if syms.event_type == RENAMED {
+            self.filter.types.is_empty() || self.filter.types.iter().any(|t| t == e.event_type)
+        } else {
+            self.types.as_ref().is_none_or(|ts| ts.contains(&syms.event_type))
+        };
+        type_matches
             && self.stream_type.is_none_or(|st| st == Some(syms.stream_type))
             && self.stream.is_none_or(|s| s == Some(syms.stream))
     }
@@ -115,6 +121,7 @@ mod tests {
                 version: log.stream_version(stream) + 1,
                 position: i as u64 + 1,
                 hash: String::new(),
+                erased: Vec::new(),
             };
             log.append_raw(&e, [0; 16], [0; 32]);
         }

@@ -306,6 +306,7 @@ pub fn decode_record(value: Value, expected_position: u64) -> Result<Event, Inte
         version: r.int("version", 1)? as u64,
         position: r.int("position", 1)? as u64,
         hash: r.text("hash")?,
+        erased: Vec::new(),
     };
     if event.data.len() + event.metadata.len() > MAX_EVENT_BYTES {
         return Err(bad(format!(

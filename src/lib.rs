@@ -35,15 +35,18 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod filter;
+pub mod forms;
 pub mod id;
 pub mod integrity;
 pub mod log;
+pub mod personal;
 pub mod projection;
 pub mod snapshot;
 pub mod storage;
 pub mod subscription;
 pub mod sync;
 pub mod time_travel;
+pub mod upcast;
 
 #[cfg(feature = "testing")]
 pub mod testing;

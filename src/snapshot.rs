@@ -7,7 +7,8 @@
 //! * The host: [`Snapshot`] is what `readSnapshot`/`writeSnapshot` store.
 
 use crate::decider::{Aggregate, AnyState};
-use crate::error::StateError;
+use crate::error::{Error, StateError};
+use crate::forms::{FormError, Forms};
 use crate::log::{EventView, Log, StreamSym};
 
 /// Default `snapshotEvery`.
@@ -71,8 +72,24 @@ pub struct Snapshot {
     pub position: u64,
     /// Hash of that event: a snapshot that does not match the log is ignored.
     pub hash: String,
+    /// The versions it was built under (the projection's, the upcasters', the forgotten
+    /// subjects'): a snapshot built under others is ignored.
+    pub versions: String,
     /// The state as JSON text.
     pub state: String,
+}
+
+impl Snapshot {
+    /// A snapshot that holds nothing and matches no log, to overwrite one under `key`.
+    pub fn tombstone(key: String) -> Self {
+        Snapshot {
+            key,
+            position: 0,
+            hash: String::new(),
+            versions: String::new(),
+            state: "null".to_owned(),
+        }
+    }
 }
 
 /// Per-stream aggregate states: the current one and one every `N` versions.
@@ -104,15 +121,43 @@ pub fn evolve_step(
     Ok((next, snapshot))
 }
 
-/// Folds `events` into `state` with [`evolve_step`], handing each snapshot to `on_snapshot`.
+/// Why a stream could not be folded: its aggregate failed, or an event could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FoldError {
+    State(StateError),
+    Form(FormError),
+}
+
+impl From<StateError> for FoldError {
+    fn from(e: StateError) -> Self {
+        FoldError::State(e)
+    }
+}
+
+impl FoldError {
+    /// The error a load or a command reports: an aggregate that cannot fold its own stream
+    /// is an `InternalError` (a bug in it); an event that cannot be read says why itself.
+    pub fn into_error(self, stream_type: &str, stream_id: &str) -> Error {
+        match self {
+            FoldError::State(m) => Error::internal(format!("{stream_type} '{stream_id}': {m}")),
+            FoldError::Form(f) => f.into_error(),
+        }
+    }
+}
+
+/// Folds the stored `events` into `state` with [`evolve_step`] (each in its read form),
+/// handing each snapshot to `on_snapshot`.
 pub fn fold_stream<'a>(
     agg: &dyn Aggregate,
     mut state: AnyState,
     events: impl Iterator<Item = EventView<'a>>,
+    forms: &Forms,
     every: u64,
     mut on_snapshot: impl FnMut(u64, AnyState),
-) -> Result<AnyState, StateError> {
-    for e in events {
+) -> Result<AnyState, FoldError> {
+    for stored in events {
+        let read = forms.to_read_form(stored).map_err(FoldError::Form)?;
+        let e = read.view();
         let (next, snapshot) = evolve_step(agg, state, &e, every).map_err(|m| {
             m.context(format_args!(
                 "evolve failed at version {} of stream '{}'",
@@ -132,10 +177,11 @@ impl AggregateCache {
     pub fn ensure_current(
         &mut self,
         log: &Log,
+        forms: &Forms,
         sym: StreamSym,
         agg: &dyn Aggregate,
         every: u64,
-    ) -> Result<(), StateError> {
+    ) -> Result<(), FoldError> {
         let head = log.version_of(sym);
         if self.current.is_some() && self.covered == head {
             return Ok(());
@@ -149,11 +195,18 @@ impl AggregateCache {
         };
         let snapshots = &mut self.snapshots;
         let covered = self.covered;
-        let state = fold_stream(agg, state, log.stream_range(sym, start + 1, head), every, |v, s| {
-            if v > covered {
-                snapshots.push(v, s);
-            }
-        })?;
+        let state = fold_stream(
+            agg,
+            state,
+            log.stream_range(sym, start + 1, head),
+            forms,
+            every,
+            |v, s| {
+                if v > covered {
+                    snapshots.push(v, s);
+                }
+            },
+        )?;
         self.covered = head;
         self.current = Some(state);
         Ok(())
@@ -164,21 +217,32 @@ impl AggregateCache {
     pub fn state_at(
         &mut self,
         log: &Log,
+        forms: &Forms,
         sym: StreamSym,
         agg: &dyn Aggregate,
         every: u64,
         version: u64,
-    ) -> Result<AnyState, StateError> {
-        self.ensure_current(log, sym, agg, every)?;
+    ) -> Result<AnyState, FoldError> {
+        self.ensure_current(log, forms, sym, agg, every)?;
         if version >= self.covered {
-            let current = self.current.as_ref().ok_or("no current state after ensure_current")?;
-            return agg.clone_state(current);
+            let current = self
+                .current
+                .as_ref()
+                .ok_or_else(|| StateError::new("no current state after ensure_current"))?;
+            return Ok(agg.clone_state(current)?);
         }
         let (start, state) = match self.snapshots.at_or_before(version) {
             Some((v, s)) => (*v, agg.clone_state(s)?),
             None => (0, agg.initial_state()?),
         };
-        fold_stream(agg, state, log.stream_range(sym, start + 1, version), 0, |_, _| {})
+        fold_stream(
+            agg,
+            state,
+            log.stream_range(sym, start + 1, version),
+            forms,
+            0,
+            |_, _| {},
+        )
     }
 
     /// Moves the current state out (to decide a batch); `None` if it is not cached.

@@ -44,6 +44,13 @@ pub trait Storage {
         Ok(())
     }
 
+    /// Makes what was overwritten or deleted unrecoverable from the storage's files (after a
+    /// `forget` overwrote the projection snapshots), as far as the storage can. Default:
+    /// nothing to do (memory).
+    async fn scrub(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// Releases the storage.
     async fn close(&self) -> Result<(), StorageError> {
         Ok(())

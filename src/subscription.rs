@@ -1,5 +1,8 @@
 //! Subscriptions: catch up from a position, then receive each committed event once, in
-//! position order, filtered.
+//! position order, filtered, in its read form (`crate::forms`). An event that cannot be read
+//! (a missing or failing upcaster) stops the subscription before it: the subscriber is told
+//! once ([`Subscriber::failed`], with the event's stored form), and delivery resumes from
+//! there on a later pump.
 //!
 //! Delivery never happens while the engine's state is borrowed, so a subscriber may call back
 //! into the engine (read, execute, subscribe, unsubscribe). A delivery that triggers another
@@ -8,8 +11,10 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use crate::error::Error;
 use crate::event::Event;
 use crate::filter::EventFilter;
+use crate::forms::Forms;
 use crate::log::Log;
 
 /// Receives committed events.
@@ -17,10 +22,15 @@ pub trait Subscriber {
     /// Called with one or more events in position order. Errors are the subscriber's own
     /// business (the binding reports them to `onError`); they never stop the engine.
     fn deliver(&self, events: &[Event]);
+
+    /// The next event cannot be read (`error` says why; `event` is its stored form); called
+    /// once per such event.
+    fn failed(&self, _error: &Error, _event: &Event) {}
 }
 
-/// Lends the log to a closure for the duration of the call; false when it cannot.
-pub type LendLog<'a> = &'a dyn Fn(&mut dyn FnMut(&Log)) -> bool;
+/// Lends the log (and how its events read) to a closure for the duration of the call;
+/// false when it cannot.
+pub type LendLog<'a> = &'a dyn Fn(&mut dyn FnMut(&Log, &Forms)) -> bool;
 
 /// Events collected per delivery call.
 const DELIVERY_BATCH: usize = 256;
@@ -33,6 +43,8 @@ struct Entry {
     /// Last position delivered or skipped.
     cursor: u64,
     subscriber: Rc<dyn Subscriber>,
+    /// The position that could not be read, already reported.
+    failed_at: Option<u64>,
 }
 
 /// The subscriptions of an engine.
@@ -54,6 +66,7 @@ impl Subscriptions {
             filter,
             cursor,
             subscriber,
+            failed_at: None,
         });
         if self.pumping.get() {
             self.again.set(true);
@@ -110,7 +123,8 @@ impl Subscriptions {
             let mut batch: Vec<Event> = Vec::new();
             let mut subscriber: Option<Rc<dyn Subscriber>> = None;
             let mut more = false;
-            let lent = with_log(&mut |log: &Log| {
+            let mut failure: Option<(Error, Event)> = None;
+            let lent = with_log(&mut |log: &Log, forms: &Forms| {
                 let mut entries = self.entries.borrow_mut();
                 let Some(entry) = entries.iter_mut().find(|e| e.id == id) else {
                     return;
@@ -119,7 +133,20 @@ impl Subscriptions {
                 let stop = head.min(entry.cursor.saturating_add(SCAN_STEP));
                 let mut last = entry.cursor;
                 let filter = entry.filter.compile(log);
-                for e in log.range(entry.cursor + 1, stop) {
+                let mut stopped = false;
+                for stored in log.range(entry.cursor + 1, stop) {
+                    let read = match forms.read(stored) {
+                        Ok(read) => read,
+                        Err(e) => {
+                            if entry.failed_at != Some(stored.position) {
+                                entry.failed_at = Some(stored.position);
+                                failure = Some((e, stored.to_event()));
+                            }
+                            stopped = true;
+                            break;
+                        }
+                    };
+                    let e = read.view();
                     last = e.position;
                     if filter.matches(&e) {
                         batch.push(e.to_event());
@@ -129,14 +156,20 @@ impl Subscriptions {
                     }
                 }
                 entry.cursor = last;
-                more = last < head;
+                if !stopped {
+                    entry.failed_at = None;
+                }
+                more = last < head && !stopped;
                 subscriber = Some(entry.subscriber.clone());
             });
             if !lent {
                 return false;
             }
-            if let (Some(sub), false) = (subscriber, batch.is_empty()) {
+            if let (Some(sub), false) = (&subscriber, batch.is_empty()) {
                 sub.deliver(&batch);
+            }
+            if let (Some(sub), Some((e, event))) = (&subscriber, &failure) {
+                sub.failed(e, event);
             }
             if !more {
                 return true;

@@ -185,6 +185,7 @@ impl DeciderSpec {
             version: n,
             position: n,
             hash: "0".repeat(64),
+            erased: Vec::new(),
         })
     }
 

@@ -70,7 +70,11 @@ fn execute_resolves_pending_with_a_generated_command_id_and_persists_the_outbox(
     assert_eq!(balance(&c, "a1", true), None);
     assert_eq!(c.sync.stream_version(&c.engine, "a1").unwrap(), 2);
     assert_eq!(c.engine.stream_version("a1").unwrap(), 0);
-    let all = parse(&c.sync.read_all_json(&c.engine, &ReadAllOptions::default()).unwrap());
+    let all = parse(
+        &c.sync
+            .read_all_json(&c.engine, &ReadAllOptions::default(), false)
+            .unwrap(),
+    );
     assert_eq!(all.as_array().unwrap().len(), 2);
     assert_eq!(all[0]["position"], Value::Null);
     assert_eq!(all[0]["hash"], Value::Null);
@@ -279,7 +283,7 @@ fn a_pending_command_that_can_no_longer_be_decided_stays_pending_until_the_serve
     );
     let all = parse(
         &b.sync
-            .read_stream_json(&b.engine, "acc", &ReadStreamOptions::default())
+            .read_stream_json(&b.engine, "acc", &ReadStreamOptions::default(), false)
             .unwrap(),
     );
     let kinds: Vec<&str> = all
@@ -315,7 +319,7 @@ fn reads_interleave_pending_after_confirmed_with_limits_and_directions() {
     c.execute("BankAccount", "acc", json!({"type": "deposit", "amount": 2}), None)
         .unwrap();
     let read = |opts: ReadStreamOptions| -> Vec<u64> {
-        parse(&c.sync.read_stream_json(&c.engine, "acc", &opts).unwrap())
+        parse(&c.sync.read_stream_json(&c.engine, "acc", &opts, false).unwrap())
             .as_array()
             .unwrap()
             .iter()
@@ -350,7 +354,7 @@ fn reads_interleave_pending_after_confirmed_with_limits_and_directions() {
     assert_eq!(back(Some(4), Some(2)), [3, 2]);
     assert_eq!(back(Some(3), None), [2, 1]);
     let all = |opts: ReadAllOptions| -> Vec<Value> {
-        parse(&c.sync.read_all_json(&c.engine, &opts).unwrap())
+        parse(&c.sync.read_all_json(&c.engine, &opts, false).unwrap())
             .as_array()
             .unwrap()
             .clone()

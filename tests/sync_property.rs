@@ -220,7 +220,7 @@ fn check(world: &World) -> Result<(), TestCaseError> {
             c.engine.projection("account_balance", None).unwrap()
         );
         let all = ReadAllOptions::default();
-        let optimistic: Value = serde_json::from_str(&c.sync.read_all_json(&c.engine, &all).unwrap()).unwrap();
+        let optimistic: Value = serde_json::from_str(&c.sync.read_all_json(&c.engine, &all, false).unwrap()).unwrap();
         prop_assert_eq!(optimistic.as_array().unwrap().len() as u64, c.engine.head_position());
         prop_assert!(c.engine.verify().unwrap().ok);
     }

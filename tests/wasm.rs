@@ -289,3 +289,78 @@ async fn broken_invariants_are_internal_errors_and_reads_wait_for_a_busy_engine(
     let version = call(&engine, "streamVersion", &["f".into()]).await.unwrap();
     assert_eq!(version.as_f64(), Some(1.0));
 }
+
+/// Personal data and upcasters through the binding: a key store written in JavaScript (its
+/// keys cross as `Uint8Array`s), a JS upcaster, `forget`, raw reads and the typed errors of
+/// bad definitions; in Node and in Chromium (getrandom is `crypto.getRandomValues`).
+#[wasm_bindgen_test]
+async fn a_js_key_store_and_a_js_upcaster_through_the_binding() {
+    let keys = Function::new_no_args(
+        r#"
+        const keys = new Map();
+        return {
+          keys,
+          getKey: async (name) => keys.get(name),
+          createKey: async (name, key) => { if (!keys.has(name)) keys.set(name, key); return keys.get(name); },
+          deleteKey: async (name) => { keys.delete(name); },
+        };
+        "#,
+    )
+    .call0(&JsValue::UNDEFINED)
+    .unwrap();
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"keys".into(), &keys).unwrap();
+    let engine = resolve(JsEngine::open(options.into())).await.unwrap();
+    let create = js(r#"{"type":"create_account","accountHolder":"Ada","initialDeposit":5}"#);
+    call(
+        &engine,
+        "execute",
+        &["BankAccount".into(), "a1".into(), create, JsValue::UNDEFINED],
+    )
+    .await
+    .unwrap();
+    let key = get(&keys, "keys");
+    let key: js_sys::Map = key.dyn_into().unwrap();
+    let stored = key.get(&"a1".into());
+    assert_eq!(stored.dyn_into::<js_sys::Uint8Array>().unwrap().length(), 32);
+    let raw = call(&engine, "readAll", &[js(r#"{"raw":true}"#)]).await.unwrap();
+    let first = js_sys::Array::from(&raw).get(0);
+    let holder = get(&get(&first, "data"), "accountHolder");
+    assert_eq!(
+        get(&get(&holder, "$encrypted"), "subject").as_string().as_deref(),
+        Some("a1")
+    );
+    let up = Function::new_no_args("return { from: 1, up: (d) => ({ ...d, currency: 'EUR' }) };")
+        .call0(&JsValue::UNDEFINED)
+        .unwrap();
+    call(&engine, "defineUpcaster", &["money_deposited".into(), up])
+        .await
+        .unwrap();
+    call(&engine, "forget", &["a1".into()]).await.unwrap();
+    let read = js_sys::Array::from(&call(&engine, "readAll", &[JsValue::UNDEFINED]).await.unwrap());
+    let created = read.get(0);
+    assert!(get(&get(&created, "data"), "accountHolder").is_null());
+    assert_eq!(
+        JSON::stringify(&get(&created, "erased")).unwrap(),
+        "[\"accountHolder\"]"
+    );
+    assert_eq!(
+        get(&get(&read.get(1), "data"), "currency").as_string().as_deref(),
+        Some("EUR")
+    );
+    assert!(!key.has(&"a1".into()));
+    for (method, args) in [
+        ("defineUpcaster", vec!["t".into(), js(r#"{"from":0}"#)]),
+        ("defineUpcaster", vec!["t".into(), JsValue::from_f64(1.0)]),
+        ("definePersonalData", vec!["t".into(), js(r#"{"fields":["x"]}"#)]),
+        ("forget", vec![JsValue::from_f64(1.0)]),
+        ("exportKeys", vec!["a1".into()]),
+    ] {
+        let err = call(&engine, method, &args).await.unwrap_err();
+        assert_eq!(get(&err, "code").as_string().as_deref(), Some("VALIDATION"), "{method}");
+    }
+    let bad = js_sys::Object::new();
+    Reflect::set(&bad, &"keys".into(), &js(r#"{"getKey":1}"#)).unwrap();
+    let err = resolve(JsEngine::open(bad.into())).await.unwrap_err();
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("STORAGE"));
+}

@@ -15,7 +15,7 @@ let accountsNow = {};   // the projection now: for the id suggestion
 let optionsKey = '';    // what #tx-account lists, to rebuild it only when that changes
 
 describeEvents({
-  account_created: (d) => `holder ${d.accountHolder}${d.initialDeposit ? ` · initial ${money(d.initialDeposit)}` : ''}`,
+  account_created: (d) => `holder ${d.accountHolder ?? '(erased)'}${d.initialDeposit ? ` · initial ${money(d.initialDeposit)}` : ''}`,
   money_deposited: (d) => `+${money(d.amount)} → ${money(d.balanceAfter)}${d.description ? ` · ${d.description}` : ''}`,
   money_withdrawn: (d) => `−${money(d.amount)} → ${money(d.balanceAfter)}${d.description ? ` · ${d.description}` : ''}`,
   account_closed: (d) => `final balance ${money(d.finalBalance)}`,
@@ -24,7 +24,9 @@ describeEvents({
 const status = (active) => `<span class="status status-${active ? 'active' : 'closed'}" data-testid="account-status">${active ? 'active' : 'closed'}</span>`;
 
 describeState(STREAM_TYPE, (st) => [
-  ['Holder', esc(st.accountHolder)],
+  ['Holder', st.accountHolder === null
+    ? '<span class="muted" data-testid="holder-erased">(erased)</span>'
+    : `${esc(st.accountHolder)} <button type="button" class="link danger" data-forget="${esc(st.accountId)}" data-testid="forget-customer">Forget this customer</button>`],
   ['Balance', `<strong class="mono" data-testid="inspector-balance">${money(st.balance)}</strong>`],
   ['Status', status(st.isActive)],
   ['Opened', esc(dateTime(st.createdAt))],
@@ -61,7 +63,7 @@ function showAccounts([now, shown]) {
     ? `<tr><td colspan="4" class="empty">${total ? 'No account matches.' : travel != null ? 'No accounts at this point in time.' : 'No accounts yet: open one above.'}</td></tr>`
     : slice.map((a) => `<tr data-account-id="${esc(a.accountId)}" class="${selected === a.accountId ? 'selected' : ''}">
         <td><button type="button" class="link mono" data-select="${STREAM_TYPE}" data-id="${esc(a.accountId)}">${esc(a.accountId)}</button></td>
-        <td>${esc(a.accountHolder)}</td>
+        <td>${a.accountHolder === null ? '<span class="muted">(erased)</span>' : esc(a.accountHolder)}</td>
         <td class="num mono" data-testid="balance">${money(a.balance)}</td>
         <td>${status(a.isActive)}</td>
       </tr>`).join('');
@@ -77,7 +79,7 @@ function fillAccountSelect(accounts) {
   const keep = sel.value;
   sel.innerHTML = list.length === 0
     ? '<option value="">— no accounts yet —</option>'
-    : list.map((a) => `<option value="${esc(a.accountId)}">${esc(a.accountId)} · ${esc(a.accountHolder)}${a.isActive ? '' : ' (closed)'}</option>`).join('');
+    : list.map((a) => `<option value="${esc(a.accountId)}">${esc(a.accountId)} · ${esc(a.accountHolder ?? '(erased)')}${a.isActive ? '' : ' (closed)'}</option>`).join('');
   if (keep && list.some((a) => a.accountId === keep)) sel.value = keep;
 }
 
@@ -130,6 +132,28 @@ async function onTransaction(ev) {
   if (ok) { $('#tx-amount').value = ''; $('#tx-description').value = ''; }
 }
 
+/**
+ * "Forget this customer": the engine deletes the account's key, so its holder's name reads as
+ * null everywhere (the log marks the erased field); then the chain is verified again: it still
+ * holds, because it covers the ciphertext, which did not change.
+ */
+async function onForget(ev) {
+  const button = ev.target.closest('[data-forget]');
+  if (!button) return;
+  const id = button.dataset.forget;
+  const msg = $('#tx-msg');
+  button.disabled = true;
+  const ok = await run(msg, async () => {
+    const checked = await read(async (e) => {
+      await e.forget(id);
+      return e.verify();
+    });
+    return `Forgot the holder of ${id}: the name is erased for good. The hash chain still verifies (${count(checked.checked)} events${checked.ok ? ', intact' : ', BROKEN'}).`;
+  });
+  if (ok) await refresh();
+  button.disabled = false;
+}
+
 /** A selected account becomes the one money moves on and the one charted. */
 function followSelection({ selected }) {
   for (const tr of document.querySelectorAll('#accounts-table tr[data-account-id]')) tr.classList.toggle('selected', tr.dataset.accountId === selected?.id);
@@ -151,6 +175,7 @@ export function mountBank() {
   store.subscribe(['engine'], (s) => { if (!s.engine) forget(); });
   $('#create-account-form').addEventListener('submit', onCreateAccount);
   $('#tx-form').addEventListener('submit', onTransaction);
+  $('#inspector').addEventListener('click', onForget);
   $('#create-account-id').addEventListener('input', (ev) => { ev.target.dataset.edited = String(ev.target.value.trim() !== ''); });
   $('#accounts-search').addEventListener('input', (ev) => store.update('bank', { search: ev.target.value.trim(), page: 0 }));
   $('#create-account-id').value = 'account_001';

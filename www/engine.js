@@ -1,13 +1,15 @@
 // The engine's lifecycle (which storage, open, close, delete the database) and the two ways the
 // page talks to it: `read` for questions and `execute` for commands, both guarded against
 // answers that arrive after the view moved on (guard.js). Live events fan out to `onEvent`.
-import { Engine, indexedDbStorage, memoryStorage } from '/pkg/index.js';
+import { Engine, indexedDbKeyStore, indexedDbStorage, memoryKeyStore, memoryStorage } from '/pkg/index.js';
 import { store } from './store.js';
 import { ticket } from './guard.js';
 
 const params = new URLSearchParams(location.search);
 /** The IndexedDB database (`?db=` picks another one, e.g. for a clean test profile). */
 export const DB_NAME = params.get('db') || 'eventjournal-demo';
+/** The IndexedDB database of the data keys (personal data is stored encrypted). */
+export const KEYS_DB_NAME = `${DB_NAME}-keys`;
 /** This tab's id, stamped into its commands' metadata so that other tabs' events can be told apart. */
 export const TAB_ID = Math.random().toString(36).slice(2, 10);
 
@@ -26,15 +28,19 @@ function notClosed() {
   return engine;
 }
 
+// The storage, and the key store that keeps the account holders' names and the shipping
+// addresses encrypted (so "Forget this customer" can erase them): both in IndexedDB, or both
+// in memory.
 async function chooseStorage() {
   if (params.get('storage') === 'memory') {
-    return { storage: await memoryStorage(), kind: 'memory', note: 'Memory storage (?storage=memory): events are lost on reload.' };
+    return { storage: await memoryStorage(), keys: memoryKeyStore(), kind: 'memory', note: 'Memory storage (?storage=memory): events are lost on reload.' };
   }
   try {
-    return { storage: await indexedDbStorage(DB_NAME), kind: 'indexeddb', note: '' };
+    return { storage: await indexedDbStorage(DB_NAME), keys: await indexedDbKeyStore(KEYS_DB_NAME), kind: 'indexeddb', note: '' };
   } catch (err) {
     return {
       storage: await memoryStorage(),
+      keys: memoryKeyStore(),
       kind: 'memory',
       note: `IndexedDB storage is not available (${err && err.message ? err.message : err}); this page keeps its events in memory only: they are lost on reload and other tabs do not see them.`,
     };
@@ -44,9 +50,9 @@ async function chooseStorage() {
 /** Opens the engine (checking every stored event) and publishes it in the store. */
 export async function openEngine() {
   const t = ticket('open');
-  const { storage, kind, note } = await chooseStorage();
+  const { storage, keys, kind, note } = await chooseStorage();
   const t0 = performance.now();
-  const engine = await Engine.open({ storage, clock: () => store.state.clockOverride ?? Date.now() });
+  const engine = await Engine.open({ storage, keys, clock: () => store.state.clockOverride ?? Date.now() });
   const openMs = performance.now() - t0;
   if (!t.current()) { await engine.close(); return; } // closed again (another tab's reset) meanwhile
   const { totalEvents } = await engine.stats();
@@ -70,15 +76,17 @@ export async function closeEngine() {
   }
 }
 
-/** Deletes the IndexedDB database (the engine must be closed). `onBlocked` runs while other tabs hold it. */
-export function deleteDatabase(onBlocked) {
-  if (store.state.storage?.kind !== 'indexeddb') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.deleteDatabase(DB_NAME);
-    req.onsuccess = () => resolve();
-    req.onerror = () => reject(req.error);
-    req.onblocked = () => onBlocked?.();
-  });
+/** Deletes the IndexedDB databases, events and keys (the engine must be closed). `onBlocked` runs while other tabs hold them. */
+export async function deleteDatabase(onBlocked) {
+  if (store.state.storage?.kind !== 'indexeddb') return;
+  for (const name of [DB_NAME, KEYS_DB_NAME]) {
+    await new Promise((resolve, reject) => {
+      const req = indexedDB.deleteDatabase(name);
+      req.onsuccess = () => resolve();
+      req.onerror = () => reject(req.error);
+      req.onblocked = () => onBlocked?.();
+    });
+  }
 }
 
 /**

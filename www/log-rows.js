@@ -17,7 +17,7 @@ export function eventRow(e, marks = []) {
     <td data-col="stream"><button type="button" class="link mono" data-select="${esc(e.streamType)}" data-id="${esc(e.streamId)}" title="${esc(e.streamType)}: inspect">${esc(e.streamId)}</button></td>
     <td class="num mono" data-col="version">${e.version}</td>
     <td data-col="type"><span class="type-tag" style="--tc:${typeColor(e.type)}">${esc(e.type)}</span></td>
-    <td data-col="data" class="data" title="${esc(json)}">${esc(summarize(e))}</td>
+    <td data-col="data" class="data" title="${esc(json)}">${esc(summarize(e))}${e.erased ? ` <span class="erased" data-testid="erased" title="forgotten: the key is gone, the chain still verifies">erased: ${esc(e.erased.join(', '))}</span>` : ''}</td>
     <td data-col="hash" class="mono muted" title="${esc(e.hash)}">${esc(e.hash.slice(0, 10))}</td>
   </tr>`;
 }

@@ -9,10 +9,11 @@
 //             short run; prints the section, writes only with --write. `make bench-quick` is
 //             `--quick --only 1,6,7,8`: the speed regression guard
 // --runs N    runs per figure (default 3, at least 3 unless --quick)
-// --only      scenarios to run (1-10); the others are left out of the section
+// --only      scenarios to run (1-12); the others are left out of the section
 // --no-write  print the section instead of writing BENCHMARKS.md
-// --profile [2]  instead of benchmarking: node --cpu-prof of scenario 1 (or 2) for eventjournal, and
-//             where its time goes (wasm, JSON, GC, glue, promises...)
+// --profile [2|11a|11b|12]  instead of benchmarking: node --cpu-prof of scenario 1 (or 2, 11a,
+//             11b: the eventjournal worker; 12: the sync server process) and where its time goes
+//             (wasm, JSON, GC, glue, promises...); for 11 and 12 also pg_stat_statements
 // --opfs-pragmas  PRAGMAs for the OPFS peer's connection, ';'-separated, run in order after opening
 //             (default none: SQLite's defaults, journal_mode=delete and synchronous=full)
 //
@@ -50,10 +51,12 @@ const OPFS_PRAGMAS = (opt('--opfs-pragmas') ?? '').split(';').map((p) => p.trim(
 const SIZES = QUICK
   ? { accounts: 1000, deposits: 20_000, burst: 1000, streamLength: 1_000, loadSamples: 100, loadWarmup: 20,
     bigEvents: 20_000, replays: 3, atSamples: 20, atWarmup: 3, plainAtSamples: 10, memEvents: 20_000,
-    idbAccounts: 1000, idbDeposits: 20_000, txSize: 1000, singleSamples: 100, singleWarmup: 10 }
+    idbAccounts: 1000, idbDeposits: 20_000, txSize: 1000, singleSamples: 100, singleWarmup: 10,
+    pgDeposits: 20_000, serverWarmupMs: 2000, serverMeasureMs: 5000 }
   : { accounts: 1000, deposits: 100_000, burst: 1000, streamLength: 10_000, loadSamples: 1000, loadWarmup: 200,
     bigEvents: 1_000_000, replays: 5, atSamples: 200, atWarmup: 20, plainAtSamples: 40, memEvents: 1_000_000,
-    idbAccounts: 1000, idbDeposits: 100_000, txSize: 1000, singleSamples: 200, singleWarmup: 20 };
+    idbAccounts: 1000, idbDeposits: 100_000, txSize: 1000, singleSamples: 200, singleWarmup: 20,
+    pgDeposits: 100_000, serverWarmupMs: 3000, serverMeasureMs: 10_000 };
 const IDB_PAGE = 10_000; // the engine's read page size (checked in the run: readLimits)
 const DURABILITY = 'strict'; // indexedDbStorage's default; the raw floors use the same
 
@@ -370,7 +373,7 @@ ${reopt ? `\nCheck that the shipped .wasm is optimized: ${reopt}.` : ''}` });
 }
 
 // ------------------------------------------------------------------------------------ machine
-function machine(browser) {
+function machine(browser, server) {
   const cpus = os.cpus();
   let commit = '';
   try { commit = execFileSync('git', ['-C', repo, 'rev-parse', '--short', 'HEAD']).toString().trim(); } catch { /* not a git checkout */ }
@@ -383,41 +386,61 @@ function machine(browser) {
       : `pkg/ was rebuilt during the run; each scenario group ran on one build: ${builds.map((b) => `${b.label} on ${b.id}`).join(', ')}`;
   } catch { /* no pkg */ }
   const pkgVersion = (name) => { try { return JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'))).version; } catch { return '?'; } };
+  const rootVersion = (name) => { try { return JSON.parse(readFileSync(join(repo, 'node_modules', name, 'package.json'))).version; } catch { return '?'; } };
   const load = (l) => l.map((x) => x.toFixed(1)).join(' / ');
   return [
     `Machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}${browser ? `; Chromium ${browser.chromium} (headless, playwright-core ${pkgVersion('playwright-core')})` : ''}.`,
-    `Versions: eventjournal, repository HEAD ${commit || '?'} (${wasmId}; build id = sha256 of pkg/'s .wasm files and JS, first 12 hex); @event-driven-io/emmett ${pkgVersion('@event-driven-io/emmett')}; @castore/core ${pkgVersion('@castore/core')}; @castore/event-storage-adapter-in-memory ${pkgVersion('@castore/event-storage-adapter-in-memory')}${browser?.opfs ? `; @sqlite.org/sqlite-wasm ${browser.opfs.pkg} (SQLite ${browser.opfs.version}, VFS ${browser.opfs.vfs})` : ''}.`,
+    `Versions: eventjournal, repository HEAD ${commit || '?'} (${wasmId}; build id = sha256 of pkg/'s .wasm files and JS, first 12 hex); @event-driven-io/emmett ${pkgVersion('@event-driven-io/emmett')}; @castore/core ${pkgVersion('@castore/core')}; @castore/event-storage-adapter-in-memory ${pkgVersion('@castore/event-storage-adapter-in-memory')}${browser?.opfs ? `; @sqlite.org/sqlite-wasm ${browser.opfs.pkg} (SQLite ${browser.opfs.version}, VFS ${browser.opfs.vfs})` : ''}${server ? `; @event-driven-io/emmett-postgresql ${pkgVersion('@event-driven-io/emmett-postgresql')} (pg ${pkgVersion('pg')}); eventjournal's pg ${rootVersion('pg')}, better-sqlite3 ${rootVersion('better-sqlite3')}` : ''}.`,
+    ...(server ? [`PostgreSQL (scenarios 11, 12): a throwaway cluster started by the harness on this machine (initdb, loopback), ${Object.entries(server.postgres).map(([k, v]) => `${k} ${v}`).join(', ')}; every other setting at its default.`] : []),
     `Measured: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${RUNS} runs per figure, whole harness ${((Date.now() - T0) / 60000).toFixed(1)} min; load average (1/5/15 min) ${load(LOAD_START)} at the start, ${load(os.loadavg())} at the end (other work on the machine).`,
   ].join('\n');
 }
 
-function writeSection(browser) {
+// BENCHMARKS.md holds two generated sections: the peers (scenarios 1-10) and the server
+// (issue 11: scenarios 11, 12). Each is rewritten only when one of its scenarios ran.
+const SECTIONS = [
+  { marker: 'peers', title: 'eventjournal vs its peers (Node and Chromium)', has: (s) => s <= 10 },
+  { marker: 'server', title: 'eventjournal on PostgreSQL, and the sync server (issue 11)', has: (s) => s >= 11 },
+];
+
+function writeSection(browser, server) {
+  for (const { marker, title, has } of SECTIONS) {
+    const mine = sections.filter((x) => has(x.s));
+    if (mine.length > 0) writeOne(marker, title, mine, summary.filter((x) => has(x.s)), marker === 'peers' ? machine(browser, null) : machine(null, server));
+  }
+}
+
+function writeOne(marker, title, mine, targets, machineText) {
   const cmd = `node ${relative(repo, join(here, 'run.mjs'))}${argv.length ? ` ${argv.join(' ')}` : ''}`;
-  const head = `<!-- peers:start -->
-## eventjournal vs its peers (Node and Chromium)
+  const head = `<!-- ${marker}:start -->
+## ${title}
 
 Command: \`${cmd}\` (from the repository root, after \`make pkg\` and \`npm ci --prefix benches/js\`; see benches/js/README.md).${QUICK ? '\n\n**Quick run (--quick): the same shapes with a fifth of the deposits and fewer samples; the ratios are indicative (cold start weighs more), not figures of record.**' : ''}
-${machine(browser)}
+${machineText}
 
 Every figure is the median over the runs with its min – max. Ratios are computed within each run (contenders measured one after the other in the same run, order rotated between runs) and are the figures of record: the machine is shared and noisy.${QUICK ? '' : ' Nothing is scaled down in this run: every contender did the full workload of its scenario.'}
 
 ### Targets
 
-${table(['#', 'what', 'target', 'measured (median)', ''], summary.sort((a, b) => a.s - b.s || String(a.id ?? a.s).localeCompare(String(b.id ?? b.s))).map((x) => [x.id ?? x.s, x.what, x.target, x.value, x.ok === null ? 'pending adapter' : met(x.ok)]))}
+${table(['#', 'what', 'target', 'measured (median)', ''], targets.sort((a, b) => a.s - b.s || String(a.id ?? a.s).localeCompare(String(b.id ?? b.s))).map((x) => [x.id ?? x.s, x.what, x.target, x.value, x.ok === null ? 'pending adapter' : met(x.ok)]))}
 `;
-  const section = `${head}\n${sections.sort((a, b) => a.s - b.s).map((x) => x.text).join('\n\n')}\n<!-- peers:end -->`;
-  if (flag('--no-write') || (QUICK && !flag('--write'))) { console.log(section); log('(not written to BENCHMARKS.md: quick runs print only; add --write to write)'); return; }
+  const section = `${head}\n${mine.sort((a, b) => a.s - b.s).map((x) => x.text).join('\n\n')}\n<!-- ${marker}:end -->`;
+  if (flag('--no-write') || (QUICK && !flag('--write'))) { console.log(section); log(`(the ${marker} section is not written to BENCHMARKS.md: quick runs print only; add --write to write)`); return; }
   const file = join(repo, 'BENCHMARKS.md');
   let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-  if (/<!-- peers:start -->[\s\S]*<!-- peers:end -->/.test(doc)) doc = doc.replace(/<!-- peers:start -->[\s\S]*<!-- peers:end -->/, () => section);
+  const re = new RegExp(`<!-- ${marker}:start -->[\\s\\S]*<!-- ${marker}:end -->`);
+  if (re.test(doc)) doc = doc.replace(re, () => section);
   else doc = `${doc.replace(/\s*$/, '')}\n\n${section}\n`;
   writeFileSync(file, doc);
-  log(`wrote the peers section of ${file}`);
+  log(`wrote the ${marker} section of ${file}`);
   console.log(`\n${head}`);
 }
 
 // ------------------------------------------------------------------------------------ main
-if (flag('--profile')) {
+if (flag('--profile') && ['11a', '11b', '12'].includes(opt('--profile'))) {
+  const { profileServerScenario } = await import('./lib/server-scenarios.mjs');
+  await profileServerScenario(opt('--profile'), { sizes: SIZES, log, runWorker });
+} else if (flag('--profile')) {
   const { profile } = await import('./lib/profile.mjs');
   await profile({ sizes: SIZES, which: opt('--profile') === '2' ? 2 : 1, log, runWorker });
 } else {
@@ -433,7 +456,11 @@ if (flag('--profile')) {
       opfsPragmas: OPFS_PRAGMAS, idbPage: IDB_PAGE, durability: DURABILITY,
     });
   });
+  const server = await stable('11, 12', async () => {
+    const { serverScenarios } = await import('./lib/server-scenarios.mjs');
+    return serverScenarios({ want, log, rotate, summary, sections, sizes: SIZES, runs: RUNS, runWorker });
+  });
   await stable('10', async () => scenario10());
-  writeSection(browser);
+  writeSection(browser, server);
   log('done');
 }

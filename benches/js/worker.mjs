@@ -2,6 +2,7 @@
 // One measurement in a fresh process: `node [--expose-gc] worker.mjs '<json task>'`.
 // Prints one line of JSON (the result) on stdout; run.mjs starts it once per contender per run.
 import { factories } from './lib/contenders.mjs';
+import { postgresFactories } from './lib/postgres-contenders.mjs';
 import { PlainStore } from './lib/plain-store.mjs';
 import { foldProjections } from './lib/domain.mjs';
 import { accountId, depositAmount, INITIAL_DEPOSIT, bigLog, bigLogEvents, apply, runBursts, randomInt } from './lib/workload.mjs';
@@ -32,6 +33,15 @@ function memory() {
 function* s1Commands(accounts, deposits) {
   for (let i = 0; i < accounts; i++) yield { kind: 'create', id: accountId(i), holder: `Holder ${i}`, initial: INITIAL_DEPOSIT };
   for (let i = 0; i < deposits; i++) yield { kind: 'deposit', id: accountId(i % accounts), amount: depositAmount(i) };
+}
+
+/** Runs `commands` on `c` through `callers` concurrent callers, each taking the next command. */
+async function byCallers(c, commands, callers) {
+  let next = 0;
+  const caller = async () => {
+    while (next < commands.length) await apply(c, commands[next++]);
+  };
+  await Promise.all(Array.from({ length: callers }, caller));
 }
 
 const scenarios = {
@@ -68,6 +78,29 @@ const scenarios = {
     const t1 = now();
     await c.close();
     return { ms: t1 - t0, commands: accounts + deposits, secondHalfMs: t1 - tHalf, secondHalfCommands: cmds.length - half };
+  },
+
+  // 11: the bank workload on PostgreSQL (a fresh database per measurement): the creates, then
+  // the deposits round-robin, by `callers` concurrent callers each taking the next command
+  // (1 = each awaited). The balances of three accounts are checked at the end.
+  async pg({ contender, connectionString, accounts, deposits, callers }) {
+    const c = await postgresFactories[contender](connectionString);
+    const commands = [...s1Commands(accounts, deposits)];
+    const t0 = now();
+    await byCallers(c, commands.slice(0, accounts), callers);
+    const half = accounts + Math.floor(deposits / 2);
+    await byCallers(c, commands.slice(accounts, half), callers);
+    const tHalf = now();
+    await byCallers(c, commands.slice(half), callers);
+    const t1 = now();
+    for (const k of [0, 1, accounts - 1]) {
+      let want = INITIAL_DEPOSIT;
+      for (let i = k; i < deposits; i += accounts) want += depositAmount(i);
+      const got = await c.balance(accountId(k));
+      if (got !== want) throw new Error(`${contender}: ${accountId(k)} has ${got}, expected ${want}`);
+    }
+    await c.close();
+    return { ms: t1 - t0, commands: commands.length, secondHalfMs: t1 - tHalf, secondHalfCommands: commands.length - half };
   },
 
   // 4: time travel inside one stream of `streamLength` events.

@@ -25,7 +25,7 @@ import { ClosedError, StorageError, ValidationError } from './errors.js';
 /**
  * The error appendEvents rejects with when another writer appended first.
  * @param {number} expected
- * @param {number} last
+ * @param {number | string} last the store's last position (or a word when it could not be read)
  * @returns {Error & { code: 'CONFLICT' }}
  */
 function conflict(expected, last) {
@@ -139,6 +139,7 @@ function closedGuard(adapterName) {
  * @property {(events: StoredEvent[], expectedPosition: number) => Promise<void>} appendEvents
  * @property {(key: string) => Promise<Snapshot | undefined>} readSnapshot
  * @property {(snapshot: Snapshot) => Promise<void>} writeSnapshot
+ * @property {() => Promise<void>} [scrub] makes overwritten data unrecoverable from the store's files
  * @property {WatcherRegistry} watchers notified by the store when another writer appended
  * @property {() => Promise<void>} close called once, by the first close()
  * @property {() => Promise<OutboxEntry[]>} readOutbox every entry, in `seq` order
@@ -181,14 +182,22 @@ function commandIds(adapterName, ids) {
  * @param {string} adapterName e.g. 'sqliteStorage(/data/app.db)', for messages
  * @param {AdapterImpl} impl
  * @returns {StorageAdapter & { readSnapshot(key: string): Promise<Snapshot | undefined>,
- *   writeSnapshot(snapshot: Snapshot): Promise<void>,
+ *   writeSnapshot(snapshot: Snapshot): Promise<void>, scrub?(): Promise<void>,
  *   watch(onAppend: (lastPosition: number) => void): () => void, close(): Promise<void>,
  *   readOutbox(): Promise<OutboxEntry[]>, writeOutbox(entry: OutboxEntry): Promise<void>,
  *   deleteOutbox(commandIds: string[]): Promise<void> }}
  */
 function storageAdapter(adapterName, impl) {
   const guard = closedGuard(adapterName);
+  const scrub = impl.scrub;
+  const optional = scrub === undefined ? {} : {
+    async scrub() {
+      guard.check('scrub');
+      await scrub();
+    },
+  };
   return {
+    ...optional,
     async readEvents(afterPosition, limit) {
       guard.check('readEvents');
       nonNegativeInteger(afterPosition, `${adapterName}.readEvents(afterPosition, limit): afterPosition`);

@@ -160,11 +160,4 @@ async function transaction(pool, fn) {
   }
 }
 
-/** A failure to reach or set up the database, as the StorageError the factory rejects with. */
-function openFailure(what, cause) {
-  if (cause instanceof StorageError || cause instanceof ValidationError) return cause;
-  const message = cause && cause.message ? cause.message : String(cause);
-  return new StorageError(`${what}: cannot open the database: ${message}`, { cause, reason: 'failed' });
-}
-
-export { setPostgresDriver, loadPg, schemaName, quoteIdent, openConnection, transaction, openFailure };
+export { setPostgresDriver, loadPg, schemaName, quoteIdent, openConnection, transaction };

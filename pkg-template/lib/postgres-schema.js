@@ -14,7 +14,9 @@
 //
 // Adding a migration: append { version, description, up(client, s) } to MIGRATIONS, never edit
 // a published one. Reserved slots, in the order the next issues add them:
-//   3: crypto-shredding's data keys: data_keys(subject text PRIMARY KEY, key bytea NOT NULL)
+//   (none: version 2 is the sync client's outbox, below; crypto-shredding's data keys live in a
+//   schema of their own, with their own layout versions: postgresKeyStore in keys/postgres.js,
+//   default schema "eventjournal_keys")
 //
 // Layout version 1:
 //   events(position bigint PRIMARY KEY, id text UNIQUE, stream_id text, stream_type text,

@@ -1,6 +1,7 @@
 // @ts-check
 // postgresStorage(connection, options): the storage contract (DESIGN.md §5) on PostgreSQL, for
 // Node, through pg (node-postgres 8, an optional peer dependency: `npm install pg@8`).
+// The policy every adapter shares (argument checks, CONFLICT, watch, close) is in common.js.
 //
 //   const storage = await postgresStorage({ connectionString: 'postgres://app@db/app' });
 //   const engine = await Engine.open({ storage });
@@ -9,7 +10,8 @@
 //
 // Appends: the head check, the insert and the NOTIFY are ONE statement (one round trip, its
 // own transaction):
-//   WITH ins AS (INSERT INTO events SELECT … FROM unnest($positions, $ids, …)
+//   WITH ins AS (INSERT INTO events SELECT … FROM ROWS FROM (unnest($positions), unnest($ids), …,
+//                                                           json_array_elements($events))
 //                WHERE (SELECT coalesce(max(position), 0) FROM events) = $expected
 //                RETURNING position)
 //   SELECT pg_notify(channel, max(position)::text) FROM ins HAVING count(*) > 0
@@ -32,9 +34,16 @@
 // appended itself are not reported back to it.
 //
 // Numbers: positions, versions and timestamps come back from the JSON text, as JS numbers.
+//
+// scrub() (after a forget overwrote the snapshots): VACUUM (FULL) of the snapshots table, which
+// rewrites it (and its TOAST table) into new files without the dead versions of the rows; the
+// old files are truncated at commit. What it cannot reach: the WAL (pg_wal) keeps the old rows
+// until its segments are recycled, and base backups, archives and replicas keep theirs; with a
+// key store, stored snapshots are sealed, so those copies no longer open once forget has
+// replaced the snapshot key (RELIABILITY.md, "Erasure").
 import { ValidationError } from './errors.js';
-import { closedGuard, commandIds, conflict, nonNegativeInteger, outboxEntry, watcherRegistry } from './common.js';
-import { openConnection, openFailure, quoteIdent, schemaName, setPostgresDriver, transaction } from './postgres-driver.js';
+import { conflict, openFailure, storageAdapter, watcherRegistry } from './common.js';
+import { openConnection, quoteIdent, schemaName, setPostgresDriver, transaction } from './postgres-driver.js';
 import { migrate } from './postgres-schema.js';
 import { createListener } from './postgres-listener.js';
 
@@ -43,10 +52,17 @@ const CHUNK_ROWS = 1000;
 const CHUNK_BYTES = 8 * 1024 * 1024; // of JSON text (UTF-16 units), per statement
 const UNIQUE_VIOLATION = '23505';
 const COLUMNS = 'position, id, stream_id, stream_type, type, version, timestamp, event';
-/** The 8 column arrays of a batch, as parameters $first … $first+7. */
-const unnest = (first) => {
-  const types = ['bigint', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'text'];
-  return `unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})`;
+/**
+ * The rows of a batch from parameters $first … $first+7: seven arrays (the column copies) and
+ * the events' JSON texts as ONE JSON array, zipped by ROWS FROM. json_array_elements keeps each
+ * element's text exactly as sent (key order, escapes, duplicate keys: checked by the tests), and
+ * sending it as one JSON document spares pg escaping every event as an array element.
+ */
+const rows = (first) => {
+  const types = ['bigint', 'text', 'text', 'text', 'text', 'bigint', 'bigint'];
+  const arrays = types.map((t, i) => `unnest($${first + i}::${t}[])`).join(', ');
+  return `SELECT r.position, r.id, r.stream_id, r.stream_type, r.type, r.version, r.timestamp, r.event::text
+    FROM ROWS FROM (${arrays}, json_array_elements($${first + 7}::json)) AS r(${COLUMNS})`;
 };
 
 /**
@@ -70,14 +86,14 @@ function statement(text) {
 function statements(schema) {
   const s = quoteIdent(schema);
   const head = `SELECT coalesce(max(position), 0) FROM ${s}.events`;
-  const checkedInsert = `INSERT INTO ${s}.events (${COLUMNS}) SELECT * FROM ${unnest(2)} WHERE (${head}) = $1::bigint RETURNING position`;
+  const checkedInsert = `INSERT INTO ${s}.events (${COLUMNS}) ${rows(2)} WHERE (${head}) = $1::bigint RETURNING position`;
   return {
     channel: `${schema}_appended`,
     head: statement(head),
     read: statement(`SELECT event FROM ${s}.events WHERE position > $1 ORDER BY position LIMIT $2`),
     append: statement(`WITH ins AS (${checkedInsert}) SELECT pg_notify($10, max(position)::text) FROM ins HAVING count(*) > 0`),
     checkedInsert: statement(`WITH ins AS (${checkedInsert}) SELECT count(*) FROM ins`),
-    insert: statement(`INSERT INTO ${s}.events (${COLUMNS}) SELECT * FROM ${unnest(1)}`),
+    insert: statement(`INSERT INTO ${s}.events (${COLUMNS}) ${rows(1)}`),
     readSnapshot: statement(`SELECT snapshot FROM ${s}.snapshots WHERE key = $1`),
     writeSnapshot: statement(`INSERT INTO ${s}.snapshots (key, snapshot) VALUES ($1, $2)
       ON CONFLICT (key) DO UPDATE SET snapshot = excluded.snapshot, written_at = now()`),
@@ -85,16 +101,20 @@ function statements(schema) {
     writeOutbox: statement(`INSERT INTO ${s}.outbox (command_id, seq, entry) VALUES ($1, $2, $3)
       ON CONFLICT (command_id) DO UPDATE SET seq = excluded.seq, entry = excluded.entry`),
     deleteOutbox: statement(`DELETE FROM ${s}.outbox WHERE command_id = ANY($1::text[])`),
+    // Not a prepared statement: VACUUM cannot be one (nor run in a transaction).
+    scrub: `VACUUM (FULL) ${s}.snapshots`,
   };
 }
 
 /** Text columns cannot hold U+0000; the exact value lives in the event's JSON. */
 const column = (text) => (text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text);
 
-function checkEvent(e, i, expected) {
-  const where = `appendEvents: event ${i}`;
-  if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new ValidationError(`${where} must be an object`);
-  if (e.position !== expected + i + 1) throw new ValidationError(`${where} must have position ${expected + i + 1}, got ${String(e.position)}`);
+/**
+ * The fields the columns copy must have their type (the shared policy already checked that
+ * each event is an object with the right position).
+ */
+function checkColumns(e, i) {
+  const where = `${NAME}.appendEvents(events, expectedPosition): event #${i}`;
   for (const key of ['id', 'streamId', 'streamType', 'type']) {
     if (typeof e[key] !== 'string') throw new ValidationError(`${where}: ${key} must be a string`);
   }
@@ -104,25 +124,29 @@ function checkEvent(e, i, expected) {
 }
 
 /**
- * The batch as rows of column values, cut into statements of at most CHUNK_ROWS events and
- * (unless one event alone is bigger) CHUNK_BYTES of JSON: [[8 column arrays], …].
+ * The batch as statement parameters, cut into statements of at most CHUNK_ROWS events and
+ * (unless one event alone is bigger) CHUNK_BYTES of JSON: [[7 column arrays, JSON array text], …].
  */
 function toChunks(events) {
   const chunks = [];
   let cols = null;
+  let jsons = null;
   let bytes = 0;
+  const close = () => { if (cols) chunks.push([...cols, `[${jsons.join(',')}]`]); };
   for (const e of events) {
     const json = JSON.stringify(e);
-    if (cols === null || cols[0].length >= CHUNK_ROWS || (bytes > 0 && bytes + json.length > CHUNK_BYTES)) {
-      cols = [[], [], [], [], [], [], [], []];
-      chunks.push(cols);
+    if (cols === null || jsons.length >= CHUNK_ROWS || (bytes > 0 && bytes + json.length > CHUNK_BYTES)) {
+      close();
+      cols = [[], [], [], [], [], [], []];
+      jsons = [];
       bytes = 0;
     }
     bytes += json.length;
     cols[0].push(e.position); cols[1].push(column(e.id)); cols[2].push(column(e.streamId));
     cols[3].push(column(e.streamType)); cols[4].push(column(e.type)); cols[5].push(e.version);
-    cols[6].push(e.timestamp); cols[7].push(json);
+    cols[6].push(e.timestamp); jsons.push(json);
   }
+  close();
   return chunks;
 }
 
@@ -149,75 +173,15 @@ async function postgresStorage(connection, options) {
     if (conn.owned) await conn.pool.end().catch(() => {});
     throw openFailure(NAME, e);
   }
-  return withPolicy(store(conn, statements(opts.schema)));
+  return storageAdapter(NAME, store(conn, statements(opts.schema)));
 }
 
 /**
- * The adapter policy every adapter shares (lib/common.js on main has its parts, not yet one
- * wrapper): arguments checked (ValidationError), ClosedError after close, closing twice
- * harmless; `store` sees checked arguments only. The LISTEN connection runs while someone watches.
+ * What is particular to PostgreSQL (the `impl` of common.js's storageAdapter, which checks the
+ * arguments and owns the closed state): the queries, the listener, the pool. The LISTEN
+ * connection runs while someone watches.
  */
-function withPolicy(store) {
-  const guard = closedGuard(NAME);
-  return {
-    async readEvents(afterPosition, limit) {
-      guard.check('readEvents');
-      const after = nonNegativeInteger(afterPosition, `${NAME}.readEvents: afterPosition`);
-      const max = nonNegativeInteger(limit, `${NAME}.readEvents: limit`);
-      return max === 0 ? [] : store.readEvents(after, max);
-    },
-    async appendEvents(events, expectedPosition) {
-      guard.check('appendEvents');
-      if (!Array.isArray(events)) throw new ValidationError(`${NAME}.appendEvents(events, expectedPosition): events must be an array`);
-      const expected = nonNegativeInteger(expectedPosition, `${NAME}.appendEvents: expectedPosition`);
-      events.forEach((e, i) => checkEvent(e, i, expected));
-      return store.appendEvents(events, expected);
-    },
-    async readSnapshot(key) {
-      guard.check('readSnapshot');
-      if (typeof key !== 'string') throw new ValidationError(`${NAME}.readSnapshot(key): key must be a string`);
-      return store.readSnapshot(key);
-    },
-    async writeSnapshot(snapshot) {
-      guard.check('writeSnapshot');
-      if (snapshot === null || typeof snapshot !== 'object' || typeof snapshot.key !== 'string') {
-        throw new ValidationError(`${NAME}.writeSnapshot(snapshot): snapshot must be an object with a string key`);
-      }
-      return store.writeSnapshot(snapshot);
-    },
-    async readOutbox() {
-      guard.check('readOutbox');
-      return store.readOutbox();
-    },
-    async writeOutbox(entry) {
-      guard.check('writeOutbox');
-      return store.writeOutbox(outboxEntry(NAME, entry));
-    },
-    async deleteOutbox(ids) {
-      guard.check('deleteOutbox');
-      const list = commandIds(NAME, ids);
-      return list.length === 0 ? undefined : store.deleteOutbox(list);
-    },
-    watch(onAppend) {
-      guard.check('watch');
-      const unwatch = store.watchers.add(onAppend);
-      store.listener.start();
-      return () => {
-        unwatch();
-        if (store.watchers.size === 0) store.listener.stop();
-      };
-    },
-    async close() {
-      if (!guard.close()) return;
-      store.watchers.clear();
-      await store.close();
-    },
-  };
-}
-
-/** What is particular to PostgreSQL: the queries, the listener, the pool. */
 function store({ pool, owned, newClient }, sql) {
-  const watchers = watcherRegistry(NAME);
   // Our own appends are not reported to our watchers: the last position we appended, and the
   // last positions of appends in flight (their NOTIFY may arrive before their answer) with
   // whether one was held back (it is delivered if the append then fails: it may be another
@@ -235,6 +199,7 @@ function store({ pool, owned, newClient }, sql) {
       else watchers.notify(last);
     },
   });
+  const watchers = watcherRegistry(NAME, { onFirst: listener.start, onLast: listener.stop });
 
   // A failed append: a unique violation at a moved head is the other writer's win.
   async function explain(error, expected) {
@@ -260,12 +225,12 @@ function store({ pool, owned, newClient }, sql) {
 
   return {
     watchers,
-    listener,
     async readEvents(after, limit) {
       const { rows } = await pool.query({ ...sql.read, values: [after, limit], rowMode: 'array' });
       return rows.map((r) => JSON.parse(r[0]));
     },
     async appendEvents(events, expected) {
+      events.forEach(checkColumns);
       if (events.length === 0) {
         const last = await readHead(pool);
         if (last !== expected) throw conflict(expected, last);
@@ -284,7 +249,11 @@ function store({ pool, owned, newClient }, sql) {
         if (written) appended = Math.max(appended, last);
         else if (heldBack) watchers.notify(last);
       }
-      if (!written) throw conflict(expected, await readHead(pool).catch(() => '(unknown)'));
+      if (!written) {
+        // The head, for the message; when even that read fails, the CONFLICT stands without it.
+        const head = await readHead(pool).catch(() => /** @type {any} */ ('(unknown)'));
+        throw conflict(expected, head);
+      }
     },
     async readSnapshot(key) {
       const { rows } = await pool.query({ ...sql.readSnapshot, values: [column(key)], rowMode: 'array' });
@@ -304,6 +273,9 @@ function store({ pool, owned, newClient }, sql) {
     },
     async deleteOutbox(ids) {
       await pool.query({ ...sql.deleteOutbox, values: [ids.map(column)] });
+    },
+    async scrub() {
+      await pool.query(sql.scrub);
     },
     async close() {
       listener.stop();

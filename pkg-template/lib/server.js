@@ -113,7 +113,10 @@ async function createSyncServer(engine, options) {
   const files = opts.static === undefined ? null : staticFiles(opts.static);
   const { headPosition } = await engine.stats();
   const hub = liveHub(engine, { headPosition, stallTimeoutMs: opts.stallTimeoutMs, log: opts.log });
-  const api = syncApi(engine, opts, { runner: commandRunner(engine, opts), hub });
+  // GET /v1/keys is served when the engine has a key store (exportKeys answers).
+  const keysServed = typeof engine.exportKeys === 'function'
+    && (await engine.exportKeys([]).then(() => true, () => false));
+  const api = syncApi(engine, opts, { runner: commandRunner(engine, opts), hub, keysServed });
   const tracker = requestTracker();
   let closing = null;
 
@@ -149,6 +152,14 @@ async function createSyncServer(engine, options) {
   return {
     url: `http://${host}:${port}`,
     port,
+    /**
+     * Forgets a subject on the server's engine (`engine.forget`), then tells every live client
+     * (SSE `event: forget`) so they delete its keys too.
+     */
+    async forget(subject) {
+      await engine.forget(subject);
+      hub.forget(subject);
+    },
     close() {
       if (!closing) closing = shutDown();
       return closing;

@@ -21,6 +21,11 @@
 //   connection committed) and, when it changed, the last position; a last position beyond what
 //   this connection has seen is reported to the watchers. The timer is unref()'d (it never keeps
 //   the process alive) and stops with the last unwatch or with close().
+// - secure_delete=ON: what a write deletes or overwrites (a snapshot replaced, as every forget
+//   does) is overwritten with zeros in the file rather than left in free space; scrub() then
+//   checkpoints the WAL into the database and truncates it (wal_checkpoint(TRUNCATE)), so no
+//   old page version stays in the -wal file either. Events are only ever appended, so this
+//   costs nothing on appends.
 //
 // Schema (PRAGMA user_version = 2, PRAGMA application_id = 0x454a524e 'EJRN'):
 //   events(position INTEGER PRIMARY KEY, id TEXT UNIQUE, stream_id, stream_type, type,
@@ -157,6 +162,7 @@ function openDatabase(Database, path, { busyTimeoutMs, synchronous }) {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
+    db.pragma('secure_delete = ON');
     migrate(db);
   } catch (e) {
     try { db.close(); } catch { /* already failing */ }
@@ -219,6 +225,21 @@ function fromRow(r) {
     position: r.position,
     hash: r.hash,
   };
+}
+
+/**
+ * Copies the WAL into the database file and truncates it, so the only copy of each page is
+ * the current one (with secure_delete, deleted content is zeros). A reader of another
+ * connection that holds an old snapshot of the database keeps the checkpoint from finishing:
+ * a StorageError (call again).
+ * @param {any} db
+ * @param {string} label
+ */
+function checkpointTruncate(db, label) {
+  const [result] = db.pragma('wal_checkpoint(TRUNCATE)');
+  if (result && result.busy) {
+    throw new StorageError(`${label}: the WAL could not be checkpointed (another connection is reading); call again`, { reason: 'failed' });
+  }
 }
 
 /**
@@ -340,6 +361,10 @@ function sqliteAdapter(db, label, watchIntervalMs) {
       writeSnapshotStmt.run(snapshot.key, JSON.stringify(snapshot));
     },
 
+    async scrub() {
+      checkpointTruncate(db, label);
+    },
+
     watchers,
 
     async close() {
@@ -360,4 +385,7 @@ function sqliteAdapter(db, label, watchIntervalMs) {
   });
 }
 
-export { sqliteStorage, setSqliteDriver };
+/** The better-sqlite3 Database class (for the key store on SQLite, keys/sqlite.js). */
+const loadSqliteDriver = loadDriver;
+
+export { sqliteStorage, setSqliteDriver, loadSqliteDriver, checkpointTruncate };

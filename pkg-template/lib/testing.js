@@ -11,15 +11,16 @@
 // function) evolved over the given events; `decide` gets a deep copy of the state and a JSON
 // copy of the command; it returns an array of { type, data?, metadata? } (data and metadata
 // plain objects, type a non-empty string of at most 256 characters) or throws: an error whose
-// `code` is 'VALIDATION' is a ValidationError, anything else thrown a DomainError with its
-// message. The decided events are evolved too (an evolve that fails on them refuses the
-// command), and events leave as JSON, as they would from the log.
+// `code` is 'VALIDATION' is a ValidationError, one whose `code` is 'INTERNAL' an InternalError,
+// anything else thrown a DomainError with its message. An initialState or evolve that fails
+// (on the given events or on the decided ones) is the aggregate's bug: an InternalError, as in
+// the engine. Events leave as JSON, as they would from the log.
 //
 // Events in `given` are { type, data?, metadata?, timestamp? } (and, for projections,
 // streamId? and streamType?). The kit fills in the rest of each event: streamId and streamType
 // (the options, by default 'test-1' and 'Test'), version and position (1, 2, 3...), an id, and
 // a hash of 64 zeros: the kit keeps no log, so ids and hashes are placeholders.
-import { ERROR_CODES, DomainError, ProjectionError, ValidationError } from './errors.js';
+import { ERROR_CODES, InternalError, ProjectionError, ValidationError } from './errors.js';
 import { describeMismatch, jsonEqual, sortKeys } from './testing-diff.js';
 import {
   checkDefinition, checkFilter, checkName, decidedEvents, deepCopy, evolveOnce, initialState, isObject, jsonCopy,
@@ -313,13 +314,13 @@ function decideOnce(def, settings, log, command) {
   try {
     state = initialState(def.initialState);
   } catch (e) {
-    throw new DomainError(log.length === 0 ? `${streamType} initialState failed: ${messageOf(e)}` : `${streamType}: ${messageOf(e)}`);
+    throw new InternalError(`${streamType} '${streamId}': initialState() threw: ${messageOf(e)}`);
   }
   for (const event of log) {
     try {
       state = evolveOnce(def.evolve, state, jsonCopy(event));
     } catch (e) {
-      throw new DomainError(`${streamType}: evolve failed at version ${event.version} of stream '${streamId}': ${messageOf(e)}`);
+      throw new InternalError(`${streamType} '${streamId}': evolve failed at version ${event.version} of stream '${streamId}': ${messageOf(e)}`);
     }
   }
   let returned;
@@ -337,7 +338,7 @@ function decideOnce(def, settings, log, command) {
     try {
       state = evolveOnce(def.evolve, state, jsonCopy(event));
     } catch (e) {
-      throw new DomainError(`${streamType} evolve failed on its own '${event.type}' event: ${messageOf(e)}`);
+      throw new InternalError(`${streamType} evolve failed on its own '${event.type}' event: ${messageOf(e)}`);
     }
   }
   return events.map(jsonCopy);

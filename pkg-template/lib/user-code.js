@@ -8,10 +8,10 @@
 //   value (copied for every new state) or a function returning one;
 // - decide gets a deep copy of the state (structuredClone) and a JSON copy of the command;
 // - decide returns an array of { type, data?, metadata? } (checked here), or throws: a thrown
-//   value whose `code` is 'VALIDATION' is a ValidationError, anything else a DomainError, with
+//   value whose `code` is 'VALIDATION' is a ValidationError, 'INTERNAL' an InternalError, anything else a DomainError, with
 //   the thrown error's message;
 // - evolve must return the next state; events are read from canonical JSON.
-import { DomainError, ValidationError } from './errors.js';
+import { DomainError, InternalError, ValidationError } from './errors.js';
 
 const MAX_NAME_LEN = 256;
 const MAX_EVENT_BYTES = 1 << 20;
@@ -197,7 +197,9 @@ function evolveOnce(evolve, state, event) {
  */
 function refusal(thrown) {
   const code = thrown !== null && typeof thrown === 'object' ? /** @type {{ code?: unknown }} */ (thrown).code : undefined;
-  return code === 'VALIDATION' ? new ValidationError(messageOf(thrown)) : new DomainError(messageOf(thrown));
+  if (code === 'VALIDATION') return new ValidationError(messageOf(thrown));
+  if (code === 'INTERNAL') return new InternalError(messageOf(thrown));
+  return new DomainError(messageOf(thrown));
 }
 
 /**

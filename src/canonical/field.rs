@@ -43,6 +43,49 @@ pub fn field<'a>(object: &'a str, key: &str) -> Option<&'a str> {
     None
 }
 
+/// The top-level members of a canonical JSON object, in order: each raw key (as written,
+/// without its quotes) and the byte range of its raw value in `object`. Stops at the first
+/// malformed byte (canonical text this crate wrote never has one).
+pub fn members(object: &str) -> Members<'_> {
+    let ok = object.as_bytes().first() == Some(&b'{');
+    Members {
+        object,
+        at: if ok { 1 } else { object.len() },
+    }
+}
+
+/// The iterator of [`members`].
+#[derive(Debug, Clone)]
+pub struct Members<'a> {
+    object: &'a str,
+    at: usize,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (&'a str, std::ops::Range<usize>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.object.as_bytes();
+        let i = self.at;
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = skip_string(b, i)?;
+        if b.get(key_end) != Some(&b':') {
+            self.at = b.len();
+            return None;
+        }
+        let value_end = skip_value(b, key_end + 1)?;
+        self.at = if b.get(value_end) == Some(&b',') {
+            value_end + 1
+        } else {
+            b.len()
+        };
+        let key = self.object.get(i + 1..key_end - 1)?;
+        Some((key, key_end + 1..value_end))
+    }
+}
+
 /// The index after the string starting at `b[start] == '"'`.
 fn skip_string(b: &[u8], start: usize) -> Option<usize> {
     let mut i = start + 1;
@@ -146,5 +189,17 @@ mod tests {
         assert_eq!(as_u64("9007199254740992"), None);
         assert_eq!(as_str("\"plain\"").as_deref(), Some("plain"));
         assert_eq!(as_str("5"), None);
+    }
+
+    #[test]
+    fn members_walk_the_top_level() {
+        let text = r#"{"a":[1,{"b":"}"}],"d":"x,y","z":{"y":null}}"#;
+        let found: Vec<(&str, &str)> = members(text).map(|(k, r)| (k, &text[r])).collect();
+        assert_eq!(
+            found,
+            [("a", r#"[1,{"b":"}"}]"#), ("d", "\"x,y\""), ("z", r#"{"y":null}"#)]
+        );
+        assert_eq!(members("{}").count(), 0);
+        assert_eq!(members("[1]").count(), 0);
     }
 }

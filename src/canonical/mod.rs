@@ -35,7 +35,7 @@ use crate::error::ValidationError;
 
 mod field;
 
-pub use field::{as_str, as_u64, field};
+pub use field::{as_str, as_u64, field, members, Members};
 
 /// Deepest nesting of arrays and objects accepted in data, metadata, commands and states.
 pub const MAX_DEPTH: usize = 128;

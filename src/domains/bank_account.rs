@@ -6,6 +6,9 @@
 //! | `deposit { amount, description = '' }` | `money_deposited { amount, description, balanceAfter }` | not active |
 //! | `withdraw { amount, description = '' }` | `money_withdrawn { amount, description, balanceAfter }` | not active; "Insufficient funds" |
 //! | `close_account` | `account_closed { finalBalance }` | not active |
+//!
+//! `accountHolder` is personal data (subject: the account id) on an engine with a key store:
+//! once the account's subject is forgotten it reads as `null` (see [`personal_data`]).
 
 use std::rc::Rc;
 
@@ -143,11 +146,8 @@ impl Decider for BankAccount {
     fn evolve(&self, mut state: AccountState, event: &EventView<'_>) -> Result<AccountState, StateError> {
         match event.event_type {
             "account_created" => {
-                let holder = event
-                    .str_field("accountHolder")
-                    .ok_or("account_created without accountHolder")?;
                 state.account_id = Some(event.stream_id.to_owned());
-                state.account_holder = Some(holder.into_owned());
+                state.account_holder = holder(event)?.map(|h| h.into_owned());
                 state.is_active = true;
                 state.created_at = Some(event.timestamp);
             }
@@ -166,11 +166,30 @@ impl Decider for BankAccount {
     }
 }
 
+/// The `accountHolder` of `account_created`: `None` once erased (`null`).
+fn holder<'a>(event: &EventView<'a>) -> Result<Option<std::borrow::Cow<'a, str>>, StateError> {
+    match event.field("accountHolder") {
+        Some("null") => Ok(None),
+        raw => raw
+            .and_then(crate::canonical::as_str)
+            .map(Some)
+            .ok_or_else(|| "account_created without accountHolder".into()),
+    }
+}
+
+/// The personal data of `BankAccount` (declared on engines with a key store): the
+/// `accountHolder` of `account_created`, whose subject is the account id.
+pub fn personal_data() -> Result<(&'static str, crate::personal::PersonalData), crate::error::ValidationError> {
+    let declaration = crate::personal::PersonalData::new(["accountHolder"], |event| Ok(event.stream_id.to_owned()));
+    Ok(("account_created", declaration?))
+}
+
 /// A row of `account_balance`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountRow {
     pub account_id: Rc<str>,
-    pub account_holder: Rc<str>,
+    /// `None` once the account's subject is forgotten.
+    pub account_holder: Option<Rc<str>>,
     pub balance: u64,
     pub is_active: bool,
     pub last_updated: i64,
@@ -185,7 +204,10 @@ impl Row for AccountRow {
         out.push_str("{\"accountId\":");
         write_string(out, &self.account_id);
         out.push_str(",\"accountHolder\":");
-        write_string(out, &self.account_holder);
+        match &self.account_holder {
+            Some(h) => write_string(out, h),
+            None => out.push_str("null"),
+        }
         out.push_str(",\"balance\":");
         write_u64(out, self.balance);
         out.push_str(if self.is_active {
@@ -203,7 +225,7 @@ impl Row for AccountRow {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredRow {
-    pub account_holder: String,
+    pub account_holder: Option<String>,
     pub balance: u64,
     pub is_active: bool,
     pub last_updated: i64,
@@ -223,14 +245,12 @@ impl RowProjection for AccountBalance {
         let (sym, id) = key(event)?;
         match event.event_type {
             "account_created" => {
-                let holder = event
-                    .str_field("accountHolder")
-                    .ok_or("account_created without accountHolder")?;
+                let holder = holder(event)?;
                 rows.insert(
                     sym,
                     AccountRow {
                         account_id: id.clone(),
-                        account_holder: Rc::from(holder.as_ref()),
+                        account_holder: holder.map(|h| Rc::from(h.as_ref())),
                         balance: 0,
                         is_active: true,
                         last_updated: event.timestamp,
@@ -260,7 +280,7 @@ impl RowProjection for AccountBalance {
     fn restore(&self, id: Rc<str>, r: StoredRow) -> AccountRow {
         AccountRow {
             account_id: id,
-            account_holder: Rc::from(r.account_holder),
+            account_holder: r.account_holder.map(Rc::from),
             balance: r.balance,
             is_active: r.is_active,
             last_updated: r.last_updated,

@@ -24,8 +24,17 @@ use std::rc::Rc;
 use crate::engine::EngineConfig;
 
 /// Adds `BankAccount`, `Order`, `account_balance` and `order_status` to an engine's
-/// configuration (defined at open, so the projections' stored snapshots are restored).
+/// configuration (defined at open, so the projections' stored snapshots are restored), and,
+/// when the configuration has a key store (`keys`: set it first), their personal data:
+/// `accountHolder` (subject: the account id) and `shippingAddress` (subject: the customer
+/// id). Without a key store they store plaintext, as they always did.
 pub fn register_builtins(config: &mut EngineConfig) {
+    if config.keys.is_some() {
+        let declared = [bank_account::personal_data(), order::personal_data()];
+        for (event_type, declaration) in declared.into_iter().flatten() {
+            config.personal_data.push((event_type.to_owned(), declaration));
+        }
+    }
     config
         .aggregates
         .push((bank_account::STREAM_TYPE.to_owned(), Rc::new(bank_account::BankAccount)));

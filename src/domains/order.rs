@@ -199,6 +199,19 @@ impl Decider for Order {
     }
 }
 
+/// The personal data of `Order` (declared on engines with a key store): the
+/// `shippingAddress` of `order_placed`, whose subject is the customer (`customerId`). Once
+/// the customer is forgotten the address reads as `null`.
+pub fn personal_data() -> Result<(&'static str, crate::personal::PersonalData), crate::error::ValidationError> {
+    let declaration = crate::personal::PersonalData::new(["shippingAddress"], |event| {
+        event
+            .str_field("customerId")
+            .map(|c| c.into_owned())
+            .ok_or_else(|| "order_placed without customerId".into())
+    });
+    Ok(("order_placed", declaration?))
+}
+
 /// An order's status, as `order_status` rows hold it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::decider::Registry;
 use crate::error::Error;
 use crate::event::{command_id_of, Event};
+use crate::forms::Forms;
 use crate::id::IdGenerator;
 use crate::integrity::Checked;
 use crate::log::{Log, StreamSym};
@@ -31,6 +32,8 @@ pub(crate) struct Core {
     /// Per stream: the current state and one every `snapshot_every` versions.
     pub(super) caches: HashMap<StreamSym, AggregateCache>,
     pub(super) projections: Projections,
+    /// Upcasters, personal data and keys: how stored events read (`crate::forms`).
+    pub(super) forms: Forms,
     /// Committed command ids and where their events are.
     pub(super) commands: HashMap<String, CommandRecord>,
     pub(super) ids: IdGenerator,
@@ -70,6 +73,7 @@ impl Core {
                 }
             }
             let position = self.log.head_position();
+            self.forms.note_committed(&self.log, position, position);
             self.fold_into_cache(position);
             if let Some(cid) = command_id {
                 self.record_command(cid, position);
@@ -77,19 +81,33 @@ impl Core {
         }
         let head = self.log.head_position();
         if !self.defer_projections {
-            self.projections.apply(&self.log, first, head);
+            self.projections.apply(&self.log, &self.forms, first, head);
         }
         result.map(|()| head + 1 - first).map_err(Error::from)
     }
 
-    /// Keeps a cached aggregate state current with the event just committed at `position`.
+    /// Keeps a cached aggregate state current with the event just committed at `position`
+    /// (an event that cannot be read drops the state: the error is reported on next use).
     fn fold_into_cache(&mut self, position: u64) {
         let Some(view) = self.log.get(position) else { return };
         let Some(sym) = view.syms().map(|s| s.stream) else {
             return;
         };
-        if let (Some(cache), Some(agg)) = (self.caches.get_mut(&sym), self.registry.get(view.stream_type)) {
-            cache.apply_external(agg.as_ref(), &view, self.snapshot_every);
+        let Some(agg) = self.registry.get(view.stream_type) else {
+            return;
+        };
+        if !self.caches.contains_key(&sym) {
+            return;
+        }
+        match self.forms.to_read_form(view) {
+            Ok(read) => {
+                if let Some(cache) = self.caches.get_mut(&sym) {
+                    cache.apply_external(agg.as_ref(), &read.view(), self.snapshot_every);
+                }
+            }
+            Err(_) => {
+                self.caches.remove(&sym);
+            }
         }
     }
 

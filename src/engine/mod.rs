@@ -24,6 +24,7 @@
 
 mod batch;
 mod core;
+mod forms;
 mod hooks;
 mod pipeline;
 mod queue;
@@ -39,17 +40,21 @@ use crate::clock::Clock;
 use crate::decider::{Aggregate, Registry};
 use crate::error::{ClosedError, Error};
 use crate::filter::EventFilter;
+use crate::forms::Forms;
 use crate::id::IdGenerator;
 use crate::log::Log;
+use crate::personal::{KeyStore, PersonalData};
 use crate::projection::{AnyProjection, Projections, DEFAULT_PROJECTION_SNAPSHOT_EVERY};
 use crate::snapshot::DEFAULT_SNAPSHOT_EVERY;
 use crate::storage::Storage;
 use crate::subscription::{Subscriber, Subscriptions};
+use crate::upcast::Upcaster;
 
 use self::core::Core;
 use queue::{IdleWait, Queue};
 
 pub use batch::{Decision, Tentative, TentativeStream};
+pub use forms::KeyExport;
 pub use pipeline::Ticket;
 pub(crate) use queue::{Slot, Wait};
 pub use request::{ExecuteRequest, ExecuteResult, Loaded};
@@ -77,6 +82,14 @@ pub struct EngineConfig {
     /// Projections defined at open (before the log is loaded), so their stored snapshots can
     /// be restored instead of folding the whole log.
     pub projections: Vec<(String, Rc<dyn AnyProjection>)>,
+    /// The key store of personal data (none: nothing is encrypted, and a log that holds
+    /// encrypted values cannot be opened).
+    pub keys: Option<Rc<dyn KeyStore>>,
+    /// Upcasters defined at open (type, `from`, step), so stored projection snapshots built
+    /// under them can be restored.
+    pub upcasters: Vec<(String, u32, Rc<dyn Upcaster>)>,
+    /// Personal data declared at open (needs `keys`).
+    pub personal_data: Vec<(String, PersonalData)>,
 }
 
 impl EngineConfig {
@@ -92,6 +105,9 @@ impl EngineConfig {
             clock,
             aggregates: Vec::new(),
             projections: Vec::new(),
+            keys: None,
+            upcasters: Vec::new(),
+            personal_data: Vec::new(),
         }
     }
 }
@@ -133,9 +149,10 @@ impl<S: Storage> Engine<S> {
             registry.register(name, aggregate.clone())?;
         }
         let log = Log::new();
+        let forms = Forms::configured(&config)?;
         let mut projections = Projections::new(config.projection_snapshot_every);
         for (name, projection) in &config.projections {
-            projections.define(name, projection.clone(), &log)?;
+            projections.define(name, projection.clone(), 1, &log, &forms)?;
         }
         let engine = Engine {
             storage,
@@ -144,6 +161,7 @@ impl<S: Storage> Engine<S> {
                 registry,
                 caches: HashMap::new(),
                 projections,
+                forms,
                 commands: HashMap::new(),
                 ids: IdGenerator::from_platform()?,
                 clock: config.clock.clone(),
@@ -167,15 +185,17 @@ impl<S: Storage> Engine<S> {
         let keys = self.core()?.projections.snapshot_keys();
         let mut found = HashMap::new();
         for (_, key) in keys {
-            // A snapshot that cannot be read is simply rebuilt from the log.
+            // A snapshot that cannot be read (or opened) is simply rebuilt from the log.
             if let Ok(Some(snapshot)) = self.storage.read_snapshot(&key).await {
-                found.insert(key, snapshot);
+                if let Some(snapshot) = self.opened(snapshot).await {
+                    found.insert(key, snapshot);
+                }
             }
         }
         let mut core = self.core_mut()?;
         let core = &mut *core;
         core.defer_projections = false;
-        core.projections.build_with_snapshots(&core.log, &found);
+        core.projections.build_with_snapshots(&core.log, &core.forms, &found);
         Ok(())
     }
 
@@ -184,10 +204,11 @@ impl<S: Storage> Engine<S> {
         let due = match self.core.try_borrow_mut() {
             Ok(mut core) => {
                 let core = &mut *core;
-                core.projections.snapshots_due(&core.log, every)
+                core.projections.snapshots_due(&core.log, &core.forms, every)
             }
             Err(_) => return,
         };
+        let Ok(due) = self.sealed(due).await else { return };
         for snapshot in due {
             let _ = self.storage.write_snapshot(&snapshot).await;
         }
@@ -222,26 +243,23 @@ impl<S: Storage> Engine<S> {
         &self.storage
     }
 
-    /// Adds an aggregate type (e.g. one defined in JavaScript).
+    /// Adds an aggregate type (e.g. one defined in JavaScript), at definition version 1.
     pub fn define_aggregate(&self, name: &str, aggregate: Rc<dyn Aggregate>) -> Result<(), Error> {
-        self.core_mut()?.registry.register(name, aggregate)?;
-        Ok(())
+        self.define_aggregate_version(name, aggregate, 1)
     }
 
-    /// Adds a projection and builds it from the whole log.
+    /// Adds a projection (definition version 1) and builds it from the whole log.
     pub fn define_projection(&self, name: &str, projection: Rc<dyn AnyProjection>) -> Result<(), Error> {
-        let mut core = self.core_mut()?;
-        let core = &mut *core;
-        core.projections.define(name, projection, &core.log)
+        self.define_projection_version(name, projection, 1)
     }
 
     /// Delivers committed events to subscribers that have not seen them. Returns false if it
     /// could not finish because the engine is busy (call it again later).
     pub fn pump_subscriptions(&self) -> bool {
         self.subscriptions
-            .pump(&|f: &mut dyn FnMut(&Log)| match self.core.try_borrow() {
+            .pump(&|f: &mut dyn FnMut(&Log, &Forms)| match self.core.try_borrow() {
                 Ok(core) => {
-                    f(&core.log);
+                    f(&core.log, &core.forms);
                     true
                 }
                 Err(_) => false,
@@ -295,6 +313,10 @@ impl<S: Storage> Engine<S> {
             IdleWait::new(&self.queue).await;
         }
         self.persist_snapshots(0).await;
-        self.storage.close().await.map_err(Error::Storage)
+        let closed = self.storage.close().await.map_err(Error::Storage);
+        if let Some(keys) = &self.config.keys {
+            keys.close().await?;
+        }
+        closed
     }
 }

@@ -37,7 +37,7 @@ enum Step {
 }
 
 /// The engine's state was borrowed between two awaits of a batch: a bug.
-fn busy() -> Error {
+pub(super) fn busy() -> Error {
     Error::internal("the engine's state was in use while a batch was processed")
 }
 
@@ -112,11 +112,19 @@ impl<S: Storage> Engine<S> {
     /// number of times).
     async fn process(&self, mut executes: Vec<Pending>) {
         let mut conflicts = 0u32;
+        let mut fetched_keys: Vec<(String, u32)> = Vec::new();
         loop {
             let batch = match self.core.try_borrow_mut() {
                 Ok(mut core) => core.decide_batch(executes),
                 Err(_) => return fill_all(executes, &busy()),
             };
+            if !batch.missing_keys.is_empty() {
+                executes = match self.with_keys(batch, &mut fetched_keys).await {
+                    Some(again) => again,
+                    None => return,
+                };
+                continue;
+            }
             let step = if batch.events().is_empty() {
                 self.settle_without_append(batch).await
             } else {
@@ -244,7 +252,8 @@ impl<S: Storage> Engine<S> {
         }
     }
 
-    /// Reads every event after the head from the storage and commits it.
+    /// Reads every event after the head from the storage and commits it (fetching the keys
+    /// its personal data needs first).
     pub(super) async fn read_new_events(&self) -> Result<u64, Error> {
         let mut total = 0;
         loop {
@@ -253,6 +262,7 @@ impl<S: Storage> Engine<S> {
             if page.is_empty() {
                 break;
             }
+            let fetched = self.fetch_read_keys(&page).await?;
             let applied = {
                 let mut core = self.core.try_borrow_mut().map_err(|_| busy())?;
                 let r = core.apply_external(page);
@@ -261,19 +271,20 @@ impl<S: Storage> Engine<S> {
             };
             self.pump_subscriptions();
             total += applied?;
+            self.check_read_keys(&fetched)?;
         }
         self.needs_resync.set(false);
         Ok(total)
     }
 }
 
-fn fill(fills: Vec<Fill>) {
+pub(super) fn fill(fills: Vec<Fill>) {
     for (slot, result) in fills {
         slot.fill(result);
     }
 }
 
-fn fill_all(pending: Vec<Pending>, error: &Error) {
+pub(super) fn fill_all(pending: Vec<Pending>, error: &Error) {
     for (_, slot) in pending {
         slot.fill(Err(error.clone()));
     }

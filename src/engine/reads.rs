@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, NotFoundError};
 use crate::event::{validate_name, Event};
+use crate::forms::ReadEvent;
 use crate::integrity::{self, VerifyReport};
 use crate::log::{EventView, ReadAllOptions, ReadStreamOptions, Stats};
 use crate::projection::ReplayReport;
@@ -15,32 +16,64 @@ use crate::time_travel::{log_position_at, stream_version_at, At};
 use super::{Engine, Loaded};
 
 impl<S: Storage> Engine<S> {
-    /// Reads a stream.
+    /// Reads a stream, in read form (upcast, personal data opened).
     pub fn read_stream(&self, stream_id: &str, opts: &ReadStreamOptions) -> Result<Vec<Event>, Error> {
-        self.with_read_stream(stream_id, opts, |views| views.iter().map(EventView::to_event).collect())
+        self.with_read_stream(stream_id, opts, false, to_events)
     }
 
-    /// Reads the log.
+    /// Reads the log, in read form (upcast, personal data opened); type filters apply to
+    /// the read form.
     pub fn read_all(&self, opts: &ReadAllOptions) -> Result<Vec<Event>, Error> {
-        self.with_read_all(opts, |views| views.iter().map(EventView::to_event).collect())
+        self.with_read_all(opts, false, to_events)
     }
 
-    /// Calls `f` with views of the events a `read_all` would return (no copies).
-    pub fn with_read_all<R>(&self, opts: &ReadAllOptions, f: impl FnOnce(&[EventView<'_>]) -> R) -> Result<R, Error> {
+    /// Events (e.g. a command's, from [`Engine::execute`], which are in stored form) in
+    /// their read form.
+    pub fn read_form(&self, events: &[Event]) -> Result<Vec<Event>, Error> {
         let core = self.core()?;
-        Ok(f(&core.log.read_all(opts)))
+        events
+            .iter()
+            .map(|e| core.forms.read(EventView::of(e)).map(|r| r.view().to_event()))
+            .collect()
     }
 
-    /// Calls `f` with views of the events a `read_stream` would return (no copies).
+    /// Reads the log in its stored form (what is hashed and persisted).
+    pub fn read_all_raw(&self, opts: &ReadAllOptions) -> Result<Vec<Event>, Error> {
+        self.with_read_all(opts, true, to_events)
+    }
+
+    /// Calls `f` with the events a `read_all` would return (`raw`: in stored form), without
+    /// copies where the read form is the stored one.
+    pub fn with_read_all<R>(
+        &self,
+        opts: &ReadAllOptions,
+        raw: bool,
+        f: impl FnOnce(&[ReadEvent<'_>]) -> R,
+    ) -> Result<R, Error> {
+        let core = self.core()?;
+        Ok(f(&core.forms.read_all(&core.log, opts, raw)?))
+    }
+
+    /// Calls `f` with the events a `read_stream` would return (`raw`: in stored form).
     pub fn with_read_stream<R>(
         &self,
         stream_id: &str,
         opts: &ReadStreamOptions,
-        f: impl FnOnce(&[EventView<'_>]) -> R,
+        raw: bool,
+        f: impl FnOnce(&[ReadEvent<'_>]) -> R,
     ) -> Result<R, Error> {
         validate_name("streamId", stream_id)?;
         let core = self.core()?;
-        Ok(f(&core.log.read_stream(stream_id, opts)))
+        let views = core.log.read_stream(stream_id, opts);
+        let read: Vec<ReadEvent<'_>> = if raw {
+            views.into_iter().map(ReadEvent::raw).collect()
+        } else {
+            views
+                .into_iter()
+                .map(|v| core.forms.read(v))
+                .collect::<Result<_, _>>()?
+        };
+        Ok(f(&read))
     }
 
     /// The stream's version (0 when it has no events).
@@ -75,14 +108,22 @@ impl<S: Storage> Engine<S> {
         if version == 0 {
             return Ok(None);
         }
-        let internal = |m: crate::error::StateError| Error::internal(format!("{stream_type} '{stream_id}': {m}"));
         let state = core
             .caches
             .entry(sym)
             .or_default()
-            .state_at(&core.log, sym, aggregate.as_ref(), core.snapshot_every, version)
-            .map_err(internal)?;
-        let state = aggregate.state_json(&state).map_err(internal)?;
+            .state_at(
+                &core.log,
+                &core.forms,
+                sym,
+                aggregate.as_ref(),
+                core.snapshot_every,
+                version,
+            )
+            .map_err(|e| e.into_error(stream_type, stream_id))?;
+        let state = aggregate
+            .state_json(&state)
+            .map_err(|m| Error::internal(format!("{stream_type} '{stream_id}': {m}")))?;
         Ok(Some(Loaded { state, version }))
     }
 
@@ -91,20 +132,22 @@ impl<S: Storage> Engine<S> {
         let mut core = self.core_mut()?;
         let core = &mut *core;
         let position = at.map(|at| log_position_at(&core.log, at)).transpose()?;
-        core.projections.state_json(name, position, &core.log)
+        core.projections.state_json(name, position, &core.log, &core.forms)
     }
 
     /// Records of a map-shaped projection whose fields equal every field of `filter`
     /// (JSON array text).
     pub fn query(&self, name: &str, filter: &Map<String, Value>) -> Result<String, Error> {
-        self.core()?.projections.query(name, filter)
+        let mut core = self.core_mut()?;
+        let core = &mut *core;
+        core.projections.query(name, filter, &core.log, &core.forms)
     }
 
     /// Rebuilds one projection or all of them from the whole log.
     pub fn replay(&self, name: Option<&str>) -> Result<ReplayReport, Error> {
         let mut core = self.core_mut()?;
         let core = &mut *core;
-        core.projections.replay(name, &core.log)
+        core.projections.replay(name, &core.log, &core.forms)
     }
 
     /// Figures about the log.
@@ -122,4 +165,8 @@ impl<S: Storage> Engine<S> {
         let core = self.core()?;
         Ok((core.registry.names(), core.projections.names()))
     }
+}
+
+fn to_events(read: &[ReadEvent<'_>]) -> Vec<Event> {
+    read.iter().map(|r| r.view().to_event()).collect()
 }

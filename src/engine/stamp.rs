@@ -1,15 +1,18 @@
 //! Stamping: turning what a `decide` returned into events of the log. First the decided
 //! events are checked and made canonical ([`prepare`]: type name, data, metadata merged with
-//! the command's and `commandId`, size); then each gets its id, version, position, timestamp
-//! and hash ([`Stamper`]). Nothing here commits anything.
+//! the command's and `commandId`, size); then each gets its id, version, position and
+//! timestamp, is turned into its stored form (`crate::forms`: schema version, sealed personal
+//! data) and hashed ([`Stamper`]). Nothing here commits anything.
 
 use serde_json::{Map, Value};
 
 use crate::canonical::CanonicalJson;
 use crate::error::{Error, ValidationError};
-use crate::event::{validate_name, Event, EventData, EventFields, NewEvent, MAX_EVENT_BYTES};
+use crate::event::{validate_name, Event, EventData, NewEvent, MAX_EVENT_BYTES};
+use crate::forms::{FormError, Forms};
 use crate::id::IdGenerator;
 use crate::integrity::{event_hash, format_event_id, Hash};
+use crate::log::EventView;
 
 use super::ExecuteRequest;
 
@@ -77,6 +80,9 @@ pub(super) struct Stamper {
     pub(super) events: Vec<Event>,
     /// Each event's id and hash as bytes (what the log keeps).
     pub(super) raw: Vec<([u8; 16], [u8; 32])>,
+    /// Each event's data as decided, when its stored form differs (sealed personal data):
+    /// what the batch's folds read.
+    plain: Vec<Option<CanonicalJson>>,
     prev_hash: Hash,
     scratch: String,
 }
@@ -96,32 +102,27 @@ impl Stamper {
             timestamp,
             events: Vec::new(),
             raw: Vec::new(),
+            plain: Vec::new(),
             prev_hash: head_hash,
             scratch: String::new(),
         }
     }
 
-    /// Stamps the next event of the batch: version `version` of the request's stream.
-    pub(super) fn stamp(&mut self, ids: &mut IdGenerator, req: &ExecuteRequest, p: Prepared, version: u64) -> &Event {
+    /// Stamps the next event of the batch, version `version` of the request's stream, in
+    /// its stored form; returns its index in the batch. Fails, stamping nothing, when the
+    /// stored form cannot be made (e.g. a subject's key is not fetched yet).
+    pub(super) fn stamp(
+        &mut self,
+        ids: &mut IdGenerator,
+        forms: &mut Forms,
+        req: &ExecuteRequest,
+        p: Prepared,
+        version: u64,
+    ) -> Result<usize, FormError> {
         let position = self.base + self.events.len() as u64 + 1;
         let id_bytes = ids.next_id(self.timestamp);
-        let id = format_event_id(&id_bytes);
-        let fields = EventFields {
-            id: &id,
-            stream_id: &req.stream_id,
-            stream_type: &req.stream_type,
-            event_type: &p.event_type,
-            data: p.data.as_str(),
-            metadata: p.metadata.as_str(),
-            timestamp: self.timestamp,
-            version,
-            position,
-        };
-        let hash = event_hash(&self.prev_hash, &fields, &mut self.scratch);
-        self.prev_hash = hash;
-        self.raw.push((id_bytes, hash.0));
-        self.events.push(Event {
-            id,
+        let mut event = Event {
+            id: format_event_id(&id_bytes),
             stream_id: req.stream_id.clone(),
             stream_type: req.stream_type.clone(),
             event_type: p.event_type,
@@ -130,9 +131,31 @@ impl Stamper {
             timestamp: self.timestamp,
             version,
             position,
-            hash: hash.to_hex(),
-        });
-        &self.events[self.events.len() - 1]
+            hash: String::new(),
+            erased: Vec::new(),
+        };
+        let sealed = forms.to_stored_form(&EventView::of(&event))?;
+        if let Some(metadata) = sealed.metadata {
+            event.metadata = metadata;
+        }
+        let plain = sealed.data.map(|stored| std::mem::replace(&mut event.data, stored));
+        let hash = event_hash(&self.prev_hash, &event.fields(), &mut self.scratch);
+        event.hash = hash.to_hex();
+        self.prev_hash = hash;
+        self.raw.push((id_bytes, hash.0));
+        self.events.push(event);
+        self.plain.push(plain);
+        Ok(self.events.len() - 1)
+    }
+
+    /// The read form of stamped event `i` (as decided: at its latest version, personal data
+    /// in the clear): what the batch's folds see.
+    pub(super) fn read_view(&self, i: usize) -> Option<EventView<'_>> {
+        let e = EventView::of(self.events.get(i)?);
+        Some(match self.plain.get(i) {
+            Some(Some(plain)) => e.with_form(e.event_type, plain.as_str(), e.metadata, &[]),
+            _ => e,
+        })
     }
 
     /// The current end of the batch.
@@ -147,6 +170,7 @@ impl Stamper {
     pub(super) fn rollback(&mut self, mark: Mark) {
         self.events.truncate(mark.len);
         self.raw.truncate(mark.len);
+        self.plain.truncate(mark.len);
         self.prev_hash = mark.prev_hash;
     }
 }

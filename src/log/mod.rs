@@ -20,7 +20,7 @@ use crate::event::Event;
 use crate::integrity::{check_next, Checked, Hash, GENESIS};
 
 pub use read::{Direction, ReadAllOptions, ReadStreamOptions, Stats};
-pub use view::{EventView, Syms};
+pub use view::{EventView, Syms, RENAMED};
 use view::{HashRef, IdRef};
 
 /// Index of a stream in the log.
@@ -212,6 +212,7 @@ impl Log {
                 stream_type: stream.stream_type,
                 event_type: r.event_type,
             }),
+            erased: &[],
         })
     }
 

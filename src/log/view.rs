@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::{NameSym, StreamSym};
 use crate::canonical::CanonicalJson;
 use crate::error::StateError;
-use crate::event::{write_event_record, Event, EventFields};
+use crate::event::{write_erased, write_event_record, Event, EventFields};
 use crate::integrity::{format_event_id, Hash};
 
 /// A borrowed view of one event, whether committed in the log or still pending in a batch.
@@ -30,7 +30,14 @@ pub struct EventView<'a> {
     pub(super) hash: HashRef<'a>,
     /// Where the event sits in the log (`None` while it is pending in a batch).
     pub(super) syms: Option<Syms<'a>>,
+    /// Read form only: the personal-data fields that read as `null` because their subject
+    /// was forgotten (see [`crate::forms`]).
+    pub erased: &'a [String],
 }
+
+/// The event-type symbol of a view whose type was renamed by an upcaster: filters compare
+/// its type by name.
+pub const RENAMED: NameSym = NameSym::MAX;
 
 /// A committed event's interned names, for fast matching and keys.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +76,34 @@ impl<'a> EventView<'a> {
             id: IdRef::Text(&e.id),
             hash: HashRef::Text(&e.hash),
             syms: None,
+            erased: &e.erased,
+        }
+    }
+
+    /// The same event in another form (its read form: upcast, decrypted): the given type,
+    /// data, metadata and erased fields, everything else as it is. A changed type is marked
+    /// [`RENAMED`] for filters.
+    pub fn with_form<'b>(
+        &self,
+        event_type: &'b str,
+        data: &'b str,
+        metadata: &'b str,
+        erased: &'b [String],
+    ) -> EventView<'b>
+    where
+        'a: 'b,
+    {
+        let renamed = event_type != self.event_type;
+        EventView {
+            event_type,
+            data,
+            metadata,
+            erased,
+            syms: self.syms.map(|s| Syms {
+                event_type: if renamed { RENAMED } else { s.event_type },
+                ..s
+            }),
+            ..*self
         }
     }
 
@@ -160,6 +195,7 @@ impl<'a> EventView<'a> {
             },
             &hash,
         );
+        write_erased(out, self.erased);
     }
 
     /// An owned copy.
@@ -176,6 +212,7 @@ impl<'a> EventView<'a> {
             version: self.version,
             position: self.position,
             hash: self.hash_hex(),
+            erased: self.erased.to_vec(),
         }
     }
 }

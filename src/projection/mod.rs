@@ -24,6 +24,7 @@ use crate::decider::AnyState;
 use crate::error::{Error, NotFoundError, ProjectionError, StateError, ValidationError};
 use crate::event::{validate_name, Event};
 use crate::filter::{CompiledFilter, EventFilter};
+use crate::forms::Forms;
 use crate::log::{EventView, Log, NameSym, StreamSym, Syms};
 use crate::snapshot::Snapshot;
 
@@ -159,6 +160,9 @@ pub struct Projections {
     slots: Vec<Slot>,
     by_name: HashMap<String, usize>,
     base_interval: u64,
+    /// What events read as changed (an upcaster was defined): every projection is folded
+    /// again from the log on its next use.
+    stale: bool,
 }
 
 /// What a replay did.
@@ -175,29 +179,69 @@ impl Projections {
             slots: Vec::new(),
             by_name: HashMap::new(),
             base_interval: base_interval.max(1),
+            stale: false,
         }
     }
 
-    /// Defines a projection and builds it from the whole log.
-    pub fn define(&mut self, name: &str, projection: Rc<dyn AnyProjection>, log: &Log) -> Result<(), Error> {
+    /// Defines a projection (`version`: its definition's version, 1 by default) and builds
+    /// it from the whole log. A name already defined may be defined again only with another
+    /// version: the new definition replaces the old one, and is built from the log.
+    pub fn define(
+        &mut self,
+        name: &str,
+        projection: Rc<dyn AnyProjection>,
+        version: u32,
+        log: &Log,
+        forms: &Forms,
+    ) -> Result<(), Error> {
         validate_name("projection name", name)?;
-        if self.by_name.contains_key(name) {
-            return Err(ValidationError::new(format!("projection '{name}' is already defined")).into());
+        let existing = self.by_name.get(name).copied();
+        if let Some(i) = existing {
+            if self.slots[i].version == version {
+                return Err(ValidationError::new(format!(
+                    "projection '{name}' is already defined (version {version}; give another {{ version }} to replace it)"
+                ))
+                .into());
+            }
         }
-        let slot = Slot::new(name, projection)?.folded(log, log.head_position(), self.base_interval)?;
-        self.by_name.insert(name.to_owned(), self.slots.len());
-        self.slots.push(slot);
+        self.ensure_built(log, forms);
+        let slot = Slot::new(name, projection, version)?.folded(log, forms, log.head_position(), self.base_interval)?;
+        match existing {
+            Some(i) => self.slots[i] = slot,
+            None => {
+                self.by_name.insert(name.to_owned(), self.slots.len());
+                self.slots.push(slot);
+            }
+        }
         Ok(())
     }
 
+    /// Every projection is folded again from the log on its next use (events read
+    /// differently now).
+    pub fn invalidate(&mut self) {
+        self.stale = true;
+    }
+
+    /// Folds every projection again if they are stale.
+    fn ensure_built(&mut self, log: &Log, forms: &Forms) {
+        if std::mem::take(&mut self.stale) {
+            let _ = self.rebuild(0..self.slots.len(), log, forms);
+        }
+    }
+
     /// Applies newly committed events (in position order) to every projection.
-    pub fn apply(&mut self, log: &Log, from: u64, to: u64) {
-        self.feed(log, from, to, 0..self.slots.len());
+    pub fn apply(&mut self, log: &Log, forms: &Forms, from: u64, to: u64) {
+        if self.stale {
+            // Folding everything again includes these events.
+            return self.ensure_built(log, forms);
+        }
+        self.feed(log, forms, from, to, 0..self.slots.len());
     }
 
     /// One pass over positions `from..=to` feeds the slots `targets` (each skips what it has
-    /// already read). Their filters are compiled once for the pass.
-    fn feed(&mut self, log: &Log, from: u64, to: u64, targets: Range<usize>) {
+    /// already read): each event is made into its read form once, for every slot. Their
+    /// filters are compiled once for the pass.
+    fn feed(&mut self, log: &Log, forms: &Forms, from: u64, to: u64, targets: Range<usize>) {
         if from > to || targets.is_empty() {
             return;
         }
@@ -206,8 +250,29 @@ impl Projections {
         let filters: Vec<EventFilter> = slots.iter_mut().map(|s| std::mem::take(&mut s.filter)).collect();
         let compiled: Vec<CompiledFilter<'_>> = filters.iter().map(|f| f.compile(log)).collect();
         for e in log.range(from, to) {
-            for (slot, c) in slots.iter_mut().zip(&compiled) {
-                slot.apply(&e, self.base_interval, c);
+            // Made into its read form only when a slot reads it (or an upcaster may rename it).
+            let wanted = forms.has_upcasters(&e)
+                || slots
+                    .iter()
+                    .zip(&compiled)
+                    .any(|(s, c)| s.failure.is_none() && e.position > s.position && c.matches(&e));
+            let read = if wanted {
+                forms.to_read_form(e)
+            } else {
+                Ok(crate::forms::ReadEvent::raw(e))
+            };
+            match read {
+                Ok(read) => {
+                    let view = read.view();
+                    for (slot, c) in slots.iter_mut().zip(&compiled) {
+                        slot.apply(&view, self.base_interval, c);
+                    }
+                }
+                Err(error) => {
+                    for (slot, c) in slots.iter_mut().zip(&compiled) {
+                        slot.fail_on(&e, &error, c, forms);
+                    }
+                }
             }
         }
         drop(compiled);
@@ -217,19 +282,13 @@ impl Projections {
     }
 
     /// Rebuilds one projection (or all) from the whole log.
-    pub fn replay(&mut self, name: Option<&str>, log: &Log) -> Result<ReplayReport, Error> {
+    pub fn replay(&mut self, name: Option<&str>, log: &Log, forms: &Forms) -> Result<ReplayReport, Error> {
         let targets = match name {
             Some(n) => self.index(n).map(|i| i..i + 1)?,
             None => 0..self.slots.len(),
         };
-        let fresh: Vec<Slot> = self.slots[targets.clone()]
-            .iter()
-            .map(Slot::fresh)
-            .collect::<Result<_, Error>>()?;
-        for (slot, fresh) in self.slots[targets.clone()].iter_mut().zip(fresh) {
-            *slot = fresh;
-        }
-        self.feed(log, 1, log.head_position(), targets.clone());
+        self.ensure_built(log, forms);
+        self.rebuild(targets.clone(), log, forms)?;
         if let Some(f) = self.slots[targets.clone()].iter().find_map(|s| s.failure.as_ref()) {
             return Err(f.clone().into());
         }
@@ -237,6 +296,19 @@ impl Projections {
             events_replayed: log.head_position(),
             projections_rebuilt: targets.len() as u64,
         })
+    }
+
+    /// Folds the slots `targets` again from the whole log (failures stay in the slots).
+    fn rebuild(&mut self, targets: Range<usize>, log: &Log, forms: &Forms) -> Result<(), Error> {
+        let fresh: Vec<Slot> = self.slots[targets.clone()]
+            .iter()
+            .map(Slot::fresh)
+            .collect::<Result<_, Error>>()?;
+        for (slot, fresh) in self.slots[targets.clone()].iter_mut().zip(fresh) {
+            *slot = fresh;
+        }
+        self.feed(log, forms, 1, log.head_position(), targets);
+        Ok(())
     }
 
     fn index(&self, name: &str) -> Result<usize, Error> {
@@ -247,12 +319,13 @@ impl Projections {
     }
 
     /// The state as JSON text, now or as of `position`.
-    pub fn state_json(&mut self, name: &str, at: Option<u64>, log: &Log) -> Result<String, Error> {
+    pub fn state_json(&mut self, name: &str, at: Option<u64>, log: &Log, forms: &Forms) -> Result<String, Error> {
         let index = self.index(name)?;
+        self.ensure_built(log, forms);
         let base_interval = self.base_interval;
         let slot = &mut self.slots[index];
         if at.is_some_and(|p| p < slot.history_from) {
-            slot.rebuild_history(log, base_interval)?;
+            slot.rebuild_history(log, forms, base_interval)?;
         }
         let slot = &self.slots[index];
         let position = at.unwrap_or(u64::MAX).min(log.head_position());
@@ -268,7 +341,7 @@ impl Projections {
         } else if position >= slot.position {
             return to_json(&slot.state);
         }
-        to_json(&slot.state_at(log, position)?)
+        to_json(&slot.state_at(log, forms, position)?)
     }
 
     /// A copy of a projection's current state with `pending` events (decided, not in the log)
@@ -321,8 +394,16 @@ impl Projections {
     }
 
     /// Records of a map-shaped projection matching `filter`, as a JSON array.
-    pub fn query(&self, name: &str, filter: &Map<String, Value>) -> Result<String, Error> {
-        let slot = &self.slots[self.index(name)?];
+    pub fn query(
+        &mut self,
+        name: &str,
+        filter: &Map<String, Value>,
+        log: &Log,
+        forms: &Forms,
+    ) -> Result<String, Error> {
+        let index = self.index(name)?;
+        self.ensure_built(log, forms);
+        let slot = &self.slots[index];
         if let Some(f) = &slot.failure {
             return Err(f.clone().into());
         }
@@ -339,14 +420,29 @@ impl Projections {
             .collect()
     }
 
+    /// What a stored snapshot of `slot` records it was built under: the projection's
+    /// version, the upcasters of every type, the subjects forgotten. One built under others
+    /// is never used.
+    fn versions(slot: &Slot, forms: &Forms) -> String {
+        format!(
+            "projection={};upcasters={};erased={}",
+            slot.version,
+            forms.upcasters.fingerprint(),
+            forms.ring.erased_digest()
+        )
+    }
+
     /// Builds every projection from the log, starting from a stored snapshot where one is
-    /// given and matches the log (same hash at its position); the others from the start.
-    pub fn build_with_snapshots(&mut self, log: &Log, snapshots: &HashMap<String, Snapshot>) {
+    /// given, matches the log (same hash at its position) and was built under the same
+    /// versions; the others from the start.
+    pub fn build_with_snapshots(&mut self, log: &Log, forms: &Forms, snapshots: &HashMap<String, Snapshot>) {
+        self.stale = false;
         for slot in &mut self.slots {
             let Some(snap) = slot.projection.snapshot_key().and_then(|k| snapshots.get(&k)) else {
                 continue;
             };
             let matches = snap.position <= log.head_position()
+                && snap.versions == Self::versions(slot, forms)
                 && log.get(snap.position).is_some_and(|e| e.hash_hex() == snap.hash);
             if !matches {
                 continue;
@@ -360,12 +456,13 @@ impl Projections {
         }
         // Each slot skips the positions its snapshot covers.
         let lowest = self.slots.iter().map(|s| s.position).min().unwrap_or(0);
-        self.feed(log, lowest + 1, log.head_position(), 0..self.slots.len());
+        self.feed(log, forms, lowest + 1, log.head_position(), 0..self.slots.len());
     }
 
     /// Snapshots to store: projections with a key that moved at least `every` positions
     /// since their last stored snapshot (any movement when `every` is 0). Marks them stored.
-    pub fn snapshots_due(&mut self, log: &Log, every: u64) -> Vec<Snapshot> {
+    pub fn snapshots_due(&mut self, log: &Log, forms: &Forms, every: u64) -> Vec<Snapshot> {
+        self.ensure_built(log, forms);
         let mut out = Vec::new();
         for slot in &mut self.slots {
             let Some(key) = slot.projection.snapshot_key() else {
@@ -381,9 +478,45 @@ impl Projections {
                 key,
                 position: slot.position,
                 hash: event.hash_hex(),
+                versions: Self::versions(slot, forms),
                 state,
             });
             slot.persisted = slot.position;
+        }
+        out
+    }
+
+    /// A snapshot for every key a projection stores under, to overwrite what the storage
+    /// holds (after a `forget`): the current state, or, for a projection that has none to
+    /// store (stopped, or empty), a snapshot that matches no log (`position` 0).
+    pub fn snapshots_to_overwrite(&mut self, log: &Log, forms: &Forms) -> Vec<Snapshot> {
+        self.ensure_built(log, forms);
+        let mut out = Vec::new();
+        for slot in &mut self.slots {
+            let Some(key) = slot.projection.snapshot_key() else {
+                continue;
+            };
+            let current = match (&slot.failure, log.get(slot.position)) {
+                (None, Some(event)) if slot.position > 0 => slot
+                    .projection
+                    .state_json(&slot.state)
+                    .ok()
+                    .map(|state| (event.hash_hex(), state)),
+                _ => None,
+            };
+            out.push(match current {
+                Some((hash, state)) => {
+                    slot.persisted = slot.position;
+                    Snapshot {
+                        key,
+                        position: slot.position,
+                        hash,
+                        versions: Self::versions(slot, forms),
+                        state,
+                    }
+                }
+                None => Snapshot::tombstone(key),
+            });
         }
         out
     }

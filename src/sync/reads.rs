@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::event::Event;
-use crate::log::{Direction, EventView, ReadAllOptions, ReadStreamOptions};
+use crate::forms::ReadEvent;
+use crate::log::{Direction, ReadAllOptions, ReadStreamOptions};
 use crate::storage::Storage;
 use crate::{Engine, Loaded};
 
@@ -18,7 +19,7 @@ use super::json::write_pending_event;
 
 /// An event of an optimistic read.
 enum Read<'a, 'v> {
-    Confirmed(&'a EventView<'v>),
+    Confirmed(&'a ReadEvent<'v>),
     Pending(&'a Event),
 }
 
@@ -30,7 +31,7 @@ fn events_json<'a, 'v: 'a>(events: impl Iterator<Item = Read<'a, 'v>>) -> String
             out.push(',');
         }
         match e {
-            Read::Confirmed(v) => v.write_json(&mut out),
+            Read::Confirmed(v) => v.view().write_json(&mut out),
             Read::Pending(e) => write_pending_event(&mut out, e),
         }
     }
@@ -39,13 +40,23 @@ fn events_json<'a, 'v: 'a>(events: impl Iterator<Item = Read<'a, 'v>>) -> String
 }
 
 /// Confirmed views, then pending events.
-fn confirmed_then_pending(views: &[EventView<'_>], pending: &[&Event]) -> String {
+fn confirmed_then_pending(views: &[ReadEvent<'_>], pending: &[&Event]) -> String {
     events_json(
         views
             .iter()
             .map(Read::Confirmed)
             .chain(pending.iter().map(|e| Read::Pending(e))),
     )
+}
+
+/// Pending events as a read returns them: in read form (personal data in the clear), or as
+/// stored (`raw`).
+fn pending_form<S: Storage>(engine: &Engine<S>, pending: &[Event], raw: bool) -> Result<Vec<Event>, Error> {
+    if raw {
+        Ok(pending.to_vec())
+    } else {
+        engine.read_form(pending)
+    }
 }
 
 impl SyncClient {
@@ -75,7 +86,7 @@ impl SyncClient {
         if let Some((_, json)) = state.projections.iter().find(|(n, _)| n == name) {
             return Ok(json.clone());
         }
-        let json = engine.projection_with(name, state.overlay.events())?;
+        let json = engine.projection_with(name, &engine.read_form(state.overlay.events())?)?;
         state.projections.push((name.to_owned(), json.clone()));
         Ok(json)
     }
@@ -91,18 +102,22 @@ impl SyncClient {
         if state.overlay.events().is_empty() {
             return engine.query(name, filter);
         }
-        engine.query_with(name, filter, state.overlay.events())
+        engine.query_with(name, filter, &engine.read_form(state.overlay.events())?)
     }
 
     /// `readAll`: the confirmed events, then the pending ones that pass the filter (JSON).
-    pub fn read_all_json<S: Storage>(&self, engine: &Engine<S>, opts: &ReadAllOptions) -> Result<String, Error> {
+    pub fn read_all_json<S: Storage>(
+        &self,
+        engine: &Engine<S>,
+        opts: &ReadAllOptions,
+        raw: bool,
+    ) -> Result<String, Error> {
         let state = self.borrow()?;
-        engine.with_read_all(opts, |views| {
+        let events = pending_form(engine, state.overlay.events(), raw)?;
+        engine.with_read_all(opts, raw, |views| {
             let room = opts.limit.unwrap_or(usize::MAX).saturating_sub(views.len());
             let f = &opts.filter;
-            let pending: Vec<&Event> = state
-                .overlay
-                .events()
+            let pending: Vec<&Event> = events
                 .iter()
                 .filter(|e| f.matches(&e.stream_id, &e.stream_type, &e.event_type))
                 .filter(|e| opts.from_timestamp.is_none_or(|t| e.timestamp >= t))
@@ -120,17 +135,14 @@ impl SyncClient {
         engine: &Engine<S>,
         stream_id: &str,
         opts: &ReadStreamOptions,
+        raw: bool,
     ) -> Result<String, Error> {
         let state = self.borrow()?;
-        let mine: Vec<&Event> = state
-            .overlay
-            .events()
-            .iter()
-            .filter(|e| e.stream_id == stream_id)
-            .collect();
+        let events = pending_form(engine, state.overlay.events(), raw)?;
+        let mine: Vec<&Event> = events.iter().filter(|e| e.stream_id == stream_id).collect();
         let limit = opts.limit.unwrap_or(usize::MAX);
         match opts.direction {
-            Direction::Forward => engine.with_read_stream(stream_id, opts, |views| {
+            Direction::Forward => engine.with_read_stream(stream_id, opts, raw, |views| {
                 let from = opts.from_version.unwrap_or(0);
                 let room = limit.saturating_sub(views.len());
                 let pending: Vec<&Event> = mine.into_iter().filter(|e| e.version > from).take(room).collect();
@@ -151,7 +163,7 @@ impl SyncClient {
                 if rest.limit == Some(0) {
                     return Ok(events_json(pending.iter().map(|e| Read::Pending(e))));
                 }
-                engine.with_read_stream(stream_id, &rest, |views| {
+                engine.with_read_stream(stream_id, &rest, raw, |views| {
                     events_json(
                         pending
                             .iter()

@@ -22,6 +22,7 @@ use crate::error::Error;
 
 use super::convert::{self, OpenOptions};
 use super::errors::{check_alive, to_js};
+use super::forms::{definition_version, personal_data, upcaster};
 use super::storage::HostStorage;
 use super::subscriber::JsSubscriber;
 use super::user_code::{JsAggregate, JsProjection};
@@ -141,62 +142,112 @@ impl JsEngine {
         })
     }
 
-    /// Decides and persists a command; resolves to `{ events, version, position }`.
+    /// Decides and persists a command; resolves to `{ events, version, position }` (the
+    /// events in read form, or as stored with `{ raw: true }`).
     #[wasm_bindgen(js_name = execute)]
     pub fn execute(&self, stream_type: JsValue, stream_id: JsValue, command: JsValue, options: JsValue) -> Promise {
         if let Some(p) = super::sync::execute(self, &stream_type, &stream_id, &command, &options) {
             return p;
         }
         let request = convert::execute_request(&stream_type, &stream_id, &command, &options);
-        self.spawn(request, |inner, request| {
+        self.spawn(request, |inner, (request, raw)| {
             let ticket = inner.engine.submit(request);
             async move {
-                let result = inner.engine.outcome(ticket).await?;
+                let mut result = inner.engine.outcome(ticket).await?;
+                if !raw {
+                    result.events = when_free(&inner.engine, || inner.engine.read_form(&result.events)).await?;
+                }
                 Ok(convert::parse(&convert::result_json(&result)))
             }
         })
     }
 
-    /// Defines an aggregate type in JavaScript: `{ initialState, decide, evolve }`.
+    /// Defines an aggregate type in JavaScript: `{ initialState, decide, evolve }`, and
+    /// `{ version }` (default 1): a type defined again with another version replaces it.
     #[wasm_bindgen(js_name = defineAggregate)]
-    pub fn define_aggregate(&self, stream_type: JsValue, definition: JsValue) -> Result<(), JsValue> {
+    pub fn define_aggregate(&self, stream_type: JsValue, definition: JsValue, options: JsValue) -> Result<(), JsValue> {
         sync((|| {
             let name = convert::string(&stream_type, "streamType")?;
             let aggregate = JsAggregate::from_definition(&definition)?;
-            self.inner.engine.define_aggregate(&name, Rc::new(aggregate))
+            let version = definition_version(&options, "defineAggregate options")?;
+            self.inner
+                .engine
+                .define_aggregate_version(&name, Rc::new(aggregate), version)
         })())
     }
 
-    /// Defines a projection in JavaScript: `{ initialState, evolve, filter? }`; it is built
-    /// from the whole log at once, then kept current.
+    /// Defines a projection in JavaScript: `{ initialState, evolve, filter? }`, and
+    /// `{ version }` (default 1); it is built from the whole log at once, then kept current.
     #[wasm_bindgen(js_name = defineProjection)]
-    pub fn define_projection(&self, name: JsValue, definition: JsValue) -> Result<(), JsValue> {
+    pub fn define_projection(&self, name: JsValue, definition: JsValue, options: JsValue) -> Result<(), JsValue> {
         sync((|| {
             let name = convert::string(&name, "projection name")?;
             let projection = JsProjection::from_definition(&definition)?;
-            self.inner.engine.define_projection(&name, Rc::new(projection))
+            let version = definition_version(&options, "defineProjection options")?;
+            self.inner
+                .engine
+                .define_projection_version(&name, Rc::new(projection), version)
         })())
     }
 
-    /// Events of one stream: `{ fromVersion, direction, limit }`.
+    /// Upcasts events of `type` from version `from` to `from + 1`: `{ from, up }`.
+    #[wasm_bindgen(js_name = defineUpcaster)]
+    pub fn define_upcaster(&self, event_type: JsValue, definition: JsValue) -> Result<(), JsValue> {
+        sync((|| {
+            let event_type = convert::string(&event_type, "type")?;
+            let (from, up) = upcaster(&definition)?;
+            self.inner.engine.define_upcaster(&event_type, from, Rc::new(up))
+        })())
+    }
+
+    /// Declares the personal data of events of `type`: `{ subject, fields }`.
+    #[wasm_bindgen(js_name = definePersonalData)]
+    pub fn define_personal_data(&self, event_type: JsValue, definition: JsValue) -> Result<(), JsValue> {
+        sync((|| {
+            let event_type = convert::string(&event_type, "type")?;
+            let declaration = personal_data(&definition)?;
+            self.inner.engine.define_personal_data(&event_type, declaration)
+        })())
+    }
+
+    /// Forgets a subject: deletes its keys; its personal data reads as `null` from now on.
+    #[wasm_bindgen(js_name = forget)]
+    pub fn forget(&self, subject: JsValue) -> Promise {
+        self.spawn(convert::string(&subject, "subject"), |inner, subject| async move {
+            inner.engine.forget(&subject).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The data keys of `subjects` the engine holds (for a sync server's `GET /v1/keys`):
+    /// `{ keys: { [name]: base64 }, forgotten: [subject] }`.
+    #[wasm_bindgen(js_name = exportKeys)]
+    pub fn export_keys(&self, subjects: JsValue) -> Promise {
+        let subjects = convert::string_list(&subjects, "subjects");
+        self.read(subjects, |e, subjects| {
+            e.export_keys(subjects).map(|x| convert::key_export_json(&x))
+        })
+    }
+
+    /// Events of one stream: `{ fromVersion, direction, limit, raw }`.
     #[wasm_bindgen(js_name = readStream)]
     pub fn read_stream(&self, stream_id: JsValue, options: JsValue) -> Promise {
         if let Some(p) = super::sync::read_stream(self, &stream_id, &options) {
             return p;
         }
-        self.read(convert::read_stream_args(&stream_id, &options), |e, (id, opts)| {
-            e.with_read_stream(id, opts, convert::views_json)
+        self.read(convert::read_stream_args(&stream_id, &options), |e, (id, opts, raw)| {
+            e.with_read_stream(id, opts, *raw, convert::views_json)
         })
     }
 
-    /// Events of the whole log: `{ fromPosition, limit, types, streamType, fromTimestamp, toTimestamp }`.
+    /// Events of the whole log: `{ fromPosition, limit, types, streamType, fromTimestamp, toTimestamp, raw }`.
     #[wasm_bindgen(js_name = readAll)]
     pub fn read_all(&self, options: JsValue) -> Promise {
         if let Some(p) = super::sync::read_all(self, &options) {
             return p;
         }
-        self.read(convert::read_all_options(&options), |e, opts| {
-            e.with_read_all(opts, convert::views_json)
+        self.read(convert::read_all_options(&options), |e, (opts, raw)| {
+            e.with_read_all(opts, *raw, convert::views_json)
         })
     }
 

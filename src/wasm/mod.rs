@@ -5,6 +5,8 @@
 mod convert;
 mod engine;
 mod errors;
+mod forms;
+mod keys;
 mod storage;
 mod subscriber;
 mod sync;

@@ -36,6 +36,7 @@ pub struct JsAdapter {
     append_events: Function,
     read_snapshot: Option<Function>,
     write_snapshot: Option<Function>,
+    scrub: Option<Function>,
     close: Option<Function>,
     watch: Option<Function>,
     /// The outbox of a synced engine (`readOutbox`, `writeOutbox`, `deleteOutbox`).
@@ -43,7 +44,7 @@ pub struct JsAdapter {
     timeout_ms: Option<f64>,
 }
 
-fn method(object: &JsValue, name: &str) -> Result<Option<Function>, StorageError> {
+pub(super) fn method(object: &JsValue, name: &str) -> Result<Option<Function>, StorageError> {
     let v = Reflect::get(object, &JsValue::from_str(name)).map_err(|e| {
         StorageError::new(
             StorageFailure::Malformed,
@@ -87,6 +88,7 @@ impl JsAdapter {
             append_events: required("appendEvents")?,
             read_snapshot: method(&object, "readSnapshot")?,
             write_snapshot: method(&object, "writeSnapshot")?,
+            scrub: method(&object, "scrub")?,
             close: method(&object, "close")?,
             watch: method(&object, "watch")?,
             outbox: match (
@@ -110,25 +112,33 @@ impl JsAdapter {
 
     /// Calls a method and awaits its result, with the timeout.
     async fn call(&self, name: &str, f: &Function, args: &Array) -> Result<JsValue, StorageError> {
-        let returned = f.apply(&self.object, args).map_err(|e| failed(name, e))?;
-        let promise = Promise::resolve(&returned);
-        match self.timeout_ms {
-            Some(ms) if ms > 0.0 => race_timeout(name, promise, ms).await,
-            _ => JsFuture::from(promise).await.map_err(|e| failed(name, e)),
-        }
+        call_with_timeout(&format!("storage.{name}"), &self.object, f, args, self.timeout_ms).await
     }
 }
 
-fn failed(name: &str, e: JsValue) -> StorageError {
-    StorageError::new(
-        StorageFailure::Failed,
-        format!("storage.{name} failed: {}", message_of(&e)),
-    )
-    .with_cause(Rc::new(e))
+/// Calls `object.f(...args)` and awaits its result for at most `timeout_ms` (`what` names it
+/// in errors, e.g. `storage.readEvents`).
+pub(super) async fn call_with_timeout(
+    what: &str,
+    object: &JsValue,
+    f: &Function,
+    args: &Array,
+    timeout_ms: Option<f64>,
+) -> Result<JsValue, StorageError> {
+    let returned = f.apply(object, args).map_err(|e| failed(what, e))?;
+    let promise = Promise::resolve(&returned);
+    match timeout_ms {
+        Some(ms) if ms > 0.0 => race_timeout(what, promise, ms).await,
+        _ => JsFuture::from(promise).await.map_err(|e| failed(what, e)),
+    }
+}
+
+fn failed(what: &str, e: JsValue) -> StorageError {
+    StorageError::new(StorageFailure::Failed, format!("{what} failed: {}", message_of(&e))).with_cause(Rc::new(e))
 }
 
 /// Awaits `promise` for at most `ms`; the timer is cleared either way.
-async fn race_timeout(name: &str, promise: Promise, ms: f64) -> Result<JsValue, StorageError> {
+async fn race_timeout(what: &str, promise: Promise, ms: f64) -> Result<JsValue, StorageError> {
     let global = js_sys::global();
     let set_timeout = Reflect::get(&global, &JsValue::from_str("setTimeout"))
         .ok()
@@ -137,7 +147,7 @@ async fn race_timeout(name: &str, promise: Promise, ms: f64) -> Result<JsValue, 
         .ok()
         .and_then(|f| f.dyn_into::<Function>().ok());
     let Some(set_timeout) = set_timeout else {
-        return JsFuture::from(promise).await.map_err(|e| failed(name, e));
+        return JsFuture::from(promise).await.map_err(|e| failed(what, e));
     };
     let marker: JsValue = Object::new().into();
     let mut timer = JsValue::UNDEFINED;
@@ -156,12 +166,12 @@ async fn race_timeout(name: &str, promise: Promise, ms: f64) -> Result<JsValue, 
         Ok(v) if v == marker => Err(StorageError::new(
             StorageFailure::Timeout,
             format!(
-                "storage.{name} did not settle within {} ms; its outcome is unknown (retrying with the same commandId is safe)",
+                "{what} did not settle within {} ms; its outcome is unknown (retrying with the same commandId is safe)",
                 ms as u64
             ),
         )),
         Ok(v) => Ok(v),
-        Err(e) => Err(failed(name, e)),
+        Err(e) => Err(failed(what, e)),
     }
 }
 
@@ -215,6 +225,16 @@ impl Storage for HostStorage {
         }
     }
 
+    async fn scrub(&self) -> Result<(), StorageError> {
+        match self {
+            HostStorage::Ephemeral(m) => m.scrub().await,
+            HostStorage::Js(js) => {
+                let Some(f) = &js.scrub else { return Ok(()) };
+                js.call("scrub", f, &Array::new()).await.map(|_| ())
+            }
+        }
+    }
+
     async fn close(&self) -> Result<(), StorageError> {
         match self {
             HostStorage::Ephemeral(m) => m.close().await,
@@ -234,7 +254,7 @@ fn is_conflict(e: &StorageError) -> bool {
         .is_some_and(|c| c == "CONFLICT")
 }
 
-/// `{ key, position, hash, state }` with `state` a JSON value.
+/// `{ key, position, hash, versions, state }` with `state` a JSON value.
 fn snapshot_to_js(s: &Snapshot) -> JsValue {
     let mut text = String::with_capacity(s.state.len() + 160);
     text.push_str("{\"key\":");
@@ -243,6 +263,8 @@ fn snapshot_to_js(s: &Snapshot) -> JsValue {
     crate::canonical::write_u64(&mut text, s.position);
     text.push_str(",\"hash\":");
     crate::canonical::write_string(&mut text, &s.hash);
+    text.push_str(",\"versions\":");
+    crate::canonical::write_string(&mut text, &s.versions);
     text.push_str(",\"state\":");
     text.push_str(&s.state);
     text.push('}');
@@ -257,11 +279,17 @@ fn snapshot_from_js(v: &JsValue) -> Option<Snapshot> {
     let key = Reflect::get(v, &JsValue::from_str("key")).ok()?.as_string()?;
     let position = convert::safe_u64(&Reflect::get(v, &JsValue::from_str("position")).ok()?, "position").ok()?;
     let hash = Reflect::get(v, &JsValue::from_str("hash")).ok()?.as_string()?;
+    // A snapshot written before versions were recorded matches nothing (it is rebuilt).
+    let versions = Reflect::get(v, &JsValue::from_str("versions"))
+        .ok()?
+        .as_string()
+        .unwrap_or_default();
     let state = convert::stringify(&Reflect::get(v, &JsValue::from_str("state")).ok()?, "snapshot state").ok()?;
     Some(Snapshot {
         key,
         position,
         hash,
+        versions,
         state,
     })
 }

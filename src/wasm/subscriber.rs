@@ -42,6 +42,14 @@ fn report(on_error: &Option<Function>, error: &JsValue, event: &JsValue) {
 }
 
 impl Subscriber for JsSubscriber {
+    /// An event that cannot be read (a missing or failing upcaster, a value that does not
+    /// decrypt): reported to `onError(error, event)` with the event as stored; delivery stops
+    /// before it.
+    fn failed(&self, error: &crate::error::Error, event: &Event) {
+        let stored = convert::parse(&event.to_json_string());
+        self.report(&super::errors::to_js(error), &stored);
+    }
+
     fn deliver(&self, events: &[Event]) {
         let batch = convert::parse(&convert::events_json(events));
         let Ok(batch) = batch.dyn_into::<Array>() else { return };

@@ -38,6 +38,7 @@ use crate::sync::{
     parse_results, remote_from_wire, result_json, wire_commands_json, Effects, Failure, RemoteError, SyncClient,
     SyncStatus, Verdict,
 };
+use crate::ExecuteResult;
 
 use super::convert::{self, get, is_absent, opt_function};
 use super::engine::{promise, sync, when_free, Core, Inner, JsEngine};
@@ -267,7 +268,7 @@ pub fn execute(engine: &JsEngine, t: &JsValue, id: &JsValue, command: &JsValue, 
         };
     };
     let args = convert::execute_request(t, id, command, options).and_then(|r| Ok((r, waiting?)));
-    Some(engine.spawn(args, move |inner, (request, wait)| {
+    Some(engine.spawn(args, move |inner, ((request, raw), wait)| {
         // Decided now when the engine is free, so commands keep their call order.
         let begun = (!inner.engine.is_busy()).then(|| side.client.begin_execute(&inner.engine, request.clone()));
         async move {
@@ -278,11 +279,17 @@ pub fn execute(engine: &JsEngine, t: &JsValue, id: &JsValue, command: &JsValue, 
             let result = side.client.complete_execute(&inner.engine, begun).await;
             wake(&side);
             after(&side, &inner.engine, Effects::default());
-            let result = result?;
+            let mut result = result?;
             if !wait {
+                if !raw {
+                    result.events = when_free(&inner.engine, || inner.engine.read_form(&result.events)).await?;
+                }
                 return Ok(convert::parse(&result_json(&result)));
             }
-            let confirmed = side.client.settled(&inner.engine, &result.command_id).wait().await?;
+            let mut confirmed = side.client.settled(&inner.engine, &result.command_id).wait().await?;
+            if !raw {
+                confirmed.events = when_free(&inner.engine, || inner.engine.read_form(&confirmed.events)).await?;
+            }
             Ok(convert::parse(&convert::result_json(&confirmed)))
         }
     }))
@@ -306,7 +313,7 @@ pub fn load(engine: &JsEngine, t: &JsValue, id: &JsValue, options: &JsValue) -> 
 pub fn read_all(engine: &JsEngine, options: &JsValue) -> Option<Promise> {
     let side = optimistic(engine, options)?;
     let f = convert::read_all_options(options)
-        .map(|opts| -> ReadFn { Box::new(move |client, e| client.read_all_json(e, &opts)) });
+        .map(|(opts, raw)| -> ReadFn { Box::new(move |client, e| client.read_all_json(e, &opts, raw)) });
     Some(read(engine, side, f))
 }
 
@@ -314,7 +321,7 @@ pub fn read_all(engine: &JsEngine, options: &JsValue) -> Option<Promise> {
 pub fn read_stream(engine: &JsEngine, id: &JsValue, options: &JsValue) -> Option<Promise> {
     let side = optimistic(engine, options)?;
     let f = convert::read_stream_args(id, options)
-        .map(|(id, opts)| -> ReadFn { Box::new(move |client, e| client.read_stream_json(e, &id, &opts)) });
+        .map(|(id, opts, raw)| -> ReadFn { Box::new(move |client, e| client.read_stream_json(e, &id, &opts, raw)) });
     Some(read(engine, side, f))
 }
 
@@ -379,6 +386,10 @@ impl JsEngine {
                     .engine
                     .committed_result(&id)?
                     .ok_or_else(|| Error::from(crate::error::NotFoundError::command(&id)))?,
+            };
+            let result = ExecuteResult {
+                events: when_free(&inner.engine, || inner.engine.read_form(&result.events)).await?,
+                ..result
             };
             Ok(convert::parse(&convert::result_json(&result)))
         })

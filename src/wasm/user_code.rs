@@ -59,7 +59,7 @@ fn initial(initial: &JsValue) -> Result<JsValue, StateError> {
     }
 }
 
-fn event_js(e: &EventView<'_>) -> JsValue {
+pub(super) fn event_js(e: &EventView<'_>) -> JsValue {
     let mut text = String::with_capacity(256 + e.data.len() + e.metadata.len());
     e.write_json(&mut text);
     convert::parse(&text)

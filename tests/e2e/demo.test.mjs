@@ -332,6 +332,25 @@ test('keyboard: forms are labelled and work without a mouse', async () => {
   assert.equal(await shownBalance(page, 'account_002'), '250.00');
 });
 
+test('forget this customer: the holder is erased everywhere, the log says so, the chain still verifies', async () => {
+  await page.click('#accounts-table [data-select="BankAccount"][data-id="account_002"]');
+  await page.waitForSelector('[data-testid=forget-customer]');
+  await page.click('[data-testid=forget-customer]');
+  await page.waitForFunction(() => document.querySelector('#tx-msg').dataset.kind === 'ok'
+    && document.querySelector('#tx-msg').textContent.includes('account_002'));
+  assert.match(await page.textContent('#tx-msg'), /Forgot the holder of account_002: the name is erased for good\. The hash chain still verifies \(12 events, intact\)\./);
+  await waitFor(page, () => document.querySelector('#accounts-table tr[data-account-id="account_002"] td:nth-child(2)')?.textContent === '(erased)');
+  await page.waitForSelector('[data-testid=holder-erased]');
+  const created = '#log-table tr[data-stream="account_002"][data-type="account_created"]';
+  await page.waitForSelector(`${created} [data-testid=erased]`);
+  assert.equal(await page.textContent(`${created} [data-testid=erased]`), 'erased: accountHolder');
+  assert.match(await page.textContent(`${created} [data-col=data]`), /holder \(erased\)/);
+  assert.equal(await shownBalance(page, 'account_002'), '250.00', 'the money is not personal data');
+  assert.equal(await page.textContent('#accounts-table tr[data-account-id="account_001"] td:nth-child(2)'), 'Ada Lovelace');
+  await page.click('#verify-btn');
+  await page.waitForSelector('#verify-result[data-ok="true"][data-checked="12"]');
+});
+
 test('phone width: no horizontal scrolling, everything reachable', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await settle(page, 300);

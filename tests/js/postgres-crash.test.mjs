@@ -106,7 +106,7 @@ test('a writer process SIGKILLed at random moments: every acknowledged command s
   for (let k = 0; k < KILLS; k++) {
     let ready = false;
     let lastAck = 0;
-    const { child, done } = runChild('crasher.mjs', [cluster.connectionString, schema, `k${k}`], {
+    const { child, done } = runChild('../support/crasher.mjs', [`k${k}`, 'postgres', cluster.connectionString, schema], {
       onLine(line) {
         if (line === 'ready') ready = true;
         const [verb, commandId, account, amount, position] = line.split(' ');

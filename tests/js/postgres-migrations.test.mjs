@@ -5,36 +5,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, postgresStorage, StorageError } from 'eventjournal';
-import { startPostgres } from './support/postgres.mjs';
-import { packageLib, pool, record, sleep, until } from './postgres/helpers.mjs';
+import { packageLib, record, sleep, until, clusterForFile } from './postgres/helpers.mjs';
+import { rejectsWith } from './support/assert.mjs';
 
 const { migrate, MIGRATIONS, SCHEMA_VERSION } = packageLib('postgres-schema');
-let cluster;
-let admin;
 let n = 0;
 const fresh = () => `m_${(n += 1)}`;
-const open = (schema, connectionString = cluster.connectionString) => postgresStorage({ connectionString }, schema === undefined ? undefined : { schema });
-const version = async (schema) => (await admin.query(`SELECT version FROM "${schema}".schema_version`)).rows.map((r) => r.version);
-const tables = async (schema) => (await admin.query(
+const open = (schema, connectionString = db.cluster.connectionString) => postgresStorage({ connectionString }, schema === undefined ? undefined : { schema });
+const version = async (schema) => (await db.admin.query(`SELECT version FROM "${schema}".schema_version`)).rows.map((r) => r.version);
+const tables = async (schema) => (await db.admin.query(
   'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema],
 )).rows.map((r) => r.table_name);
 
-before(async () => {
-  cluster = await startPostgres({ fsync: false });
-  admin = pool(cluster.connectionString);
-});
-after(async () => {
-  await admin.end();
-  await cluster.stop();
-});
-
-async function rejectsWith(promise, check) {
-  let error;
-  try { await promise; } catch (e) { error = e; }
-  assert.ok(error, 'expected a rejection');
-  check(error);
-  return error;
-}
+const db = clusterForFile({ before, after });
 
 // A later version of the package, simulated: this version's migrations plus one more.
 const probeMigration = {
@@ -52,7 +35,7 @@ test('an empty database: the default schema, its tables and constraints, version
   const s = await open(undefined);
   assert.deepEqual(await tables('eventjournal'), ['events', 'outbox', 'schema_version', 'snapshots']);
   assert.deepEqual(await version('eventjournal'), [2]);
-  const constraints = (await admin.query(`
+  const constraints = (await db.admin.query(`
     SELECT c.contype, array_agg(a.attname::text ORDER BY a.attname) AS cols
     FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
     WHERE c.conrelid = 'eventjournal.events'::regclass AND c.contype IN ('p', 'u')
@@ -70,17 +53,17 @@ test('re-runs are idempotent: six processes opening one empty schema at once, th
   await Promise.all(all.map((s) => s.close()));
   const again = await open(schema);
   assert.deepEqual(await again.readEvents(0, 10), [record(1)]);
-  assert.equal(await migrate(admin, schema), 1);
+  assert.equal(await migrate(db.admin, schema), 1);
   await again.close();
 });
 
 test('a migrated schema opens without CREATE rights (no DDL at open); an unmigrated one says why', async () => {
   const schema = fresh();
   await (await open(schema)).close();
-  await admin.query('CREATE ROLE app LOGIN');
-  await admin.query(`GRANT USAGE ON SCHEMA "${schema}" TO app`);
-  await admin.query(`GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "${schema}" TO app`);
-  const asApp = cluster.connectionString.replace('postgres@', 'app@');
+  await db.admin.query('CREATE ROLE app LOGIN');
+  await db.admin.query(`GRANT USAGE ON SCHEMA "${schema}" TO app`);
+  await db.admin.query(`GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "${schema}" TO app`);
+  const asApp = db.cluster.connectionString.replace('postgres@', 'app@');
   const engine = await Engine.open({ storage: await open(schema, asApp) });
   await engine.execute('BankAccount', 'a', { type: 'create_account', accountHolder: 'A', initialDeposit: 1 });
   await engine.close();
@@ -96,10 +79,10 @@ test('an older layout is upgraded (once, even by three processes at once); data 
   await s.appendEvents([record(1), record(2)], 0);
   await s.writeSnapshot({ key: 'k', position: 2, hash: 'h', state: 1 });
   const newer = [...MIGRATIONS, probeMigration];
-  const results = await Promise.all([1, 2, 3].map(() => migrate(admin, schema, newer)));
+  const results = await Promise.all([1, 2, 3].map(() => migrate(db.admin, schema, newer)));
   assert.deepEqual(results, [3, 3, 3]);
   assert.deepEqual(await version(schema), [3]);
-  assert.deepEqual((await admin.query(`SELECT n FROM "${schema}".probe`)).rows, [{ n: 1 }]);
+  assert.deepEqual((await db.admin.query(`SELECT n FROM "${schema}".probe`)).rows, [{ n: 1 }]);
   assert.deepEqual(await s.readEvents(0, 10), [record(1), record(2)]);
   assert.equal((await s.readSnapshot('k')).state, 1);
   await s.close();
@@ -108,7 +91,7 @@ test('an older layout is upgraded (once, even by three processes at once); data 
 test('a newer layout is refused with a clear StorageError, and left as it is', async () => {
   const schema = fresh();
   await (await open(schema)).close();
-  await migrate(admin, schema, [...MIGRATIONS, probeMigration]);
+  await migrate(db.admin, schema, [...MIGRATIONS, probeMigration]);
   const before = await tables(schema);
   await rejectsWith(open(schema), (e) => {
     assert.ok(e instanceof StorageError);
@@ -129,18 +112,18 @@ test('a migration that fails rolls everything back', async () => {
     },
   };
   const schema = fresh();
-  await rejectsWith(migrate(admin, schema, [...MIGRATIONS, failing]), (e) => assert.match(e.message, /half-way/));
+  await rejectsWith(migrate(db.admin, schema, [...MIGRATIONS, failing]), (e) => assert.match(e.message, /half-way/));
   assert.deepEqual(await tables(schema), [], 'nothing of an empty schema\'s first migration stays');
-  assert.equal((await admin.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [schema])).rows[0].n, 0);
+  assert.equal((await db.admin.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [schema])).rows[0].n, 0);
   await (await open(schema)).close();
-  await rejectsWith(migrate(admin, schema, [...MIGRATIONS, failing]), (e) => assert.match(e.message, /half-way/));
+  await rejectsWith(migrate(db.admin, schema, [...MIGRATIONS, failing]), (e) => assert.match(e.message, /half-way/));
   assert.deepEqual(await tables(schema), ['events', 'outbox', 'schema_version', 'snapshots']);
   assert.deepEqual(await version(schema), [2]);
 });
 
 test('a schema holding someone else\'s tables is refused, untouched', async () => {
   const schema = fresh();
-  await admin.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".events (x int)`);
+  await db.admin.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".events (x int)`);
   await rejectsWith(open(schema), (e) => {
     assert.ok(e instanceof StorageError);
     assert.match(e.message, /not an eventjournal schema: it already has the table\(s\) events/);
@@ -184,8 +167,8 @@ test('the longest schema name (50 characters) works for every operation', async 
 });
 
 test('a database whose encoding is not UTF8 is refused', async () => {
-  await admin.query("CREATE DATABASE latin ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
-  await rejectsWith(open(fresh(), cluster.connectionString.replace(/\/postgres$/, '/latin')), (e) => {
+  await db.admin.query("CREATE DATABASE latin ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
+  await rejectsWith(open(fresh(), db.cluster.connectionString.replace(/\/postgres$/, '/latin')), (e) => {
     assert.ok(e instanceof StorageError);
     assert.match(e.message, /must use the UTF8 encoding, it uses LATIN1/);
   });

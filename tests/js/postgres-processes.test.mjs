@@ -20,7 +20,10 @@ test('three processes deposit into one account at once: no lost update, gapless,
   await setup.close();
   const COUNT = 120;
   const t0 = Date.now();
-  const children = ['p1', 'p2', 'p3'].map((name) => runChild('writer.mjs', [cluster.connectionString, schema, name, String(COUNT)]));
+  // Every process waits until the same moment after opening its engine, so their appends overlap
+  // (process start-up alone takes longer than one process's 120 deposits).
+  const startAt = String(Date.now() + 3000);
+  const children = ['p1', 'p2', 'p3'].map((name) => runChild('writer.mjs', [cluster.connectionString, schema, name, String(COUNT), startAt]));
   const results = [];
   for (const { child, done } of children) {
     const { code, lines } = await within(done, 60_000, 'a writer process', () => child.kill('SIGKILL'));
@@ -64,6 +67,7 @@ test('two processes watch each other: each sees the other\'s deposits within a r
   const peers = ['A', 'B'].map(() => {
     const peer = { saw: new Map(), acks: new Map() };
     peer.proc = runChild('peer.mjs', [cluster.connectionString, schema], {
+      stdin: 'pipe',
       onLine(line) {
         const [verb, a, b] = line.split(' ');
         if (verb === 'saw') peer.saw.set(b, { position: Number(a), at: Date.now() });

@@ -6,32 +6,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, postgresStorage, setPostgresDriver, StorageError, ValidationError, ClosedError } from 'eventjournal';
-import { startPostgres } from './support/postgres.mjs';
-import { pg, pool, record, sleep, until } from './postgres/helpers.mjs';
+import { pg, pool, record, sleep, until, clusterForFile } from './postgres/helpers.mjs';
+import { rejectsWith } from './support/assert.mjs';
 
 const FIELDS = ['data', 'hash', 'id', 'metadata', 'position', 'streamId', 'streamType', 'timestamp', 'type', 'version'];
-let cluster;
-let admin;
 let n = 0;
 const fresh = () => `t_${(n += 1)}`;
-const open = (schema, options = {}) => postgresStorage({ connectionString: cluster.connectionString }, { schema, ...options });
+const open = (schema, options = {}) => postgresStorage({ connectionString: db.cluster.connectionString }, { schema, ...options });
 
-before(async () => {
-  cluster = await startPostgres({ fsync: false });
-  admin = pool(cluster.connectionString);
-});
-after(async () => {
-  await admin.end();
-  await cluster.stop();
-});
+const db = clusterForFile({ before, after });
 
-async function rejectsWith(promise, check) {
-  let error;
-  try { await promise; } catch (e) { error = e; }
-  assert.ok(error, 'expected a rejection');
-  check(error);
-  return error;
-}
 const isConflict = (e) => assert.equal(e.code, 'CONFLICT', e.message);
 
 describe('postgresStorage: the storage contract', () => {
@@ -233,7 +217,7 @@ describe('watch (LISTEN/NOTIFY)', () => {
 
   test('its own append is not reported even when the NOTIFY comes before the answer; a failed one\'s is', async () => {
     const schema = fresh();
-    const real = pool(cluster.connectionString);
+    const real = pool(db.cluster.connectionString);
     const delay = { before: 0, after: 0 };
     // The caller's pool, slowed down at will (the LISTEN connection is its own, not slowed).
     const slow = {
@@ -252,7 +236,7 @@ describe('watch (LISTEN/NOTIFY)', () => {
     const seen = [];
     s.watch((last) => seen.push(last));
     const listeners = `SELECT 1 FROM pg_stat_activity WHERE application_name = 'eventjournal-listen' AND query LIKE '%"${schema}".events%'`;
-    await until(async () => (await admin.query(listeners)).rows.length === 1, 'listening');
+    await until(async () => (await db.admin.query(listeners)).rows.length === 1, 'listening');
     delay.after = 300; // our append commits at once, its answer comes 300 ms later: after the NOTIFY
     await s.appendEvents([record(1), record(2)], 0);
     await sleep(100);
@@ -275,8 +259,8 @@ describe('watch (LISTEN/NOTIFY)', () => {
     const seen = [];
     s.watch((last) => seen.push(last));
     const listeners = `SELECT pid FROM pg_stat_activity WHERE application_name = 'eventjournal-listen' AND query LIKE '%"${schema}".events%'`;
-    await until(async () => (await admin.query(listeners)).rows.length === 1, 'the LISTEN connection ready');
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM (${listeners}) AS l`);
+    await until(async () => (await db.admin.query(listeners)).rows.length === 1, 'the LISTEN connection ready');
+    await db.admin.query(`SELECT pg_terminate_backend(pid) FROM (${listeners}) AS l`);
     await other.appendEvents([record(1), record(2)], 0); // while the listener may be away
     await until(async () => seen.includes(2), 'the append made while reconnecting');
     await other.appendEvents([record(3)], 2);
@@ -307,7 +291,7 @@ describe('failures: timeouts, lost connections, an unreachable database', () => 
     const schema = fresh();
     const engine = await Engine.open({ storage: await open(schema, { statementTimeoutMs: 300 }) });
     await engine.execute('BankAccount', 'a', { type: 'create_account', accountHolder: 'A', initialDeposit: 0 });
-    const blocker = await admin.connect();
+    const blocker = await db.admin.connect();
     await blocker.query('BEGIN');
     await blocker.query(`LOCK TABLE "${schema}".events IN EXCLUSIVE MODE`);
     const t0 = Date.now();
@@ -320,7 +304,7 @@ describe('failures: timeouts, lost connections, an unreachable database', () => 
     blocker.release();
     const ok = await engine.execute('BankAccount', 'a', { type: 'deposit', amount: 7 }, { commandId: 'slow' });
     assert.equal(ok.position, 2);
-    const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".events`);
+    const { rows } = await db.admin.query(`SELECT count(*)::int AS n FROM "${schema}".events`);
     assert.equal(rows[0].n, 2);
     await engine.close();
   });
@@ -333,7 +317,7 @@ describe('failures: timeouts, lost connections, an unreachable database', () => 
     let failures = 0;
     for (let i = 1; i <= 60; i++) {
       if (i % 10 === 0) {
-        await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'eventjournal'");
+        await db.admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'eventjournal'");
       }
       for (let attempt = 0; ; attempt++) {
         try {
@@ -363,7 +347,7 @@ describe('failures: timeouts, lost connections, an unreachable database', () => 
       assert.equal(e.cause.code, 'ECONNREFUSED');
       assert.match(e.message, /cannot open/);
     });
-    await rejectsWith(postgresStorage({ connectionString: cluster.connectionString.replace(/\/postgres$/, '/nodb') }), (e) => {
+    await rejectsWith(postgresStorage({ connectionString: db.cluster.connectionString.replace(/\/postgres$/, '/nodb') }), (e) => {
       assert.ok(e instanceof StorageError);
       assert.equal(e.cause.code, '3D000'); // invalid_catalog_name
     });
@@ -373,11 +357,11 @@ describe('failures: timeouts, lost connections, an unreachable database', () => 
 
 describe('arguments, close, the driver', () => {
   test('bad arguments are ValidationErrors', async () => {
-    const cs = cluster.connectionString;
+    const cs = db.cluster.connectionString;
     const bad = [
       () => postgresStorage(), () => postgresStorage(null), () => postgresStorage(cs), () => postgresStorage({}),
       () => postgresStorage({ connectionString: '' }), () => postgresStorage({ connectionString: 5 }),
-      () => postgresStorage({ connectionString: cs, pool: admin }), () => postgresStorage({ pool: {} }),
+      () => postgresStorage({ connectionString: cs, pool: db.admin }), () => postgresStorage({ pool: {} }),
       () => postgresStorage({ connectionString: cs }, 'schema'), () => postgresStorage({ connectionString: cs }, { schema: 'Bad-Name' }),
       () => postgresStorage({ connectionString: cs }, { schema: '' }), () => postgresStorage({ connectionString: cs }, { schema: 'x'.repeat(51) }),
       () => postgresStorage({ connectionString: cs }, { schema: 'a"; DROP TABLE x; --' }),
@@ -400,9 +384,9 @@ describe('arguments, close, the driver', () => {
   });
 
   test('after close every call is a ClosedError; closing twice is harmless; our pool is ended', async () => {
-    const s = await postgresStorage({ connectionString: `${cluster.connectionString}?application_name=closing` }, { schema: fresh() });
+    const s = await postgresStorage({ connectionString: `${db.cluster.connectionString}?application_name=closing` }, { schema: fresh() });
     await s.appendEvents([record(1)], 0);
-    const connections = async () => (await admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'closing'")).rows[0].n;
+    const connections = async () => (await db.admin.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'closing'")).rows[0].n;
     assert.ok(await connections() >= 1);
     await s.close();
     await s.close();
@@ -415,7 +399,7 @@ describe('arguments, close, the driver', () => {
 
   test('{ pool }: the caller\'s pool is used, and stays open after close', async () => {
     const schema = fresh();
-    const mine = pool(cluster.connectionString, { max: 3 });
+    const mine = pool(db.cluster.connectionString, { max: 3 });
     const s = await postgresStorage({ pool: mine }, { schema });
     const engine = await Engine.open({ storage: s });
     const other = await Engine.open({ storage: await open(schema) });

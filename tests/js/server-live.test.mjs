@@ -72,6 +72,29 @@ test('live: resumed by after and by Last-Event-ID while commands keep arriving, 
   }
 });
 
+test('live: a client further back than the server keeps in memory catches up from the log, then follows the head; both ways give the stored events', async () => {
+  const s = await startServer();
+  try {
+    const follower = await live(s.base, { after: 0 });
+    await execute(s.base, [openAccount('o1', 'a1'), openAccount('o2', 'a2')]);
+    // 10,000 events (more than the 8,192 the live channel keeps), in bursts, through the engine.
+    for (let b = 0; b < 10; b += 1) {
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => s.engine.execute('BankAccount', i % 2 ? 'a1' : 'a2', { type: 'deposit', amount: 1 + i })));
+    }
+    const late = await live(s.base, { after: 0 });
+    await execute(s.base, [deposit('d-last', 'a1')]);
+    const { headPosition } = await s.engine.stats();
+    await until(() => follower.lastId === headPosition && late.lastId === headPosition, 'both clients at the head', 20_000);
+    const stored = await s.engine.readAll();
+    assert.deepEqual(follower.events, stored, 'the follower (served from memory) got the stored events');
+    assert.deepEqual(late.events, stored, 'the late client (served from the log, then from memory) got the stored events');
+    await follower.close();
+    await late.close();
+  } finally {
+    await s.stop();
+  }
+});
+
 test('live: without after a client starts at the head; after past the head has afterHash null', async () => {
   const s = await startServer();
   try {

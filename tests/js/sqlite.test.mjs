@@ -7,6 +7,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, sqliteStorage } from 'eventjournal';
 import { sqliteModule, betterSqlite3, tempDir, record, prng, sleep, runChild, checkLog } from './sqlite/helpers.mjs';
+import { rejectsWith } from './support/assert.mjs';
 
 const FIELDS = ['data', 'hash', 'id', 'metadata', 'position', 'streamId', 'streamType', 'timestamp', 'type', 'version'];
 const { setSqliteDriver } = sqliteModule();
@@ -15,14 +16,6 @@ const tmp = tempDir();
 after(() => tmp.cleanup());
 let n = 0;
 const freshFile = () => tmp.file(`db-${++n}.sqlite`);
-
-async function rejectsWith(promise, check) {
-  let error;
-  try { await promise; } catch (e) { error = e; }
-  assert.ok(error, 'expected a rejection');
-  check(error);
-  return error;
-}
 
 describe('sqliteStorage: the storage contract', () => {
   test('pages ascending by position, exactly the 10 fields, data and metadata as objects', async () => {
@@ -330,7 +323,7 @@ describe('several processes on one file', () => {
       let ackedNow = 0;
       let onReady;
       const readyPromise = new Promise((resolve) => { onReady = resolve; });
-      const { child, done } = runChild('crasher.mjs', [file, `k${k}`], {
+      const { child, done } = runChild('../support/crasher.mjs', [`k${k}`, 'sqlite', file], {
         onLine(line) {
           if (line === 'ready') { ready = true; onReady(); return; }
           const m = /^ack (\S+) (\S+) (\d+) (\d+)$/.exec(line);

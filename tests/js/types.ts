@@ -2,11 +2,14 @@
 // must describe the whole API precisely enough for this typed usage to check.
 import {
   Engine, memoryStorage, indexedDbStorage, sqliteStorage, ready, version,
+  memoryKeyStore, indexedDbKeyStore, sqliteKeyStore, postgresKeyStore,
   ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError, NotFoundError,
   ProjectionError, ClosedError, EventJournalError, ERROR_CODES,
   type StorageAdapter, type StoredEvent, type ExecuteResult, type BankAccountState, type OrderState,
   type AccountBalanceRow, type OrderStatusRow, type Snapshot, type Stats, type VerifyResult,
-  type ReplayResult, type Subscription, type ErrorCode, type Loaded,
+  type ReplayResult, type Subscription, type ErrorCode, type Loaded, type KeyStore, type KeyStoreHandle,
+  type EncryptedValue,
+  postgresStorage, setPostgresDriver, type PostgresStorageOptions, type PostgresConnection, type PostgresPool,
 } from 'eventjournal';
 import { decider, projection, AssertionError } from 'eventjournal/testing';
 
@@ -74,6 +77,35 @@ async function main(): Promise<void> {
   }
   const codes: readonly ErrorCode[] = ERROR_CODES;
 
+  // Upcasters, versioned definitions, personal data and erasure.
+  const keys: KeyStoreHandle = memoryKeyStore();
+  const sqliteKeys: Promise<KeyStoreHandle> = sqliteKeyStore('keys.db', { busyTimeoutMs: 100 });
+  const pgKeys: Promise<KeyStoreHandle> = postgresKeyStore({ connectionString: 'postgres://x' }, { schema: 'keys' });
+  const ownKeys: KeyStore = {
+    getKey: (name) => undefined,
+    createKey: (name, key) => key,
+    deleteKey: async (name) => undefined,
+  };
+  const sealed: Engine = await Engine.open({ storage, keys });
+  const sealedToo: Engine = await Engine.open({ keys: indexedDbKeyStore('keys') });
+  sealed.defineUpcaster<{ name: string }, { first: string }>('registered', { from: 1, up: (data, event) => ({ first: data.name + event.type }) });
+  sealed.defineUpcaster('registered', { from: 2, up: (data) => ({ type: 'joined', data }) });
+  // @ts-expect-error: an upcaster needs from
+  sealed.defineUpcaster('registered', { up: (data: { name: string }) => data });
+  sealed.defineAggregate('Counter', { initialState: 0, decide: () => [], evolve: (s: number) => s + 1 }, { version: 2 });
+  sealed.defineProjection('counted', { initialState: 0, evolve: (s: number) => s + 1 }, { version: 3 });
+  sealed.definePersonalData('noted', { subject: (e) => String(e.data.author), fields: ['text'] });
+  await sealed.forget('account_001');
+  const exported: { keys: Record<string, string>; forgotten: string[] } = await sealed.exportKeys(['account_001']);
+  const raw: StoredEvent[] = await sealed.readAll({ raw: true });
+  const rawStream: StoredEvent[] = await sealed.readStream('account_001', { raw: true });
+  const rawResult: ExecuteResult = await sealed.execute('BankAccount', 'a2', { type: 'close_account' }, { raw: true });
+  const erased: string[] | undefined = raw[0].erased;
+  const envelope = raw[0].data.accountHolder as unknown as EncryptedValue;
+  const subject: string = envelope.$encrypted.subject;
+  const holder: string | null | undefined = acc?.state.accountHolder;
+  void [sqliteKeys, pgKeys, ownKeys, sealedToo, exported, rawStream, rawResult, erased, subject, holder];
+
   const custom: StorageAdapter = {
     readEvents: async (after, limit) => [] as StoredEvent[],
     appendEvents: (events, expectedPosition) => undefined,
@@ -103,3 +135,33 @@ async function main(): Promise<void> {
 }
 
 void main;
+
+// postgresStorage: typed use compiles, misuse does not.
+async function postgres(): Promise<void> {
+  const options: PostgresStorageOptions = { schema: 'bank', poolSize: 5, connectionTimeoutMs: 1000, statementTimeoutMs: 0 };
+  const storage: StorageAdapter = await postgresStorage({ connectionString: 'postgresql://app@db/app' }, options);
+  const engine: Engine = await Engine.open({ storage });
+  await engine.close();
+
+  const pool: PostgresPool = { query: async () => ({ rows: [] }), connect: async () => ({}), end: async () => {}, options: {} };
+  const viaPool: Promise<StorageAdapter> = postgresStorage({ pool });
+  const connection: PostgresConnection = Math.random() > 0.5 ? { pool } : { connectionString: 'postgresql://db/app' };
+  await postgresStorage(connection);
+  await viaPool.catch((e: unknown) => (e instanceof StorageError ? e.reason : undefined));
+  setPostgresDriver(() => ({}));
+
+  // @ts-expect-error: one of connectionString or pool, not both
+  await postgresStorage({ connectionString: 'x', pool });
+  // @ts-expect-error: a connection object, not a string
+  await postgresStorage('postgresql://db/app');
+  // @ts-expect-error: the connection is required
+  await postgresStorage();
+  // @ts-expect-error: schema is a string
+  await postgresStorage({ connectionString: 'x' }, { schema: 5 });
+  // @ts-expect-error: no such option
+  await postgresStorage({ connectionString: 'x' }, { fsync: false });
+  // @ts-expect-error: a pool needs query, connect and end
+  await postgresStorage({ pool: { query: async () => ({}) } });
+}
+
+void postgres;

@@ -53,46 +53,49 @@ export async function lean() {
 }
 
 // ---------------------------------------------------------------------------------- Emmett
+// The bank account as an Emmett decider ({ type, data } commands and events), shared by the
+// in-memory contender here and the PostgreSQL one (postgres-contenders.mjs).
+export const initialAccount = () => ({ status: 'Empty', balance: 0 });
+export const decideAccount = (command, state) => {
+  const { type, data } = command;
+  switch (type) {
+    case 'CreateAccount': {
+      if (state.status !== 'Empty') throw new Error('Account already exists');
+      const events = [{ type: 'account_created', data: { accountHolder: data.accountHolder, initialDeposit: data.initialDeposit } }];
+      if (data.initialDeposit > 0) {
+        events.push({ type: 'money_deposited', data: { amount: data.initialDeposit, description: 'Initial deposit', balanceAfter: data.initialDeposit } });
+      }
+      return events;
+    }
+    case 'Deposit': {
+      if (!Number.isSafeInteger(data.amount) || data.amount <= 0) throw new Error('amount must be a positive integer');
+      if (state.status !== 'Active') throw new Error('Account is not active');
+      return { type: 'money_deposited', data: { amount: data.amount, description: data.description ?? '', balanceAfter: state.balance + data.amount } };
+    }
+    default:
+      throw new Error(`unknown command ${type}`);
+  }
+};
+export const evolveAccount = (state, event) => {
+  switch (event.type) {
+    case 'account_created':
+      return { status: 'Active', accountHolder: event.data.accountHolder, balance: 0 };
+    case 'money_deposited':
+    case 'money_withdrawn':
+      return { ...state, balance: event.data.balanceAfter };
+    case 'account_closed':
+      return { ...state, status: 'Closed' };
+    default:
+      return state;
+  }
+};
+
 // Decider + DeciderCommandHandler over getInMemoryEventStore(), as in Emmett's docs
 // (commands and events are { type, data }; the stream name is `<Type>-<id>`).
 export async function emmett() {
   const { getInMemoryEventStore, DeciderCommandHandler } = await import('@event-driven-io/emmett');
   const eventStore = getInMemoryEventStore();
 
-  const initialAccount = () => ({ status: 'Empty', balance: 0 });
-  const decideAccount = (command, state) => {
-    const { type, data } = command;
-    switch (type) {
-      case 'CreateAccount': {
-        if (state.status !== 'Empty') throw new Error('Account already exists');
-        const events = [{ type: 'account_created', data: { accountHolder: data.accountHolder, initialDeposit: data.initialDeposit } }];
-        if (data.initialDeposit > 0) {
-          events.push({ type: 'money_deposited', data: { amount: data.initialDeposit, description: 'Initial deposit', balanceAfter: data.initialDeposit } });
-        }
-        return events;
-      }
-      case 'Deposit': {
-        if (!Number.isSafeInteger(data.amount) || data.amount <= 0) throw new Error('amount must be a positive integer');
-        if (state.status !== 'Active') throw new Error('Account is not active');
-        return { type: 'money_deposited', data: { amount: data.amount, description: data.description ?? '', balanceAfter: state.balance + data.amount } };
-      }
-      default:
-        throw new Error(`unknown command ${type}`);
-    }
-  };
-  const evolveAccount = (state, event) => {
-    switch (event.type) {
-      case 'account_created':
-        return { status: 'Active', accountHolder: event.data.accountHolder, balance: 0 };
-      case 'money_deposited':
-      case 'money_withdrawn':
-        return { ...state, balance: event.data.balanceAfter };
-      case 'account_closed':
-        return { ...state, status: 'Closed' };
-      default:
-        return state;
-    }
-  };
   const handleAccount = DeciderCommandHandler({ decide: decideAccount, evolve: evolveAccount, initialState: initialAccount });
 
   const initialOrder = () => ({ status: 'Empty' });

@@ -50,7 +50,12 @@ export async function profile({ sizes, which, log, runWorker }) {
   log(`profiling scenario ${which} (eventjournal, ${int(accounts)} + ${int(deposits)} commands, ${which === 1 ? 'each awaited' : `bursts of ${burst}`}) with --cpu-prof into ${dir}`);
   await runWorker({ scenario: `s${which}`, contender: 'eventjournal', accounts, deposits, burst }, { extraFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100'] });
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  const prof = JSON.parse(readFileSync(join(dir, file)));
+  printProfile(join(dir, file));
+}
+
+/** Prints where the time of the .cpuprofile `file` went: self time by category, top functions. */
+export function printProfile(file) {
+  const prof = JSON.parse(readFileSync(file));
   const pkgDir = dirname(require.resolve('eventjournal/package.json'));
   const glueLines = readFileSync(join(pkgDir, 'node', 'eventjournal.js'), 'utf8').split('\n');
   const sha = wasmSha256Index(join(pkgDir, 'node', 'eventjournal_bg.wasm'));
@@ -86,6 +91,12 @@ export async function profile({ sizes, which, log, runWorker }) {
     if (/^(decode|encode|encodeInto)$/.test(f)) return ['string/number marshalling (glue)', `TextDecoder/Encoder ${f}`];
     if (/Microtask|processTicksAndRejections|runMicrotasks|^then$|^resolve$|PromiseResolve|asyncFunction|AsyncFunction/i.test(f)) return ['promise machinery (V8/Node)', f];
     if (url.includes('/benches/js/')) return ['harness (command generation, awaits)', f];
+    if (/node_modules\/pg[-/]/.test(url)) return ['pg (node-postgres)', f];
+    if (/\/lib\/server\//.test(url) || /\/lib\/server\.c?js$/.test(url)) return ['sync server (lib/server: HTTP handling, JSON bodies, live channel)', f];
+    if (/\/lib\/postgres[^/]*\.c?js$/.test(url)) return ['postgresStorage (lib/postgres*)', f];
+    if (/\/lib\/[^/]+\.c?js$/.test(url)) return ['other package JS (lib/)', f];
+    if (f === 'writev' || f === 'writeUtf8String' || f === 'writeBuffer') return ['socket writes (syscalls)', f];
+    if (/^node:(_http|http)/.test(url)) return ['Node HTTP', f];
     if (url.startsWith('node:')) return ['Node internals', f];
     return [`other (${f || 'anonymous'})`, f];
   };
@@ -102,5 +113,5 @@ export async function profile({ sizes, which, log, runWorker }) {
   for (const [c, us] of [...cats].sort((a, b) => b[1] - a[1])) if (us / all > 0.002) console.log(`  ${(100 * us / all).toFixed(1).padStart(5)} %  ${c}`);
   console.log('\nTop functions (self time):');
   for (const [k, us] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`  ${(100 * us / all).toFixed(1).padStart(5)} %  ${k}`);
-  console.log(`\nprofile: ${join(dir, file)} (open in Chrome DevTools > Performance)`);
+  console.log(`\nprofile: ${file} (open in Chrome DevTools > Performance)`);
 }

@@ -1,6 +1,6 @@
 // The sync protocol's HTTP endpoints (docs/protocol.md): routing under /v1/, authentication
-// and read authorization, and the answers of GET /v1/info, GET /v1/events, GET /v1/live and
-// POST /v1/commands.
+// and read authorization, and the answers of GET /v1/info, GET /v1/events, GET /v1/live,
+// GET /v1/keys (with a key store) and POST /v1/commands.
 import {
   HttpError, badRequest, integerParam, onlyParams, readJsonObject, sendJson, withoutParam,
 } from './http.js';
@@ -8,6 +8,7 @@ import { PROTOCOL_VERSION, ZERO_HASH, wireEvents } from './wire.js';
 
 const VERSION = '__VERSION__';
 const PAGE_MAX = 10_000;
+const MAX_KEY_SUBJECTS = 1000;
 
 /** True when a request's path belongs to the sync protocol (any `/v<n>/`). */
 function isApiPath(target) {
@@ -18,7 +19,7 @@ function isApiPath(target) {
 async function hashAt(engine, position, headPosition) {
   if (position === 0) return ZERO_HASH;
   if (position > headPosition) return null;
-  const [event] = await engine.readAll({ fromPosition: position - 1, limit: 1 });
+  const [event] = await engine.readAll({ fromPosition: position - 1, limit: 1, raw: true });
   return event ? event.hash : null;
 }
 
@@ -26,7 +27,7 @@ async function hashAt(engine, position, headPosition) {
  * The handler of every `/v<n>/` path: `(req, res, target)`, given the server's engine, its
  * options, the command runner and the live hub.
  */
-function syncApi(engine, { authenticate, authorize, maxBodyBytes, maxConnections, log }, { runner, hub }) {
+function syncApi(engine, { authenticate, authorize, maxBodyBytes, maxConnections, log }, { runner, hub, keysServed }) {
   async function principalOf(req, target, live) {
     const token = target.query.get('access_token');
     if (token !== undefined) {
@@ -80,7 +81,7 @@ function syncApi(engine, { authenticate, authorize, maxBodyBytes, maxConnections
         const count = Math.min(limit, Math.max(0, now.headPosition - after));
         const [afterHash, events] = await Promise.all([
           hashAt(engine, after, now.headPosition),
-          count === 0 ? [] : engine.readAll({ fromPosition: after, limit: count }),
+          count === 0 ? [] : engine.readAll({ fromPosition: after, limit: count, raw: true }),
         ]);
         sendJson(res, 200, { events: wireEvents(events), ...now, afterHash });
       },
@@ -99,6 +100,22 @@ function syncApi(engine, { authenticate, authorize, maxBodyBytes, maxConnections
         const now = await head();
         const from = after === undefined ? now.headPosition : after;
         hub.open(req, res, { after: from, hello: { ...now, afterHash: await hashAt(engine, from, now.headPosition) } });
+      },
+    },
+    keys: {
+      method: 'GET',
+      params: ['subjects'],
+      async answer(req, res, target, principal) {
+        if (!keysServed) throw new HttpError(404, 'NOT_FOUND', 'this server has no key store (its engine was opened without keys)');
+        const list = target.query.get('subjects');
+        const subjects = list === undefined || list === '' ? [] : list.split(',');
+        if (subjects.length > MAX_KEY_SUBJECTS) throw badRequest(`ask for at most ${MAX_KEY_SUBJECTS} subjects at once`);
+        if (subjects.some((s) => s.length === 0 || s.length > 256)) throw badRequest('subjects must be 1 to 256 characters each');
+        const allowed = [];
+        for (const subject of subjects) {
+          if (!authorize || (await authorize(principal, { action: 'read', subject })) === true) allowed.push(subject);
+        }
+        sendJson(res, 200, await engine.exportKeys(allowed));
       },
     },
     commands: {

@@ -95,7 +95,8 @@ function commandRunner(engine, { authorize, maxBatchCommands, refusalCacheSize, 
   function submit(c) {
     const known = refusals.get(c.commandId);
     if (known) return Promise.resolve(refused(c.commandId, known));
-    const options = { commandId: c.commandId };
+    // The stored form: what the client verifies the chain over.
+    const options = { commandId: c.commandId, raw: true };
     if (c.expectedVersion !== undefined) options.expectedVersion = c.expectedVersion;
     if (c.metadata !== undefined) options.metadata = c.metadata;
     let pending;

@@ -8,9 +8,9 @@ const PROTOCOL_VERSION = 1;
 const ZERO_HASH = '0'.repeat(64);
 
 /**
- * The ONE place an engine event becomes its wire form. Today the engine's reads return the
- * stored form, so the record goes out as it is; raw reads (upcasting) and encryption change
- * this function only.
+ * The ONE place an engine event becomes its wire form. The server reads the stored form
+ * (`readAll({ raw: true })`, `execute(…, { raw: true })`: encrypted values and schema versions
+ * as stored and hashed), so the record goes out as it is.
  */
 function wireEvent(event) {
   return event;

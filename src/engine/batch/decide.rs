@@ -8,8 +8,10 @@ use std::rc::Rc;
 use crate::clock::next_timestamp;
 use crate::decider::{Aggregate, AnyState};
 use crate::error::{ConcurrencyError, Error, NotFoundError};
-use crate::log::{EventView, StreamSym};
+use crate::forms::FormError;
+use crate::log::StreamSym;
 use crate::snapshot::evolve_step;
+use crate::snapshot::FoldError;
 
 use super::super::core::Core;
 use super::super::stamp::{prepare, Prepared, Stamper};
@@ -26,6 +28,7 @@ impl Core {
             entries: Vec::with_capacity(jobs.len()),
             overlays: HashMap::new(),
             detached: false,
+            missing_keys: Vec::new(),
         };
         let mut in_batch: HashMap<String, usize> = HashMap::new();
         for (request, slot) in jobs {
@@ -66,6 +69,7 @@ impl Core {
             stamped,
             overlays,
             detached,
+            missing_keys,
             ..
         } = batch;
         let overlay = self.overlay(overlays, stamped, req, &aggregate, *detached)?;
@@ -79,6 +83,14 @@ impl Core {
         }
         let prepared = prepare(decided, req)?;
         self.stamp_and_fold(stamped, overlay, req, prepared)
+            .map_err(|e| match e {
+                Stop::Failed(e) => e,
+                Stop::NeedsKey { subject, gen } => {
+                    // The batch is decided again once the key is fetched (see `Batch::missing_keys`).
+                    missing_keys.push((subject, gen));
+                    Error::internal("a key of personal data was not fetched yet")
+                }
+            })
     }
 
     /// Stamps a command's events and folds them into its stream's overlay; if an `evolve`
@@ -89,7 +101,7 @@ impl Core {
         overlay: &mut Overlay,
         req: &ExecuteRequest,
         prepared: Vec<Prepared>,
-    ) -> Result<Outcome, Error> {
+    ) -> Result<Outcome, Stop> {
         let mark = stamped.mark();
         let saved_snapshots = overlay.snapshots.len();
         let aggregate = overlay.aggregate.clone();
@@ -97,22 +109,29 @@ impl Core {
         let mut version = overlay.version;
         for p in prepared {
             version += 1;
-            let event = stamped.stamp(&mut self.ids, req, p, version);
-            match evolve_step(aggregate.as_ref(), state, &EventView::of(event), self.snapshot_every) {
+            let folded = stamped
+                .stamp(&mut self.ids, &mut self.forms, req, p, version)
+                .map_err(Stop::from)
+                .and_then(|i| {
+                    let event = stamped.read_view(i).ok_or_else(lost_state)?;
+                    evolve_step(aggregate.as_ref(), state, &event, self.snapshot_every).map_err(|m| {
+                        Stop::Failed(Error::internal(format!(
+                            "{} evolve failed on its own '{}' event: {m}",
+                            req.stream_type, event.event_type
+                        )))
+                    })
+                });
+            match folded {
                 Ok((next, snapshot)) => {
                     state = next;
                     overlay.snapshots.extend(snapshot.map(|copy| (version, copy)));
                 }
-                Err(m) => {
-                    let message = format!(
-                        "{} evolve failed on its own '{}' event: {m}",
-                        req.stream_type, event.event_type
-                    );
+                Err(stop) => {
                     overlay.snapshots.truncate(saved_snapshots);
                     stamped.rollback(mark);
                     // `state` was consumed: rebuild it from the cache plus this batch.
                     overlay.state = self.rebuild_state(overlay, stamped, &req.stream_id);
-                    return Err(Error::internal(message));
+                    return Err(stop);
                 }
             }
         }
@@ -174,7 +193,7 @@ impl Core {
         let (version, state) = match sym {
             Some(sym) => self
                 .committed_state(sym, aggregate.as_ref(), detached)
-                .map_err(internal)?,
+                .map_err(|e| e.into_error(&req.stream_type, &req.stream_id))?,
             None => (
                 0,
                 aggregate
@@ -201,17 +220,17 @@ impl Core {
         sym: StreamSym,
         agg: &dyn Aggregate,
         copy: bool,
-    ) -> Result<(u64, AnyState), crate::error::StateError> {
+    ) -> Result<(u64, AnyState), FoldError> {
         let version = self.log.version_of(sym);
         let cache = self.caches.entry(sym).or_default();
         if copy {
-            let state = cache.state_at(&self.log, sym, agg, self.snapshot_every, version)?;
+            let state = cache.state_at(&self.log, &self.forms, sym, agg, self.snapshot_every, version)?;
             return Ok((version, state));
         }
-        cache.ensure_current(&self.log, sym, agg, self.snapshot_every)?;
+        cache.ensure_current(&self.log, &self.forms, sym, agg, self.snapshot_every)?;
         cache
             .take_current()
-            .ok_or_else(|| "the aggregate cache has no current state".into())
+            .ok_or_else(|| FoldError::State("the aggregate cache has no current state".into()))
     }
 
     /// The committed state of a stream plus the batch's events for it so far.
@@ -221,8 +240,8 @@ impl Core {
             Some(sym) => self.committed_state(sym, agg.as_ref(), overlay.detached).ok()?.1,
             None => agg.initial_state().ok()?,
         };
-        for e in stamped.events.iter().filter(|e| e.stream_id == stream_id) {
-            state = agg.evolve(state, &EventView::of(e)).ok()?;
+        for i in (0..stamped.events.len()).filter(|&i| stamped.events[i].stream_id == stream_id) {
+            state = agg.evolve(state, &stamped.read_view(i)?).ok()?;
         }
         Some(state)
     }
@@ -230,6 +249,31 @@ impl Core {
 
 fn lost_state() -> Error {
     Error::internal("the overlay lost its state")
+}
+
+/// Why a command's events were not stamped and folded.
+enum Stop {
+    Failed(Error),
+    /// The stored form needs the key of `subject`'s generation `gen`, not fetched yet.
+    NeedsKey {
+        subject: String,
+        gen: u32,
+    },
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+impl From<FormError> for Stop {
+    fn from(e: FormError) -> Self {
+        match e {
+            FormError::MissingKey { subject, gen } => Stop::NeedsKey { subject, gen },
+            other => Stop::Failed(other.into_error()),
+        }
+    }
 }
 
 fn check_expected_version(req: &ExecuteRequest, actual: u64) -> Result<(), ConcurrencyError> {

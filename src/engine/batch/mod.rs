@@ -130,6 +130,9 @@ pub(super) struct Batch {
     overlays: HashMap<String, Overlay>,
     /// Its states are copies: it is never committed nor unwound ([`Tentative`]).
     detached: bool,
+    /// Keys (subject, generation) its personal data needs that were not fetched yet: the
+    /// batch is not appended but decided again once they are (see `pipeline.rs`).
+    pub(super) missing_keys: Vec<(String, u32)>,
 }
 
 /// A caller's slot and its answer.

@@ -25,8 +25,9 @@ impl Core {
             self.log.append_raw(event, *id, *hash);
         }
         let head = self.log.head_position();
+        self.forms.note_committed(&self.log, base + 1, head);
         self.return_states(overlays, true);
-        self.projections.apply(&self.log, base + 1, head);
+        self.projections.apply(&self.log, &self.forms, base + 1, head);
         // Each command's events move into its answer (their ranges follow each other).
         let mut events = stamped.events.into_iter();
         let mut answers: Vec<Result<_, Error>> = Vec::with_capacity(entries.len());

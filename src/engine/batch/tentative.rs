@@ -78,6 +78,7 @@ impl Core {
                 entries: Vec::new(),
                 overlays: HashMap::new(),
                 detached: true,
+                missing_keys: Vec::new(),
             },
         }
     }

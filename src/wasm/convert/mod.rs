@@ -18,8 +18,9 @@ use crate::canonical::MAX_SAFE_INTEGER;
 use crate::engine::ExecuteResult;
 use crate::error::{Error, StorageError, StorageFailure, ValidationError};
 use crate::event::{Event, MAX_EVENT_BYTES};
+use crate::forms::ReadEvent;
 use crate::integrity::VerifyReport;
-use crate::log::{EventView, Stats};
+use crate::log::Stats;
 use crate::projection::ReplayReport;
 
 pub use options::*;
@@ -228,6 +229,44 @@ pub fn opt_strings(options: &JsValue, key: &str) -> Result<Vec<String>, Error> {
     Ok(out)
 }
 
+/// An array of strings (`what` names it in errors).
+pub fn string_list(value: &JsValue, what: &str) -> Result<Vec<String>, Error> {
+    if !Array::is_array(value) {
+        return Err(invalid(format!(
+            "{what} must be an array of strings, got {}",
+            type_of(value)
+        )));
+    }
+    Array::from(value)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| string(&v, &format!("{what}[{i}]")))
+        .collect()
+}
+
+/// `{ keys: { [name]: base64 }, forgotten: [subject] }`.
+pub fn key_export_json(x: &crate::engine::KeyExport) -> String {
+    let mut out = String::from("{\"keys\":{");
+    for (i, (name, key)) in x.keys.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        crate::canonical::write_string(&mut out, name);
+        out.push_str(":\"");
+        crate::personal::envelope::encode_base64(key, &mut out);
+        out.push('"');
+    }
+    out.push_str("},\"forgotten\":[");
+    for (i, subject) in x.forgotten.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        crate::canonical::write_string(&mut out, subject);
+    }
+    out.push_str("]}");
+    out
+}
+
 /// Events as the host's `readEvents` returned them. Anything but an array is a
 /// `StorageError`; a record that is not an event is an `IntegrityError` naming its position.
 pub fn stored_events(value: &JsValue, after: u64) -> Result<Vec<Event>, Error> {
@@ -261,15 +300,15 @@ pub fn events_json(events: &[Event]) -> String {
     out
 }
 
-/// A JSON array of event views.
-pub fn views_json(views: &[EventView<'_>]) -> String {
-    let mut out = String::with_capacity(views.len() * 320 + 2);
+/// A JSON array of events as read (each in the form it was read in).
+pub fn views_json(events: &[ReadEvent<'_>]) -> String {
+    let mut out = String::with_capacity(events.len() * 320 + 2);
     out.push('[');
-    for (i, v) in views.iter().enumerate() {
+    for (i, e) in events.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        v.write_json(&mut out);
+        e.view().write_json(&mut out);
     }
     out.push(']');
     out

@@ -24,6 +24,7 @@ use crate::filter::EventFilter;
 use crate::log::{Direction, ReadAllOptions, ReadStreamOptions};
 use crate::storage::EphemeralStorage;
 use crate::time_travel::At;
+use crate::wasm::keys::JsKeyStore;
 use crate::wasm::storage::{HostStorage, JsAdapter};
 
 /// Milliseconds from `Date.now()` or from the caller's `clock`.
@@ -53,7 +54,7 @@ pub struct OpenOptions {
     pub config: EngineConfig,
 }
 
-/// `{ storage, snapshotEvery, projectionSnapshotEvery, clock, appendTimeoutMs }`.
+/// `{ storage, keys, snapshotEvery, projectionSnapshotEvery, clock, appendTimeoutMs }`.
 pub fn open_options(opts: &JsValue) -> Result<OpenOptions, Error> {
     options(opts, "Engine.open options")?;
     let snapshot_every = opt_positive(opts, "snapshotEvery")?;
@@ -69,6 +70,10 @@ pub fn open_options(opts: &JsValue) -> Result<OpenOptions, Error> {
         HostStorage::Js(JsAdapter::new(storage_value, timeout_ms)?)
     };
     let mut config = EngineConfig::new(Rc::new(clock));
+    let keys_value = get(opts, "keys")?;
+    if !is_absent(&keys_value) {
+        config.keys = Some(Rc::new(JsKeyStore::new(keys_value, timeout_ms)?));
+    }
     if let Some(n) = snapshot_every {
         config.snapshot_every = n;
     }
@@ -89,13 +94,14 @@ fn append_timeout(v: &JsValue) -> Result<Option<f64>, Error> {
     }
 }
 
-/// `execute(streamType, streamId, command, { expectedVersion, metadata, commandId })`.
+/// `execute(streamType, streamId, command, { expectedVersion, metadata, commandId, raw })`:
+/// the request, and whether the answer's events are in stored form.
 pub fn execute_request(
     stream_type: &JsValue,
     stream_id: &JsValue,
     command: &JsValue,
     opts: &JsValue,
-) -> Result<ExecuteRequest, Error> {
+) -> Result<(ExecuteRequest, bool), Error> {
     let stream_type = string(stream_type, "streamType")?;
     let stream_id = string(stream_id, "streamId")?;
     let command = Command::from_value(to_value(command, "command")?)?;
@@ -104,11 +110,21 @@ pub fn execute_request(
     request.expected_version = expected_version(&get(opts, "expectedVersion")?)?;
     request.metadata = to_map(&get(opts, "metadata")?, "metadata")?;
     request.command_id = opt_string(opts, "commandId")?;
-    Ok(request)
+    Ok((request, raw(opts)?))
 }
 
-/// `readStream(streamId, { fromVersion, direction, limit })`.
-pub fn read_stream_args(stream_id: &JsValue, opts: &JsValue) -> Result<(String, ReadStreamOptions), Error> {
+/// The `raw` option: `true` reads the stored form (default `false`).
+fn raw(opts: &JsValue) -> Result<bool, Error> {
+    let v = get(opts, "raw")?;
+    if is_absent(&v) {
+        return Ok(false);
+    }
+    v.as_bool()
+        .ok_or_else(|| invalid(format!("raw must be a boolean, got {}", type_of(&v))))
+}
+
+/// `readStream(streamId, { fromVersion, direction, limit, raw })`.
+pub fn read_stream_args(stream_id: &JsValue, opts: &JsValue) -> Result<(String, ReadStreamOptions, bool), Error> {
     let id = string(stream_id, "streamId")?;
     options(opts, "readStream options")?;
     let direction = match opt_string(opts, "direction")?.as_deref() {
@@ -125,15 +141,15 @@ pub fn read_stream_args(stream_id: &JsValue, opts: &JsValue) -> Result<(String, 
         direction,
         limit: opt_positive(opts, "limit")?.map(|n| n as usize),
     };
-    Ok((id, read))
+    Ok((id, read, raw(opts)?))
 }
 
-/// `readAll({ fromPosition, limit, types, streamType, fromTimestamp, toTimestamp })`.
-pub fn read_all_options(opts: &JsValue) -> Result<ReadAllOptions, Error> {
+/// `readAll({ fromPosition, limit, types, streamType, fromTimestamp, toTimestamp, raw })`.
+pub fn read_all_options(opts: &JsValue) -> Result<(ReadAllOptions, bool), Error> {
     options(opts, "readAll options")?;
     let from_ts = opt_timestamp(opts, "fromTimestamp")?;
     let to_ts = opt_timestamp(opts, "toTimestamp")?;
-    Ok(ReadAllOptions {
+    let read = ReadAllOptions {
         from_position: opt_u64(opts, "fromPosition")?.unwrap_or(0),
         limit: opt_positive(opts, "limit")?.map(|n| n as usize),
         filter: EventFilter {
@@ -143,7 +159,8 @@ pub fn read_all_options(opts: &JsValue) -> Result<ReadAllOptions, Error> {
         },
         from_timestamp: from_ts.map(|t| t.ceil() as i64),
         to_timestamp: to_ts.map(|t| t.floor() as i64),
-    })
+    };
+    Ok((read, raw(opts)?))
 }
 
 /// `load(streamType, streamId, { at })`.

@@ -1,8 +1,9 @@
 // Shared helpers of the PostgreSQL tests (postgres*.test.mjs and their child processes).
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runChild as runNode } from '../support/children.mjs';
+import { startPostgres } from '../support/postgres.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -25,21 +26,8 @@ export function pool(connectionString, options = {}) {
   return p;
 }
 
-/** A record with the 10 event fields (not a valid chain: the adapter does not check hashes). */
-export function record(position, streamId = 's1', version = position) {
-  return {
-    id: `id-${position}`,
-    streamId,
-    streamType: 'Thing',
-    type: 'happened',
-    data: { n: position, text: 'héllo ✓ "quoted"', nested: { list: [1, 'two', null, true], empty: {} } },
-    metadata: { commandId: `c-${position}`, userId: 'u1' },
-    timestamp: 1_700_000_000_000 + position,
-    version,
-    position,
-    hash: position.toString(16).padStart(64, '0'),
-  };
-}
+export { record, checkLog } from '../support/log.mjs';
+export { prng } from '../support/prng.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,52 +49,26 @@ export function within(promise, ms, what, onTimeout = () => {}) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** A small seeded PRNG (mulberry32): same seed, same sequence. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** `node script ...args`, the script relative to this folder (support/children.mjs). */
+export function runChild(script, args, options) {
+  return runNode(join(here, script), args, options);
 }
 
 /**
- * Spawns `node script ...args` (script relative to this folder) with stdin piped. Resolves
- * `done` to `{ code, signal, lines }` once it exited and its stdout is drained; `onLine(line)`
- * sees each complete stdout line (a partial last line, cut by a kill, is not a line).
+ * The throwaway cluster of one test file and an admin pool on it: started in `before`, stopped
+ * in `after` (pass node:test's hooks). `db.cluster` and `db.admin` exist once `before` ran.
+ * @param {{ before: Function, after: Function }} hooks
+ * @param {Parameters<typeof startPostgres>[0]} [options] default: fsync off (tests of durability turn it on)
  */
-export function runChild(script, args, { onLine } = {}) {
-  const child = spawn(process.execPath, [join(here, script), ...args], { stdio: ['pipe', 'pipe', 'inherit'], env: process.env });
-  const lines = [];
-  let buffer = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    buffer += chunk;
-    let i;
-    while ((i = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, i);
-      buffer = buffer.slice(i + 1);
-      lines.push(line);
-      if (onLine) onLine(line);
-    }
+export function clusterForFile({ before, after }, options = { fsync: false }) {
+  const db = { cluster: null, admin: null };
+  before(async () => {
+    db.cluster = await startPostgres(options);
+    db.admin = pool(db.cluster.connectionString);
   });
-  const done = new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, lines }));
+  after(async () => {
+    await db.admin.end();
+    await db.cluster.stop();
   });
-  return { child, done };
-}
-
-/** Positions 1..n without a gap, and each commandId of the log with its count. */
-export function checkLog(events) {
-  const counts = new Map();
-  events.forEach((e, i) => {
-    if (e.position !== i + 1) throw new Error(`gap: event ${i} has position ${e.position}`);
-    const id = e.metadata && e.metadata.commandId;
-    if (id !== undefined) counts.set(id, (counts.get(id) || 0) + 1);
-  });
-  return counts;
+  return db;
 }

@@ -1,4 +1,5 @@
-// Child process of postgres-processes.test.mjs: node writer.mjs CONNECTION_STRING SCHEMA NAME COUNT
+// Child process of postgres-processes.test.mjs: node writer.mjs CONNECTION_STRING SCHEMA NAME COUNT [START_AT]
+// START_AT (ms since the epoch): wait until then after opening, so the processes really race.
 // Deposits COUNT times into the shared account 'shared' from 4 concurrent loops (group commit),
 // each deposit with a unique commandId; a command that fails (ConcurrencyError after the
 // engine's bounded retries, or a StorageError) is retried with the same commandId.
@@ -8,7 +9,7 @@ import { writeSync } from 'node:fs';
 import { Engine, postgresStorage } from 'eventjournal';
 import { prng } from './helpers.mjs';
 
-const [connectionString, schema, name, countText] = process.argv.slice(2);
+const [connectionString, schema, name, countText, startAtText] = process.argv.slice(2);
 const count = Number(countText);
 const random = prng([...name].reduce((h, c) => h * 31 + c.charCodeAt(0), 7));
 const result = { name, acks: [], retries: 0, errors: [], conflicts: 0 };
@@ -39,6 +40,9 @@ async function deposit(commandId, amount) {
     }
   }
 }
+
+const startAt = Number(startAtText) || 0;
+if (startAt > Date.now()) await new Promise((r) => setTimeout(r, startAt - Date.now()));
 
 let next = 0;
 async function loop() {

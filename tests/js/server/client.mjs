@@ -66,7 +66,8 @@ export function sseParser() {
 
 /**
  * Opens GET /v1/live and reads it in the background: `hello`, `events` (every event received,
- * in order), `lastId`, `status`; `closed` resolves when the stream ends; `close()` aborts.
+ * in order), `forgets` (the subjects of `event: forget`), `lastId`, `status`; `closed` resolves
+ * when the stream ends; `close()` aborts.
  */
 export async function live(base, { after, lastEventId, token, accessToken } = {}) {
   const params = new URLSearchParams();
@@ -77,7 +78,7 @@ export async function live(base, { after, lastEventId, token, accessToken } = {}
   if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId);
   const abort = new AbortController();
   const res = await fetch(`${base}/v1/live${params.size ? `?${params}` : ''}`, { headers, signal: abort.signal });
-  const client = { status: res.status, hello: null, events: [], lastId: null, messages: 0, error: null, ended: false };
+  const client = { status: res.status, hello: null, events: [], forgets: [], lastId: null, messages: 0, error: null, ended: false };
   if (res.status !== 200) {
     client.body = await res.json();
     return client;
@@ -93,6 +94,7 @@ export async function live(base, { after, lastEventId, token, accessToken } = {}
         for (const m of parse(decoder.decode(value, { stream: true }))) {
           client.messages += 1;
           if (m.event === 'hello') client.hello = m.data;
+          if (m.event === 'forget') client.forgets.push(m.data.subject);
           if (m.event === 'events') {
             client.events.push(...m.data.events);
             client.lastId = Number(m.id);
@@ -154,4 +156,43 @@ export function assertGapless(events, to, from = 0, who = 'client') {
   const positions = events.map((e) => e.position);
   const want = Array.from({ length: to - from }, (_, i) => from + i + 1);
   assert.deepEqual(positions, want, `${who} saw positions out of order, missing or repeated`);
+}
+
+/**
+ * A live reader that survives its server: it reads GET /v1/live from `base()` (asked again at
+ * each reconnect, so a restarted server on a new port is found) and, whenever the stream ends
+ * or cannot be opened, reconnects with Last-Event-ID = the last event it received. `events` are
+ * all the events received over every connection, in order; `stop()` ends it.
+ */
+export function follower(base, { retryMs = 50 } = {}) {
+  const past = [];
+  let current = null;
+  let stopped = false;
+  const f = {
+    connections: 0,
+    get events() { return current ? past.concat(current.events) : past; },
+    get lastPosition() { const e = f.events; return e.length === 0 ? 0 : e[e.length - 1].position; },
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      let c = null;
+      try {
+        c = await live(base(), { lastEventId: f.lastPosition });
+      } catch { /* refused or reset: the server is down */ }
+      if (c && c.status === 200) {
+        current = c;
+        f.connections += 1;
+        await c.closed;
+        current = null;
+        past.push(...c.events);
+      }
+      if (!stopped) await new Promise((r) => setTimeout(r, retryMs));
+    }
+  })();
+  f.stop = async () => {
+    stopped = true;
+    if (current) await current.close();
+    await loop;
+  };
+  return f;
 }

@@ -1,7 +1,9 @@
-// The one static file server of the JS tests (Node): serves folders under URL prefixes and
-// in-memory pages, on 127.0.0.1 only. Malformed or hostile requests (a bad percent-encoding, a
-// NUL, a path out of its folder, headers too large, a method other than GET and HEAD, a
-// request line that is not HTTP) get a 4xx and the server keeps serving.
+// The static file server of the JS tests (Node), on 127.0.0.1 only: the package's own hardened
+// request handling (lib/server/http.js) and static files (lib/server/static.js), the ones the
+// sync server and the demo ship, so there is one implementation. Adds in-memory pages.
+// Malformed or hostile requests (a bad percent-encoding, a NUL, a `.`/`..` segment, an encoded
+// `/` or `\`, headers too large, a method other than GET and HEAD, a request line that is not
+// HTTP) get a 4xx with a JSON error and the server keeps serving.
 //
 //   const site = await serveStatic({ mounts: { '/app/': dir }, pages: { '/': html } });
 //   await page.goto(site.url('/'));  ...  await site.close();
@@ -9,76 +11,49 @@
 // serveTests() serves the installed package at /node_modules/eventjournal/ and the test folder
 // (tests/js, or its copy in the consumer project) at /tests/, so pages import the package and
 // the shared test modules (e.g. /tests/support/prng.mjs) by plain URLs.
-import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, extname, join, resolve, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The folder of the JS tests (the parent of support/). */
 export const TESTS_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 
-export const MIME = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml',
-  '.png': 'image/png', '.map': 'application/json', '.ts': 'text/plain; charset=utf-8', '.ico': 'image/x-icon',
-};
+const require = createRequire(join(TESTS_DIR, 'x.js'));
 
 /** The folder of the installed package (resolved from the test folder). */
 export function packageDir() {
-  return dirname(createRequire(join(TESTS_DIR, 'x.js')).resolve('eventjournal/package.json'));
+  return dirname(require.resolve('eventjournal/package.json'));
+}
+
+/** A module of the installed package's lib/server/ (its CommonJS twin), e.g. 'static'. */
+function serverModule(name) {
+  return require(join(packageDir(), 'lib', 'server', `${name}.cjs`));
 }
 
 /**
  * Serves `mounts` ({ '/prefix/': folder }; a folder's index.html for a directory) and `pages`
- * ({ '/path': html string, or { type, body } }).
+ * ({ '/path': html string, or { type, body } }), GET and HEAD only.
  * @returns {Promise<{ server: import('node:http').Server, origin: string, url: (path: string) => string, close: () => Promise<void> }>}
  */
 export async function serveStatic({ mounts = {}, pages = {}, host = '127.0.0.1', port = 0 } = {}) {
-  // longest prefix first, so '/tests/support/' could override '/tests/'
-  const roots = Object.entries(mounts)
-    .map(([prefix, dir]) => [prefix, resolve(dir)])
-    .sort((a, b) => b[0].length - a[0].length);
+  const { createHardenedServer, HttpError } = serverModule('http');
+  const { staticFiles } = serverModule('static');
+  const files = Object.keys(mounts).length > 0 ? staticFiles(mounts) : null;
 
-  async function handle(req, res) {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
-    let path;
-    try {
-      path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
-    } catch {
-      return send(res, 400, 'bad request: malformed URL');
-    }
-    if (path.includes('\0')) return send(res, 400, 'bad request: NUL in the path');
-    const page = pages[path];
+  const server = createHardenedServer(async (req, res, target) => {
+    const page = pages[`/${target.segments.join('/')}`];
     if (page !== undefined) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        throw new HttpError(405, 'VALIDATION', `${req.method} is not allowed on pages`, { allow: 'GET, HEAD' });
+      }
       const { type = 'text/html; charset=utf-8', body } = typeof page === 'string' ? { body: page } : page;
-      return send(res, 200, body, { 'content-type': type });
+      res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
     }
-    const mount = roots.find(([prefix]) => path.startsWith(prefix));
-    if (!mount) return send(res, 404, 'not found');
-    const [prefix, root] = mount;
-    let file = resolve(root, `.${sep}${path.slice(prefix.length)}`);
-    if (file !== root && !file.startsWith(root + sep)) return send(res, 403, 'forbidden');
-    try {
-      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
-      return send(res, 200, body, { 'content-type': MIME[extname(file)] || 'application/octet-stream' });
-    } catch {
-      return send(res, 404, 'not found');
-    }
-  }
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => send(res, 500, 'internal error'));
-  });
-  // A request Node cannot parse (bad request line, headers too large): answer and hang up.
-  server.on('clientError', (err, socket) => {
-    if (!socket.writable || socket.destroyed) { socket.destroy(); return; }
-    const status = err && err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-  });
-  // keep-alive sockets of a crashed renderer must not keep close() waiting
-  server.keepAliveTimeout = 1000;
+    if (files && (await files(req, res, target))) return;
+    throw new HttpError(404, 'NOT_FOUND', 'not found');
+  }, (message, error) => console.error(message, error));
   await new Promise((done, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => { server.off('error', fail); done(); });
@@ -90,15 +65,9 @@ export async function serveStatic({ mounts = {}, pages = {}, host = '127.0.0.1',
     url: (path) => new URL(path, origin).href,
     close: () => new Promise((done) => {
       server.close(() => done());
-      server.closeAllConnections?.();
+      server.closeAllConnections();
     }),
   };
-}
-
-function send(res, status, body, headers = {}) {
-  if (res.headersSent) { res.destroy(); return; }
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
 /**

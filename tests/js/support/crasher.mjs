@@ -1,16 +1,21 @@
-// Child process of the crash test in sqlite.test.mjs: node crasher.mjs FILE PREFIX
-// Opens the engine on FILE, makes sure the accounts acc-0..acc-2 exist (create_account with a
-// fixed commandId, so a repeat is a no-op), then appends deposits forever from 3 concurrent
-// loops (group commit), each command with a unique commandId. Every acknowledged command is
-// written to stdout with a synchronous write(2) BEFORE its loop moves on:
+// Child process of the crash tests (sqlite.test.mjs, postgres-crash.test.mjs):
+//   node crasher.mjs PREFIX sqlite FILE
+//   node crasher.mjs PREFIX postgres CONNECTION_STRING SCHEMA
+// Opens the engine on that storage, makes sure the accounts acc-0..acc-2 exist (create_account
+// with a fixed commandId, so a repeat is a no-op), then appends deposits forever from 3
+// concurrent loops (group commit), each command with a unique commandId. Every acknowledged
+// command is written to stdout with a synchronous write(2) BEFORE its loop moves on:
 //   ack <commandId> <account> <amount> <position>
 // The parent kills this process with SIGKILL at a random moment.
 import { writeSync } from 'node:fs';
-import { Engine, sqliteStorage } from 'eventjournal';
+import { Engine, postgresStorage, sqliteStorage } from 'eventjournal';
 
-const [file, prefix] = process.argv.slice(2);
+const [prefix, kind, target, schema] = process.argv.slice(2);
 const ACCOUNTS = 3;
-const engine = await Engine.open({ storage: await sqliteStorage(file), snapshotEvery: 50 });
+const storage = kind === 'postgres'
+  ? await postgresStorage({ connectionString: target }, { schema })
+  : await sqliteStorage(target);
+const engine = await Engine.open({ storage, snapshotEvery: 50 });
 writeSync(1, 'ready\n');
 for (let k = 0; k < ACCOUNTS; k++) {
   const r = await engine.execute('BankAccount', `acc-${k}`, { type: 'create_account', accountHolder: `holder ${k}`, initialDeposit: 0 }, { commandId: `create-acc-${k}` })

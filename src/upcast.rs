@@ -1,0 +1,441 @@
+//! Upcasters: events outlive the shape they were written in. An event type's shape has
+//! versions 1, 2, 3, …; an upcaster takes the data of version `from` to version `from + 1`
+//! (or renames the event). Stored events keep the version they were written in (the engine
+//! stamps `metadata.schemaVersion` when a type's latest version is above 1; absent means 1),
+//! and every fold and read sees them upcast step by step to the latest version.
+//!
+//! A type's latest version is 1 + the highest `from` of its chain. Chains are defined in
+//! order (`from: 1`, then `from: 2`, …): a gap is a [`ValidationError`] at definition time.
+//!
+//! **Renames.** An upcaster may return [`Upcast::Renamed`]: the event becomes an event of
+//! the new type **at version 1 of that type's chain**, and goes on through that chain. For
+//! example, with `customer_registered` (v1) renamed into `account_opened`, whose own chain
+//! goes 1 → 2, a stored `customer_registered` v1 is read as `account_opened` v2: renamed
+//! into the v1 shape of `account_opened`, then upcast by its `from: 1` step.
+//!
+//! ```
+//! use eventjournal::upcast::{Upcast, Upcasters};
+//! use serde_json::json;
+//!
+//! let mut upcasters = Upcasters::default();
+//! // v1 had `name`; v2 splits it into first and last.
+//! upcasters.define("customer_registered", 1, std::rc::Rc::new(|data: eventjournal::canonical::CanonicalJson, _: &eventjournal::log::EventView<'_>| {
+//!     let name = data.to_value()["name"].as_str().unwrap_or_default().to_owned();
+//!     let (first, last) = name.split_once(' ').unwrap_or((&name, ""));
+//!     Ok(Upcast::data(json!({ "first": first, "last": last })))
+//! })).unwrap();
+//! assert_eq!(upcasters.latest("customer_registered"), 2);
+//! assert_eq!(upcasters.latest("anything_else"), 1);
+//! assert!(upcasters.define("customer_registered", 3, std::rc::Rc::new(|d, _: &eventjournal::log::EventView<'_>| Ok(Upcast::data(d)))).is_err());
+//! ```
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::canonical::CanonicalJson;
+use crate::error::{StateError, ValidationError};
+use crate::event::{validate_name, EventData};
+use crate::log::EventView;
+
+/// Highest schema version of an event type.
+pub const MAX_SCHEMA_VERSION: u32 = 1 << 20;
+
+/// What an upcaster returns: the data of the next version, or a renamed event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Upcast {
+    /// The data in the shape of version `from + 1` of the same type.
+    Data(EventData),
+    /// The event becomes `event_type`, with `data` in the shape of version 1 of that type.
+    Renamed { event_type: String, data: EventData },
+}
+
+impl Upcast {
+    /// The data of the next version.
+    pub fn data(data: impl Into<EventData>) -> Self {
+        Upcast::Data(data.into())
+    }
+
+    /// A rename into version 1 of `event_type`.
+    pub fn renamed(event_type: impl Into<String>, data: impl Into<EventData>) -> Self {
+        Upcast::Renamed {
+            event_type: event_type.into(),
+            data: data.into(),
+        }
+    }
+}
+
+/// One step of a type's chain: version `from` to `from + 1`. `event` is the event as read so
+/// far (type, `metadata.schemaVersion` and data at version `from`, personal data decrypted).
+pub trait Upcaster {
+    fn up(&self, data: CanonicalJson, event: &EventView<'_>) -> Result<Upcast, StateError>;
+}
+
+impl<F> Upcaster for F
+where
+    F: Fn(CanonicalJson, &EventView<'_>) -> Result<Upcast, StateError>,
+{
+    fn up(&self, data: CanonicalJson, event: &EventView<'_>) -> Result<Upcast, StateError> {
+        self(data, event)
+    }
+}
+
+/// An event could not be upcast: a step is missing or failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpcastError {
+    pub event_type: String,
+    pub version: u32,
+    pub position: u64,
+    pub message: String,
+}
+
+impl UpcastError {
+    fn new(event_type: &str, version: u32, position: u64, cause: impl std::fmt::Display) -> Self {
+        UpcastError {
+            event_type: event_type.to_owned(),
+            version,
+            position,
+            message: format!(
+                "event '{event_type}' (schemaVersion {version}) at position {position} cannot be upcast: {cause}"
+            ),
+        }
+    }
+}
+
+/// Every upcaster of an engine, by event type.
+#[derive(Clone, Default)]
+pub struct Upcasters {
+    /// `chains[t][i]` upcasts version `i + 1` of `t` to `i + 2`.
+    chains: HashMap<String, Vec<Rc<dyn Upcaster>>>,
+    /// Steps in all chains (bounds a run of renames).
+    steps: usize,
+}
+
+/// An event read at its latest version.
+#[derive(Debug)]
+pub struct Upcasted {
+    /// The type after renames (`None`: unchanged).
+    pub event_type: Option<String>,
+    /// Its latest version.
+    pub version: u32,
+    pub data: CanonicalJson,
+}
+
+impl Upcasters {
+    /// Adds the step `from` → `from + 1` of `event_type`. It must extend the chain: `from`
+    /// is 1 for the first, then 2, and so on.
+    pub fn define(&mut self, event_type: &str, from: u32, up: Rc<dyn Upcaster>) -> Result<(), ValidationError> {
+        validate_name("event type", event_type)?;
+        if from == 0 || from >= MAX_SCHEMA_VERSION {
+            return Err(ValidationError::new(format!(
+                "from must be an integer from 1 to {}, got {from}",
+                MAX_SCHEMA_VERSION - 1
+            )));
+        }
+        let chain = self.chains.entry(event_type.to_owned()).or_default();
+        let latest = chain.len() as u32 + 1;
+        if from < latest {
+            return Err(ValidationError::new(format!(
+                "'{event_type}' already has an upcaster from version {from}"
+            )));
+        }
+        if from > latest {
+            return Err(ValidationError::new(format!(
+                "'{event_type}' would have a gap: its upcasters reach version {latest}, so the next one is from {latest}, not {from}"
+            )));
+        }
+        chain.push(up);
+        self.steps += 1;
+        Ok(())
+    }
+
+    /// The latest version of a type (1 without upcasters).
+    pub fn latest(&self, event_type: &str) -> u32 {
+        if self.chains.is_empty() {
+            return 1;
+        }
+        self.chains.get(event_type).map_or(1, |c| c.len() as u32 + 1)
+    }
+
+    /// True when no type has an upcaster.
+    pub fn is_empty(&self) -> bool {
+        self.chains.is_empty()
+    }
+
+    /// Does this type have upcasters?
+    pub fn has(&self, event_type: &str) -> bool {
+        !self.chains.is_empty() && self.chains.contains_key(event_type)
+    }
+
+    /// The latest version of every type with upcasters, e.g. `account_created:2,order_placed:3`
+    /// (what a stored snapshot records).
+    pub fn fingerprint(&self) -> String {
+        let mut parts: Vec<String> = self
+            .chains
+            .iter()
+            .map(|(t, c)| format!("{t}:{}", c.len() + 1))
+            .collect();
+        parts.sort_unstable();
+        parts.join(",")
+    }
+
+    /// Upcasts `data` of `event` (stored at schema version `version`) to the latest version
+    /// of its final type. `None` when it is already there.
+    pub fn upcast(&self, event: &EventView<'_>, version: u32) -> Result<Option<Upcasted>, UpcastError> {
+        let mut latest = self.latest(event.event_type);
+        if version == latest {
+            return Ok(None);
+        }
+        let mut at = At {
+            event_type: Cow::Borrowed(event.event_type),
+            version,
+            data: None,
+        };
+        for _ in 0..=self.steps {
+            if at.version > latest {
+                let cause = format!(
+                    "this engine knows '{}' up to version {latest} (define its upcasters)",
+                    at.event_type
+                );
+                return Err(UpcastError::new(&at.event_type, at.version, event.position, cause));
+            }
+            if at.version == latest {
+                let renamed = at.event_type != event.event_type;
+                return Ok(Some(Upcasted {
+                    event_type: renamed.then(|| at.event_type.into_owned()),
+                    version: at.version,
+                    data: at.data.unwrap_or_else(|| CanonicalJson::from_trusted(event.data)),
+                }));
+            }
+            at = self.step(event, at)?;
+            latest = self.latest(&at.event_type);
+        }
+        Err(UpcastError::new(
+            &at.event_type,
+            at.version,
+            event.position,
+            "its upcasters rename it in a loop",
+        ))
+    }
+
+    /// Runs the one step of `at`'s chain from its version.
+    fn step<'e>(&self, event: &EventView<'e>, at: At<'e>) -> Result<At<'e>, UpcastError> {
+        let fail = |cause: String| UpcastError::new(&at.event_type, at.version, event.position, cause);
+        let step = self
+            .chains
+            .get(at.event_type.as_ref())
+            .and_then(|chain| chain.get(at.version as usize - 1))
+            .ok_or_else(|| fail(format!("no upcaster from version {}", at.version)))?;
+        // The event as read so far: its metadata says the version its data is at.
+        let mut metadata = String::new();
+        let meta = if at.version == 1 && !event.metadata.contains("\"schemaVersion\"") {
+            event.metadata
+        } else {
+            write_schema_version(&mut metadata, event.metadata, at.version);
+            &metadata
+        };
+        let current = at.data.as_ref().map_or(event.data, CanonicalJson::as_str);
+        let view = event.with_form(&at.event_type, current, meta, event.erased);
+        let next = step
+            .up(CanonicalJson::from_trusted(current), &view)
+            .map_err(|e| fail(format!("its upcaster from {} failed: {e}", at.version)))?;
+        let (next_type, next_data) = match next {
+            Upcast::Data(d) => (None, d),
+            Upcast::Renamed { event_type: t, data: d } if t != at.event_type => (Some(t), d),
+            Upcast::Renamed { data: d, .. } => (None, d),
+        };
+        let data = match next_data {
+            EventData::Json(v) => CanonicalJson::from_value(&v, "the upcast data").map_err(|e| fail(e.message))?,
+            EventData::Canonical(c) => c,
+        };
+        Ok(match next_type {
+            Some(t) => {
+                validate_name("renamed type", &t).map_err(|e| fail(e.message))?;
+                At {
+                    event_type: Cow::Owned(t),
+                    version: 1,
+                    data: Some(data),
+                }
+            }
+            None => At {
+                version: at.version + 1,
+                data: Some(data),
+                ..at
+            },
+        })
+    }
+}
+
+/// Where an upcast is: the type and version the data is at, and the data once a step ran
+/// (`None`: the event's own).
+struct At<'e> {
+    event_type: Cow<'e, str>,
+    version: u32,
+    data: Option<CanonicalJson>,
+}
+
+/// `metadata` (canonical text) with `schemaVersion` set to `version` (removed when 1).
+pub fn write_schema_version(out: &mut String, metadata: &str, version: u32) {
+    // The common case, without parsing: metadata that is `{}`, or has no schemaVersion to drop.
+    if metadata == "{}" {
+        if version > 1 {
+            out.push_str("{\"schemaVersion\":");
+            crate::canonical::write_u64(out, u64::from(version));
+            out.push('}');
+        } else {
+            out.push_str("{}");
+        }
+        return;
+    }
+    if version <= 1 && !metadata.contains("\"schemaVersion\"") {
+        out.push_str(metadata);
+        return;
+    }
+    let mut map = CanonicalJson::from_trusted(metadata).to_map();
+    if version > 1 {
+        map.insert("schemaVersion".to_owned(), serde_json::Value::from(version));
+    } else {
+        map.remove("schemaVersion");
+    }
+    // A map of canonical values cannot be too deep (it was canonical text already).
+    let _ = crate::canonical::write_value(out, &serde_json::Value::Object(map), 0);
+}
+
+/// The schema version an event was stored in: `metadata.schemaVersion`, 1 when absent.
+/// `Err` when it is there but not an integer from 1 to [`MAX_SCHEMA_VERSION`].
+pub fn stored_version(metadata: &str) -> Result<u32, String> {
+    if !metadata.contains("\"schemaVersion\"") {
+        return Ok(1);
+    }
+    match crate::canonical::field(metadata, "schemaVersion") {
+        None => Ok(1),
+        Some(raw) => crate::canonical::as_u64(raw)
+            .filter(|v| (1..=u64::from(MAX_SCHEMA_VERSION)).contains(v))
+            .map(|v| v as u32)
+            .ok_or_else(|| {
+                format!("metadata.schemaVersion must be an integer from 1 to {MAX_SCHEMA_VERSION}, got {raw}")
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use serde_json::json;
+
+    fn event(event_type: &str, data: &str, metadata: &str) -> Event {
+        Event {
+            id: "0190b3c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6".into(),
+            stream_id: "s".into(),
+            stream_type: "S".into(),
+            event_type: event_type.into(),
+            data: CanonicalJson::parse(data, "data").unwrap(),
+            metadata: CanonicalJson::parse(metadata, "metadata").unwrap(),
+            timestamp: 1,
+            version: 1,
+            position: 7,
+            hash: String::new(),
+            erased: Vec::new(),
+        }
+    }
+
+    fn add(field: &'static str, value: i64) -> Rc<dyn Upcaster> {
+        Rc::new(move |d: CanonicalJson, _: &EventView<'_>| {
+            let mut m = d.to_map();
+            m.insert(field.into(), json!(value));
+            Ok(Upcast::data(serde_json::Value::Object(m)))
+        })
+    }
+
+    #[test]
+    fn chains_run_step_by_step_and_through_renames() {
+        let mut u = Upcasters::default();
+        u.define("old", 1, add("a", 1)).unwrap();
+        u.define(
+            "old",
+            2,
+            Rc::new(|d: CanonicalJson, e: &EventView<'_>| {
+                assert_eq!(stored_version(e.metadata), Ok(2));
+                Ok(Upcast::renamed("new", d))
+            }),
+        )
+        .unwrap();
+        u.define("new", 1, add("b", 2)).unwrap();
+        let e = event("old", r#"{"x":0}"#, "{}");
+        let out = u.upcast(&EventView::of(&e), 1).unwrap().unwrap();
+        assert_eq!(out.event_type.as_deref(), Some("new"));
+        assert_eq!(out.version, 2);
+        assert_eq!(out.data.as_str(), r#"{"a":1,"b":2,"x":0}"#);
+        // Stored as `new` v1: one step.
+        let e = event("new", r#"{"x":0}"#, "{}");
+        assert_eq!(
+            u.upcast(&EventView::of(&e), 1).unwrap().unwrap().data.as_str(),
+            r#"{"b":2,"x":0}"#
+        );
+        assert!(u.upcast(&EventView::of(&e), 2).unwrap().is_none());
+        assert_eq!(u.fingerprint(), "new:2,old:3");
+    }
+
+    #[test]
+    fn missing_steps_failures_and_loops_name_type_version_and_position() {
+        let mut u = Upcasters::default();
+        u.define(
+            "t",
+            1,
+            Rc::new(|_: CanonicalJson, _: &EventView<'_>| Err("boom".into())),
+        )
+        .unwrap();
+        let e = event("t", "{}", "{}");
+        let err = u.upcast(&EventView::of(&e), 1).unwrap_err();
+        assert_eq!((err.event_type.as_str(), err.version, err.position), ("t", 1, 7));
+        assert!(err.message.contains("boom"), "{}", err.message);
+        let err = u.upcast(&EventView::of(&e), 5).unwrap_err();
+        assert!(err.message.contains("up to version 2"), "{}", err.message);
+        let mut looping = Upcasters::default();
+        looping
+            .define("a", 1, Rc::new(|d, _: &EventView<'_>| Ok(Upcast::renamed("b", d))))
+            .unwrap();
+        looping
+            .define("b", 1, Rc::new(|d, _: &EventView<'_>| Ok(Upcast::renamed("a", d))))
+            .unwrap();
+        let e = event("a", "{}", "{}");
+        assert!(looping
+            .upcast(&EventView::of(&e), 1)
+            .unwrap_err()
+            .message
+            .contains("loop"));
+    }
+
+    #[test]
+    fn definitions_must_extend_the_chain() {
+        let mut u = Upcasters::default();
+        assert!(u.define("t", 0, add("a", 1)).is_err());
+        assert!(u.define("t", 2, add("a", 1)).is_err());
+        u.define("t", 1, add("a", 1)).unwrap();
+        assert!(u.define("t", 1, add("a", 1)).is_err());
+        assert!(u.define("t", 3, add("a", 1)).is_err());
+        u.define("t", 2, add("a", 1)).unwrap();
+        assert_eq!(u.latest("t"), 3);
+    }
+
+    #[test]
+    fn stored_versions_come_from_metadata() {
+        assert_eq!(stored_version("{}"), Ok(1));
+        assert_eq!(stored_version(r#"{"schemaVersion":3}"#), Ok(3));
+        assert!(stored_version(r#"{"schemaVersion":0}"#).is_err());
+        assert!(stored_version(r#"{"schemaVersion":"2"}"#).is_err());
+        for (metadata, version, expected) in [
+            (r#"{"a":1,"schemaVersion":2}"#, 1, r#"{"a":1}"#),
+            (r#"{"a":1,"schemaVersion":2}"#, 3, r#"{"a":1,"schemaVersion":3}"#),
+            (r#"{"z":1}"#, 2, r#"{"schemaVersion":2,"z":1}"#),
+            (r#"{"z":1}"#, 1, r#"{"z":1}"#),
+            ("{}", 2, r#"{"schemaVersion":2}"#),
+            ("{}", 1, "{}"),
+        ] {
+            let mut out = String::new();
+            write_schema_version(&mut out, metadata, version);
+            assert_eq!(out, expected, "{metadata} at {version}");
+        }
+    }
+}
