@@ -13,7 +13,7 @@ use crate::projection::ReplayReport;
 use crate::storage::Storage;
 use crate::time_travel::{log_position_at, stream_version_at, At};
 
-use super::{Engine, Loaded};
+use super::{reentrant, Engine, Loaded};
 
 impl<S: Storage> Engine<S> {
     /// Reads a stream, in read form (upcast, personal data opened).
@@ -28,9 +28,10 @@ impl<S: Storage> Engine<S> {
     }
 
     /// Events (e.g. a command's, from [`Engine::execute`], which are in stored form) in
-    /// their read form.
+    /// their read form. Works after `close` too: a command queued before it completes, and
+    /// its result is shown like any other.
     pub fn read_form(&self, events: &[Event]) -> Result<Vec<Event>, Error> {
-        let core = self.core()?;
+        let core = self.core.try_borrow().map_err(|_| reentrant())?;
         events
             .iter()
             .map(|e| core.forms.read(EventView::of(e)).map(|r| r.view().to_event()))

@@ -126,6 +126,15 @@ impl State {
         Ok(())
     }
 
+    /// The engine's error that stopped sync for good (a fork), if any: what `settled`
+    /// answers for commands that can no longer be confirmed.
+    pub(super) fn stop_error(&self) -> Option<Error> {
+        match (&self.stopped, &self.last_error) {
+            (true, Some(Failure::Engine(e))) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
     /// Something `syncState()` or the optimistic view shows changed.
     pub(super) fn touch(&mut self) {
         self.changed = true;
@@ -333,12 +342,16 @@ impl SyncClient {
             slot.fill(Ok(r));
             return slot;
         }
+        let stopped = state.stop_error();
         match state.item(command_id) {
             Some(Item {
                 entry: OutboxEntry { outcome: Some(e), .. },
                 ..
             }) => slot.fill(Err(e.clone())),
-            Some(_) => self.waiters.borrow_mut().push((command_id.to_owned(), slot.clone())),
+            Some(_) => match stopped {
+                Some(e) => slot.fill(Err(e)),
+                None => self.waiters.borrow_mut().push((command_id.to_owned(), slot.clone())),
+            },
             None => match state.refusal(command_id) {
                 Some(e) => slot.fill(Err(e.clone())),
                 None => slot.fill(Err(NotFoundError::command(command_id).into())),
@@ -405,7 +418,9 @@ impl SyncClient {
         self.state.try_borrow().map(|s| s.stopped).unwrap_or(false)
     }
 
-    /// Records what went wrong; `stop` ends syncing for good.
+    /// Records what went wrong; `stop` ends syncing for good: then whoever waits on
+    /// `settled` gets the engine's error (an `IntegrityError` of a fork) rather than waiting
+    /// for an answer that cannot come; the commands stay in the outbox.
     pub(super) fn fail(&self, failure: Failure, stop: bool) {
         if let Ok(mut s) = self.state.try_borrow_mut() {
             if s.stopped {
@@ -415,6 +430,13 @@ impl SyncClient {
             s.stopped = stop;
             s.online = s.online && !stop;
             s.changed = true;
+        }
+        let stopped = self.state.try_borrow().ok().and_then(|s| s.stop_error());
+        if let Some(e) = stopped {
+            let waiters = std::mem::take(&mut *self.waiters.borrow_mut());
+            for (_, slot) in waiters {
+                slot.fill(Err(e.clone()));
+            }
         }
     }
 

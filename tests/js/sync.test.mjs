@@ -46,10 +46,14 @@ test('[sqlite] (d) a server replaced by one with another history: IntegrityError
 });
 
 // ------------------------------------------------------------------ the API, server in memory
+// Each client its own memory store, across tests too (a store of another test's server would be a fork).
+let clientStores = 0;
 async function world(options) {
   const server = await syncServer(stores.memory(), options);
-  let n = 0;
-  const client = (extra = {}) => syncClient({ url: server.url, storage: () => memoryStorage(`api-${process.pid}-${(n += 1)}`), ...extra });
+  const client = (extra = {}) => {
+    const name = `api-${process.pid}-${(clientStores += 1)}`;
+    return syncClient({ url: server.url, storage: () => memoryStorage(name), ...extra });
+  };
   return { server, client };
 }
 
