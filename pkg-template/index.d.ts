@@ -509,6 +509,11 @@ export interface SubscribeOptions extends EventFilter {
    * form): delivery stops before it and goes on once it can be read.
    */
   onError?: (error: unknown, event: StoredEvent) => void;
+  /**
+   * `true`: the events in their stored form (sealed personal data, stored schema versions:
+   * what is hashed and persisted), filtered on that form. Default `false`: the read form.
+   */
+  raw?: boolean;
 }
 
 export interface Subscription {
@@ -747,8 +752,12 @@ interface SyncExecute {
  * const { commandId, pending } = await engine.execute('BankAccount', 'a1', { type: 'deposit', amount: 500 });
  * await engine.settled(commandId); // once the server has it
  */
-export interface SyncedEngine extends Omit<Engine, 'execute'> {
+export interface SyncedEngine extends Omit<Engine, 'execute' | 'readAll' | 'readStream'> {
   execute: SyncExecuteWaiting & SyncExecute;
+  /** The confirmed events, then the pending ones (`position: null`); `{ confirmed: true }`: the server's alone. */
+  readAll(options?: ReadAllOptions): Promise<Array<StoredEvent | PendingEvent>>;
+  /** The stream's confirmed events, then its pending ones; `{ confirmed: true }`: the server's alone. */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<Array<StoredEvent | PendingEvent>>;
   /** `{ online, pending, confirmedPosition, lastError }`, now. */
   syncState(): SyncState;
   /** Calls `listener` on every change of `syncState()`; returns the function that stops it. */

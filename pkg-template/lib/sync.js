@@ -12,6 +12,8 @@
 //         checked, its events received: verified, persisted, committed), then GET /v1/live
 //         from there: the hello's afterHash checked, each message's events received in order;
 //         when the stream ends or stalls, again from the new position.
+//   keys: events holding sealed personal data → link.keysNeeded(events) → GET /v1/keys →
+//         link.storeKeys(answer), before they are received; `event: forget` → link.forget.
 //   push: link.nextBatch(≤ 100 commands) → POST /v1/commands → link.applyResults(answer); one
 //         batch in flight; woken by the engine when a command enters the outbox.
 // Failures back off (250 ms doubling to 30 s, ±50%); a 'stop' verdict (another protocol
@@ -19,6 +21,8 @@
 import { ValidationError } from './errors.js';
 
 const PAGE = 10_000;
+/** What a sealed personal value holds (docs/protocol.md, GET /v1/keys). */
+const SEALED = '"$encrypted"';
 const DEFAULTS = {
   batchSize: 100,
   retryMinMs: 250,
@@ -39,6 +43,9 @@ const DEFAULTS = {
  * @property {(message: string) => void} unreachable
  * @property {(online: boolean) => void} setOnline
  * @property {() => boolean} stopped
+ * @property {(events: unknown[]) => string[]} keysNeeded
+ * @property {(answer: unknown) => Promise<number>} storeKeys
+ * @property {(subject: string) => Promise<void>} forget
  */
 
 /**
@@ -180,15 +187,45 @@ function start(link, options) {
     return false;
   }
 
+  // ---- personal data: the keys of the subjects the server's events are sealed for
+  /**
+   * Asks `GET /v1/keys` for the keys `events` need that the engine lacks and stores them
+   * (a server without a key store answers 404: nothing to store, the values read as erased).
+   * @param {unknown[]} events
+   */
+  async function fetchKeys(events) {
+    // Subjects with a comma cannot be asked for (the list is comma separated): erased here.
+    const subjects = link.keysNeeded(events).filter((s) => !s.includes(','));
+    for (const chunk of keyRequests(subjects)) {
+      try {
+        const res = await request(`/v1/keys?subjects=${chunk}`);
+        await link.storeKeys(await res.json());
+      } catch (e) {
+        if (!(e instanceof HttpFailure && e.status === 404)) throw e;
+      }
+    }
+  }
+
+  /**
+   * Receives the server's events, after fetching their keys when some are sealed (`sealed`:
+   * their JSON text holds SEALED, found without walking the objects).
+   * @param {unknown[]} events @param {boolean} sealed
+   */
+  async function receive(events, sealed) {
+    if (sealed) await fetchKeys(events);
+    return link.receive(events);
+  }
+
   // ---- pull: pages until caught up, then the live channel
   async function catchUp() {
     for (;;) {
       const after = link.position();
       const res = await request(`/v1/events?after=${after}&limit=${PAGE}`);
-      const page = await res.json();
+      const text = await res.text();
+      const page = JSON.parse(text);
       link.checkServer(after, page.afterHash);
       if (!Array.isArray(page.events) || page.events.length === 0) return;
-      await link.receive(page.events);
+      await receive(page.events, text.includes(SEALED));
       if (done() || link.position() >= page.headPosition) return;
     }
   }
@@ -212,7 +249,16 @@ function start(link, options) {
         buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
         let cut;
         /** @type {unknown[]} */
-        const events = [];
+        let events = [];
+        let sealed = false;
+        // Received before reading on: the socket holds back the server meanwhile.
+        const flush = async () => {
+          const got = events;
+          const withKeys = sealed;
+          events = [];
+          sealed = false;
+          return got.length > 0 && (await receive(got, withKeys)).gap;
+        };
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
           const message = parseMessage(buffer.slice(0, cut));
           buffer = buffer.slice(cut + 2);
@@ -223,10 +269,17 @@ function start(link, options) {
             retry.reset();
           } else if (message.event === 'events') {
             events.push(...JSON.parse(message.data).events);
+            sealed = sealed || message.data.includes(SEALED);
+          } else if (message.event === 'forget') {
+            // After the events before it; a forget this engine cannot apply (no key store) is ignored.
+            if (await flush()) return;
+            const { subject } = JSON.parse(message.data);
+            await link.forget(subject).catch((/** @type {any} */ e) => {
+              if (e?.code !== 'VALIDATION') throw e;
+            });
           }
         }
-        // Received before reading on: the socket holds back the server meanwhile.
-        if (events.length > 0 && (await link.receive(events)).gap) return;
+        if (await flush()) return;
       }
     } finally {
       clearTimeout(idle);
@@ -293,6 +346,30 @@ function start(link, options) {
     /** A command entered the outbox. */
     wake() { pushSignal.fire(); },
   };
+}
+
+/**
+ * The `subjects` parameters of `GET /v1/keys` requests for `subjects`: at most 1,000 per
+ * request and about 6 KB of URL (the server takes 8 KiB).
+ * @param {string[]} subjects
+ */
+function keyRequests(subjects) {
+  /** @type {string[]} */
+  const out = [];
+  let chunk = [];
+  let length = 0;
+  for (const s of subjects) {
+    const encoded = encodeURIComponent(s);
+    if (chunk.length > 0 && (chunk.length >= 1000 || length + encoded.length > 6000)) {
+      out.push(chunk.join(','));
+      chunk = [];
+      length = 0;
+    }
+    chunk.push(encoded);
+    length += encoded.length + 1;
+  }
+  if (chunk.length > 0) out.push(chunk.join(','));
+  return out;
 }
 
 /** A refusal for a command larger than the server accepts. @param {any} command */

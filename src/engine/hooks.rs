@@ -145,3 +145,43 @@ impl<S: Storage> Engine<S> {
         applied
     }
 }
+
+/// Personal data on a synced engine: the keys are the server's (`GET /v1/keys`).
+impl<S: Storage> Engine<S> {
+    /// The subjects whose keys the sealed values of `events` need and this engine has not
+    /// fetched yet (none without a key store: receiving them then fails, see
+    /// [`Engine::fetch_keys_of`]).
+    pub fn unknown_key_subjects(&self, events: &[Event]) -> Result<Vec<String>, Error> {
+        if self.config.keys.is_none() {
+            return Ok(Vec::new());
+        }
+        let core = self.core()?;
+        let mut subjects: Vec<String> = Vec::new();
+        for (subject, _, _) in core.forms.unknown_keys(events) {
+            if !subjects.contains(&subject) {
+                subjects.push(subject);
+            }
+        }
+        Ok(subjects)
+    }
+
+    /// Stores a key the server handed over under its key-store name (an existing key wins).
+    pub async fn store_key(&self, name: &str, key: crate::personal::Key) -> Result<(), Error> {
+        self.check_open()?;
+        let store = self.key_store("keys from the server")?;
+        store.create_key(name, key).await?;
+        Ok(())
+    }
+
+    /// Fetches from the key store the keys `events` need, before they are committed (a key
+    /// the store lacks: those values read as erased). Without a key store, events holding
+    /// sealed values are a `ValidationError` naming `keys`.
+    pub(crate) async fn fetch_keys_of(&self, events: &[Event]) -> Result<super::forms::Fetched, Error> {
+        self.fetch_read_keys(events).await
+    }
+
+    /// Checks, once committed, that the fetched keys open the values sealed under them.
+    pub(crate) fn check_keys_of(&self, fetched: &super::forms::Fetched) -> Result<(), Error> {
+        self.check_read_keys(fetched)
+    }
+}

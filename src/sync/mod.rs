@@ -23,6 +23,7 @@
 mod answer;
 mod client;
 mod json;
+mod keys;
 mod outbox;
 mod overlay;
 mod push;
@@ -32,6 +33,7 @@ mod replica;
 pub use answer::{parse_results, remote_from_wire, verdict, Answer, PushResult, RemoteError, Verdict};
 pub use client::{Begun, Effects, Failure, Rejected, Settled, SyncClient, SyncStatus};
 pub use json::{result_json, wire_commands_json, write_pending_event};
+pub use keys::MAX_SUBJECTS;
 pub use outbox::{MemoryOutbox, OutboxEntry, OutboxStore};
 pub use overlay::SyncResult;
 pub use replica::{verify_batch, Received};

@@ -177,10 +177,13 @@ impl SyncClient {
             let checked = engine
                 .with_log(|log| verify_batch(log, &fresh))?
                 .map_err(|e| self.fork(e))?;
+            // The keys its sealed personal data needs (the transport stored the server's).
+            let fetched = engine.fetch_keys_of(&fresh).await.map_err(|e| self.keys_failed(e))?;
             match engine.storage().append_events(&fresh, head).await {
                 Ok(()) => {
                     received.applied += fresh.len() as u64;
                     engine.commit_checked(fresh.into_iter().zip(checked).collect())?;
+                    engine.check_keys_of(&fetched).map_err(|e| self.keys_failed(e))?;
                     break;
                 }
                 Err(AppendError::Conflict) if conflicts < MAX_CONFLICTS => {
@@ -204,6 +207,15 @@ impl SyncClient {
         }
         self.succeeded();
         Ok(received)
+    }
+
+    /// The keys of the server's personal data could not be had: without a key store
+    /// (`ValidationError`) sync stops (this engine cannot hold the server's log); a key
+    /// store that failed is retried.
+    fn keys_failed(&self, e: Error) -> Error {
+        let stop = matches!(e, Error::Validation(_));
+        self.fail(Failure::Engine(e.clone()), stop);
+        e
     }
 
     fn storage_failed(&self, e: StorageError) -> Error {

@@ -307,7 +307,7 @@ impl JsEngine {
     #[wasm_bindgen(js_name = subscribe)]
     pub fn subscribe(&self, listener: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let args = sync(convert::subscribe_args(listener, &options))?;
-        let subscriber = Rc::new(JsSubscriber::new(args.listener, args.on_error));
+        let subscriber = Rc::new(JsSubscriber::new(args.listener, args.on_error, args.raw));
         let id = sync(self.inner.engine.subscribe(subscriber, args.filter, args.from_position))?;
         schedule_pump(&self.inner);
         let weak = Rc::downgrade(&self.inner);

@@ -20,6 +20,9 @@
 //! | `setOnline(online)`, `stopped()`, `issuer()` | |
 //! | `refresh()` | follow the storage: commit what another engine replicated, re-read the outbox |
 //! | `setLiveIssuers(ids)` | other live engines on this storage report their own refusals |
+//! | `keysNeeded(events)` | subjects whose keys sealed values of `events` need (ask `GET /v1/keys`) |
+//! | `storeKeys(answer)` | keeps the keys of a `GET /v1/keys` answer in the key store |
+//! | `forget(subject)` | the server forgot a subject (`event: forget`): forget it here too |
 //!
 //! The handle `start` returns has `stop()` (called at close) and `wake()` (called when a new
 //! command is in the outbox). A browser's non-syncing tab is an engine whose transport does
@@ -599,6 +602,42 @@ impl JsSyncLink {
             after(&side, &inner.engine, effects.clone().unwrap_or_default());
             wake(&side);
             effects?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The subjects whose keys the sealed personal data of `events` (the server's, in
+    /// stored form) needs and this engine lacks: ask `GET /v1/keys` for them, then
+    /// `storeKeys(answer)`, before `receive(events)`. Empty without a key store.
+    #[wasm_bindgen(js_name = keysNeeded)]
+    pub fn keys_needed(&self, events: JsValue) -> Result<JsValue, JsValue> {
+        let (inner, side) = sync(self.get())?;
+        let events = sync(convert::stored_events(&events, inner.engine.head_position()))?;
+        let subjects = sync(side.client.keys_needed(&inner.engine, &events))?;
+        Ok(subjects.iter().map(|s| JsValue::from_str(s)).collect::<Array>().into())
+    }
+
+    /// Stores the keys of a `GET /v1/keys` answer in the engine's key store.
+    #[wasm_bindgen(js_name = storeKeys)]
+    pub fn store_keys(&self, answer: JsValue) -> Promise {
+        let got = self.get();
+        promise(async move {
+            let (inner, side) = got?;
+            let answer = convert::to_value(&answer, "the server's keys")?;
+            let n = side.client.store_keys(&inner.engine, &answer).await?;
+            Ok(JsValue::from_f64(n as f64))
+        })
+    }
+
+    /// The server forgot `subject` (SSE `event: forget`): this engine forgets it too.
+    #[wasm_bindgen(js_name = forget)]
+    pub fn forget(&self, subject: JsValue) -> Promise {
+        let got = self.get().and_then(|g| Ok((g, convert::string(&subject, "subject")?)));
+        promise(async move {
+            let ((inner, side), subject) = got?;
+            let r = side.client.forget(&inner.engine, &subject).await;
+            after_op(&side, &inner);
+            r?;
             Ok(JsValue::UNDEFINED)
         })
     }

@@ -72,9 +72,12 @@ impl Core {
     /// An empty tentative batch on the committed head.
     pub(in crate::engine) fn tentative(&self) -> Tentative {
         let last = self.log.last_timestamp();
+        let mut stamped = Stamper::new(self.log.head_position(), self.log.head_hash(), last);
+        // Pending events stay in memory as decided: the server seals its own (its keys).
+        stamped.seal = false;
         Tentative {
             batch: Batch {
-                stamped: Stamper::new(self.log.head_position(), self.log.head_hash(), last),
+                stamped,
                 entries: Vec::new(),
                 overlays: HashMap::new(),
                 detached: true,
