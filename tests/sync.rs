@@ -464,6 +464,11 @@ fn a_server_with_another_history_is_a_fork_and_local_data_is_kept() {
     open_account(&c, "a1", 100);
     c.drain(&server);
     let before = c.head_hash();
+    let pending = c
+        .execute("BankAccount", "a1", json!({"type": "deposit", "amount": 2}), None)
+        .unwrap();
+    let mut waiting = Box::pin(c.sync.settled(&c.engine, &pending.command_id).wait());
+    assert!(now(waiting.as_mut()).is_none());
 
     // Another server (another history of the same length and longer).
     let other = Server::new();
@@ -480,6 +485,10 @@ fn a_server_with_another_history_is_a_fork_and_local_data_is_kept() {
     assert!(c.sync.is_stopped());
     assert_eq!(c.head_hash(), before, "local data untouched");
     assert_eq!(c.storage.inner.len(), 2);
+    // Whoever waits on settled hears of the fork (the answer cannot come), then and later.
+    assert_eq!(now(waiting.as_mut()).unwrap().unwrap_err().kind(), ErrorKind::Integrity);
+    let later = block_on(c.sync.settled(&c.engine, &pending.command_id).wait());
+    assert_eq!(later.unwrap_err().kind(), ErrorKind::Integrity);
     // Sync stays stopped: nothing is pushed, nothing received.
     c.execute("BankAccount", "a1", json!({"type": "deposit", "amount": 1}), None)
         .unwrap();

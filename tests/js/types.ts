@@ -153,7 +153,7 @@ async function synced(): Promise<void> {
   const pos: number | null = r.position;
   const id: string = r.commandId;
   const first = r.events[0];
-  if (first.pending) { const p: PendingEvent = first; const none: null = p.hash; void none; }
+  if (first.position === null) { const p: PendingEvent = first; const none: null = p.hash; const yes: true = p.pending; void [none, yes]; }
   const confirmed: ExecuteResult = await engine.settled(id);
   const waited: ExecuteResult = await engine.execute('BankAccount', 'a1', { type: 'deposit', amount: 1 }, { waitFor: 'server', commandId: 'c1' });
   // @ts-expect-error: waitFor is 'server' only
