@@ -217,16 +217,31 @@ function start(link, options) {
   }
 
   // ---- pull: pages until caught up, then the live channel
+  /** One page of `GET /v1/events` after `after`: its body and whether it holds sealed values. @param {number} after */
+  async function fetchPage(after) {
+    const res = await request(`/v1/events?after=${after}&limit=${PAGE}`);
+    const text = await res.text();
+    return { after, page: JSON.parse(text), sealed: text.includes(SEALED) };
+  }
+
+  // The next page is asked for while this one is received (verified, persisted, folded): the
+  // server reads and the network carries it meanwhile.
   async function catchUp() {
+    let next = fetchPage(link.position());
     for (;;) {
-      const after = link.position();
-      const res = await request(`/v1/events?after=${after}&limit=${PAGE}`);
-      const text = await res.text();
-      const page = JSON.parse(text);
+      const { after, page, sealed } = await next;
       link.checkServer(after, page.afterHash);
       if (!Array.isArray(page.events) || page.events.length === 0) return;
-      await receive(page.events, text.includes(SEALED));
-      if (done() || link.position() >= page.headPosition) return;
+      const last = Number(page.events[page.events.length - 1]?.position);
+      const more = Number.isSafeInteger(last) && last > after && last < page.headPosition;
+      if (more) {
+        next = fetchPage(last);
+        next.catch(() => {}); // awaited below, or dropped when this page ends the catch-up
+      }
+      await receive(page.events, sealed);
+      // Done, or not where the next page starts (a gap, a partial page): the live channel
+      // (or the next round) goes on from the engine's position.
+      if (done() || !more || link.position() !== last) return;
     }
   }
 

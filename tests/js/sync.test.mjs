@@ -319,6 +319,27 @@ test('close stops syncing; settled waiters reject with ClosedError; later calls 
   await server.stop();
 });
 
+test('a client far behind catches up over several pages of GET /v1/events, then follows live', async () => {
+  const { server, client } = await world();
+  // 12,500 events (500 accounts opened with a deposit, 23 deposits each): two pages of 10,000
+  // (the next one is asked for while one is received).
+  const opened = [];
+  for (let i = 0; i < 500; i += 1) opened.push(server.engine.execute('BankAccount', `a${i}`, { type: 'create_account', accountHolder: 'A', initialDeposit: 1 }));
+  await Promise.all(opened);
+  for (let k = 0; k < 23; k += 1) {
+    await Promise.all(Array.from({ length: 500 }, (_, i) => server.engine.execute('BankAccount', `a${i}`, { type: 'deposit', amount: 1 })));
+  }
+  assert.equal((await server.engine.stats()).headPosition, 12_500);
+  const c = await client();
+  await converged(server, [c]);
+  assert.deepEqual(await c.engine.verify(), { ok: true, checked: 12_500, firstBadPosition: null });
+  assert.equal((await c.engine.load('BankAccount', 'a7')).state.balance, 24);
+  await server.engine.execute('BankAccount', 'a7', { type: 'deposit', amount: 5 });
+  await until(async () => (await c.engine.load('BankAccount', 'a7')).state.balance === 29, 'the live event');
+  await c.engine.close();
+  await server.stop();
+});
+
 test('a command larger than the server accepts is refused (413), the others go through', async () => {
   const { server } = await world({ options: { maxBodyBytes: 4096 } });
   const c = await syncClient({ url: server.url, storage: () => memoryStorage(`api-413-${process.pid}`), sync: { ...FAST, batchSize: 4 } });
