@@ -1,6 +1,7 @@
 //! Crypto-shredding in the core: declared personal data is stored encrypted (the chain
 //! covers the ciphertext), reads decrypt, `forget` erases for good (and keeps `verify()`
 //! true), a wrong key or a tampered value is an error and never garbage.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! the definitions of version 2 (the name split in two) and version 3 (`customer_registered`
 //! renamed `customer_joined`, the address an object): state, reads, raw reads, time travel,
 //! projections, subscribers, stored snapshots, and every way an upcast can fail.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
