@@ -13,6 +13,8 @@ const { sqliteKeyStore } = require('./lib/keys/sqlite.cjs');
 const { postgresKeyStore } = require('./lib/keys/postgres.cjs');
 
 wasm.setErrorFactory(errors.errorFactory);
+// The sync client's HTTP transport (Engine.open({ sync })).
+wasm.setSyncTransport(require('./lib/sync.cjs').syncTransport);
 // better-sqlite3 is an optional peer dependency, loaded on first use.
 if (typeof setSqliteDriver === 'function') setSqliteDriver(() => require('better-sqlite3'));
 // pg (node-postgres 8) likewise.

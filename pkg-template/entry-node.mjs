@@ -9,5 +9,6 @@ export const {
   memoryKeyStore, indexedDbKeyStore, sqliteKeyStore, postgresKeyStore,
   version, ready,
   EventJournalError, ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError,
-  NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError, ERROR_CODES, errorFactory,
+  NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError, UnauthenticatedError,
+  ProtocolError, NetworkError, ERROR_CODES, errorFactory,
 } = m;

@@ -1,7 +1,8 @@
 // eventjournal for browsers and bundlers (ESM). The WebAssembly module is fetched and
 // compiled on the first Engine.open (or by awaiting `ready()`), next to this file.
-import init, { Engine, setErrorFactory } from './web/eventjournal.js';
+import init, { Engine, setErrorFactory, setSyncTransport } from './web/eventjournal.js';
 import { errorFactory, StorageError } from './lib/errors.js';
+import { syncTransport } from './lib/sync.js';
 
 export * from './lib/errors.js';
 export { memoryStorage } from './lib/memory.js';
@@ -21,7 +22,10 @@ let initialized = null;
  */
 export function ready(options) {
   if (!initialized) {
-    initialized = init(options).then(() => { setErrorFactory(errorFactory); });
+    initialized = init(options).then(() => {
+      setErrorFactory(errorFactory);
+      setSyncTransport(syncTransport);
+    });
     initialized.catch(() => { initialized = null; });
   }
   return initialized;

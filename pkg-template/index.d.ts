@@ -65,6 +65,18 @@ export interface EncryptedValue {
   };
 }
 
+/**
+ * An event of a synced engine's optimistic view that the server has not confirmed yet: decided
+ * by this client (`position` and `hash` are the server's to give). Reads show them after the
+ * confirmed events, unless they are given `{ confirmed: true }`.
+ */
+export interface PendingEvent<TType extends string = string, TData = JsonObject>
+  extends Omit<StoredEvent<TType, TData>, 'position' | 'hash'> {
+  position: null;
+  hash: null;
+  pending: true;
+}
+
 /** An event as a `decide` returns it. */
 export interface NewEvent<TType extends string = string, TData extends JsonObject = JsonObject> {
   type: TType;
@@ -92,10 +104,36 @@ export interface Snapshot {
 }
 
 /**
+ * A command of a synced engine's outbox, as the storage keeps it: accepted by `execute`, not
+ * yet confirmed nor refused by the server. The storage stores it as given and returns it by
+ * `commandId`; only `commandId` and `seq` mean anything to it.
+ */
+export interface OutboxEntry {
+  commandId: string;
+  /** The outbox's order: `readOutbox` returns entries by increasing `seq`. */
+  seq: number;
+  streamType: string;
+  streamId: string;
+  command: { type: string; [key: string]: JsonValue };
+  expectedVersion: ExpectedVersion;
+  metadata: JsonObject;
+  /** When it was issued (ms since the epoch). */
+  issuedAt: number;
+  /** The id of the engine instance that issued it. */
+  issuer: string;
+  /** A refusal kept for its issuer (another tab) to report. */
+  outcome?: { error: { name: string; code: string; message: string } };
+}
+
+/**
  * What the engine needs from a storage. Every method may return a value or a Promise.
  * `appendEvents` must be atomic: write all of `events` only if the store's last position is
  * `expectedPosition`, otherwise write nothing and reject with an error whose `code` is
  * `'CONFLICT'`.
+ *
+ * An engine opened with `sync` also keeps its pending commands in the storage, so that a
+ * reload or a crash loses none: `readOutbox`, `writeOutbox` and `deleteOutbox` (all three, or
+ * `Engine.open` rejects with a `StorageError`). The package's adapters have them.
  */
 export interface StorageAdapter {
   /** Events with position > afterPosition, ascending, at most `limit` of them. */
@@ -112,6 +150,12 @@ export interface StorageAdapter {
    */
   scrub?(): Promise<void> | void;
   close?(): Promise<void> | void;
+  /** Every outbox entry, in `seq` order (only with sync). */
+  readOutbox?(): Promise<OutboxEntry[]> | OutboxEntry[];
+  /** Inserts the entry, or replaces the one with its `commandId`; durable once it resolves. */
+  writeOutbox?(entry: OutboxEntry): Promise<void> | void;
+  /** Deletes the entries with these ids (unknown ones are ignored). */
+  deleteOutbox?(commandIds: string[]): Promise<void> | void;
 }
 
 /**
@@ -200,7 +244,7 @@ export interface IndexedDbStorageOptions {
    */
   durability?: 'strict' | 'relaxed' | 'default';
   /** Open (and upgrade to) this schema version; for migrations and tests. */
-  schemaVersion?: 1 | 2;
+  schemaVersion?: 1 | 2 | 3;
   /** The IndexedDB factory to use (default `globalThis.indexedDB`), e.g. fake-indexeddb's. */
   indexedDB?: IDBFactory;
 }
@@ -316,6 +360,60 @@ export interface OpenOptions {
    * nothing is encrypted and a log that holds encrypted values cannot be opened.
    */
   keys?: KeyStore | Promise<KeyStore>;
+  /** Sync with a server (`eventjournal/server`): see {@link SyncOptions}. */
+  sync?: SyncOptions;
+}
+
+/** A command the sync server refused, as `onRejected` gets it (once). */
+export interface Rejection {
+  commandId: string;
+  command: { type: string; [key: string]: JsonValue };
+  streamType: string;
+  streamId: string;
+  /** `DomainError`, `ValidationError`, `ConcurrencyError`, `ForbiddenError` or `NotFoundError`. */
+  error: DomainError | ValidationError | ConcurrencyError | ForbiddenError | NotFoundError;
+}
+
+/**
+ * `Engine.open({ storage, sync })`: the engine opens from its storage at once and syncs in the
+ * background (browsers and Node: `fetch` and Server-Sent Events).
+ */
+export interface SyncOptions {
+  /** The sync server, e.g. `'https://example.com'` (its paths are under `/v1/`). */
+  url: string;
+  /** Sent as `Authorization: Bearer <token>`; a function is asked before every request. */
+  token?: string | (() => string | Promise<string>);
+  /** Called once for each command the server refused, before `settled` rejects. */
+  onRejected?: (rejection: Rejection) => void;
+  /** The `fetch` to use (default: the global one). */
+  fetch?: typeof fetch;
+  /** Most commands per push (default 100). */
+  batchSize?: number;
+  /** Retries back off from this (default 250 ms) ... */
+  retryMinMs?: number;
+  /** ... doubling up to this (default 30,000 ms), ±50% jitter. */
+  retryMaxMs?: number;
+  /** A request without an answer in this time is retried (default 30,000 ms). */
+  requestTimeoutMs?: number;
+  /** A live stream silent for this long is reconnected (default 45,000 ms; the server pings every 15 s). */
+  liveIdleMs?: number;
+}
+
+/** `syncState()`. */
+export interface SyncState {
+  /** The live channel is connected. */
+  online: boolean;
+  /** Commands the server has neither confirmed nor refused yet. */
+  pending: number;
+  /** The last position of the server's log this client holds (verified). */
+  confirmedPosition: number;
+  /**
+   * What went wrong last, until a request succeeds: `UnauthenticatedError` (401),
+   * `ForbiddenError` (403), `NetworkError`, `StorageError`, a server's error; sync retries with
+   * backoff. An `IntegrityError` (the server's history forks from this client's) or a
+   * `ProtocolError` (another protocol version) stops sync for good; local data is kept.
+   */
+  lastError: EventJournalError | null;
 }
 
 export type ExpectedVersion = 'any' | 'no_stream' | 'exists' | number;
@@ -339,6 +437,30 @@ export interface ExecuteResult {
   position: number;
 }
 
+/** `execute` on a synced engine: pending until the server confirms it. */
+export interface SyncExecuteResult {
+  /** Its pending events (or, for a `commandId` the server already confirmed, the confirmed ones). */
+  events: Array<PendingEvent | StoredEvent>;
+  /** The stream's (optimistic) version after the command. */
+  version: number;
+  /** `null` while pending. */
+  position: number | null;
+  pending: boolean;
+  /** The given one, or a generated UUID v7: pass it to `settled`. */
+  commandId: string;
+}
+
+/** `execute`'s options on a synced engine. */
+export interface SyncExecuteOptions extends ExecuteOptions {
+  /** `'server'`: resolve once the server confirmed it (like `settled`), reject with its refusal. */
+  waitFor?: 'server';
+}
+
+/** Reads of a synced engine show confirmed plus pending; `{ confirmed: true }`: the server's alone. */
+export interface ConfirmedOption {
+  confirmed?: boolean;
+}
+
 /** A point in a stream's history. */
 export type At = { version: number } | { position: number } | { timestamp: number | Date };
 /** A point in the log's history. */
@@ -349,7 +471,7 @@ export interface Loaded<S> {
   version: number;
 }
 
-export interface ReadStreamOptions {
+export interface ReadStreamOptions extends ConfirmedOption {
   /** Forward: versions after this one (default 0). Backward: versions before it (default: from the last). */
   fromVersion?: number;
   direction?: 'forward' | 'backward';
@@ -358,7 +480,7 @@ export interface ReadStreamOptions {
   raw?: boolean;
 }
 
-export interface ReadAllOptions {
+export interface ReadAllOptions extends ConfirmedOption {
   /** Events after this position (exclusive, like a checkpoint; default 0). */
   fromPosition?: number;
   limit?: number;
@@ -387,6 +509,11 @@ export interface SubscribeOptions extends EventFilter {
    * form): delivery stops before it and goes on once it can be read.
    */
   onError?: (error: unknown, event: StoredEvent) => void;
+  /**
+   * `true`: the events in their stored form (sealed personal data, stored schema versions:
+   * what is hashed and persisted), filtered on that form. Default `false`: the read form.
+   */
+  raw?: boolean;
 }
 
 export interface Subscription {
@@ -535,7 +662,8 @@ export type UserType<T extends string> = T extends 'BankAccount' | 'Order' ? nev
  */
 export declare class Engine {
   private constructor();
-  /** Opens an engine, reading and checking every stored event. */
+  /** Opens an engine, reading and checking every stored event; with `sync`, a {@link SyncedEngine}. */
+  static open(options: OpenOptions & { sync: SyncOptions }): Promise<SyncedEngine>;
   static open(options?: OpenOptions): Promise<Engine>;
 
   execute(streamType: 'BankAccount', streamId: string, command: BankAccountCommand, options?: ExecuteOptions): Promise<ExecuteResult>;
@@ -569,28 +697,71 @@ export declare class Engine {
 
   readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;
-  streamVersion(streamId: string): Promise<number>;
+  streamVersion(streamId: string, options?: ConfirmedOption): Promise<number>;
 
-  load(streamType: 'BankAccount', streamId: string, options?: { at?: At }): Promise<Loaded<BankAccountState> | null>;
-  load(streamType: 'Order', streamId: string, options?: { at?: At }): Promise<Loaded<OrderState> | null>;
-  load<S = any, T extends string = string>(streamType: UserType<T>, streamId: string, options?: { at?: At }): Promise<Loaded<S> | null>;
+  load(streamType: 'BankAccount', streamId: string, options?: { at?: At } & ConfirmedOption): Promise<Loaded<BankAccountState> | null>;
+  load(streamType: 'Order', streamId: string, options?: { at?: At } & ConfirmedOption): Promise<Loaded<OrderState> | null>;
+  load<S = any, T extends string = string>(streamType: UserType<T>, streamId: string, options?: { at?: At } & ConfirmedOption): Promise<Loaded<S> | null>;
 
-  projection(name: 'account_balance', options?: { at?: LogAt }): Promise<Record<string, AccountBalanceRow>>;
-  projection(name: 'order_status', options?: { at?: LogAt }): Promise<Record<string, OrderStatusRow>>;
-  projection<S = any>(name: string, options?: { at?: LogAt }): Promise<S>;
+  projection(name: 'account_balance', options?: { at?: LogAt } & ConfirmedOption): Promise<Record<string, AccountBalanceRow>>;
+  projection(name: 'order_status', options?: { at?: LogAt } & ConfirmedOption): Promise<Record<string, OrderStatusRow>>;
+  projection<S = any>(name: string, options?: { at?: LogAt } & ConfirmedOption): Promise<S>;
 
-  query(name: 'account_balance', where: Partial<AccountBalanceRow>): Promise<AccountBalanceRow[]>;
-  query(name: 'order_status', where: Partial<OrderStatusRow>): Promise<OrderStatusRow[]>;
-  query<R = any>(name: string, where: JsonObject): Promise<R[]>;
+  query(name: 'account_balance', where: Partial<AccountBalanceRow>, options?: ConfirmedOption): Promise<AccountBalanceRow[]>;
+  query(name: 'order_status', where: Partial<OrderStatusRow>, options?: ConfirmedOption): Promise<OrderStatusRow[]>;
+  query<R = any>(name: string, where: JsonObject, options?: ConfirmedOption): Promise<R[]>;
 
   subscribe(listener: (event: StoredEvent) => void | Promise<void>, options?: SubscribeOptions): Subscription;
   replay(name?: string): Promise<ReplayResult>;
   stats(): Promise<Stats>;
   verify(): Promise<VerifyResult>;
+  /**
+   * The result of a command once it is in the (server's) log; rejects with its refusal. An id
+   * this engine never issued is a `NotFoundError`. Without sync: the result of a committed
+   * `commandId`.
+   */
+  settled(commandId: string): Promise<ExecuteResult>;
   /** Finishes queued commands and closes the storage; later calls reject with `ClosedError`. */
   close(): Promise<void>;
   /** Releases the WebAssembly memory now rather than at garbage collection. */
   free(): void;
+}
+
+/** `execute(…, { waitFor: 'server' })` of a synced engine: the server's result. */
+interface SyncExecuteWaiting {
+  (streamType: 'BankAccount', streamId: string, command: BankAccountCommand, options: SyncExecuteOptions & { waitFor: 'server' }): Promise<ExecuteResult>;
+  (streamType: 'Order', streamId: string, command: OrderCommand, options: SyncExecuteOptions & { waitFor: 'server' }): Promise<ExecuteResult>;
+  <T extends string>(streamType: UserType<T>, streamId: string, command: { type: string; [key: string]: any }, options: SyncExecuteOptions & { waitFor: 'server' }): Promise<ExecuteResult>;
+}
+
+/** `execute` of a synced engine: pending at once. */
+interface SyncExecute {
+  (streamType: 'BankAccount', streamId: string, command: BankAccountCommand, options?: SyncExecuteOptions): Promise<SyncExecuteResult>;
+  (streamType: 'Order', streamId: string, command: OrderCommand, options?: SyncExecuteOptions): Promise<SyncExecuteResult>;
+  <T extends string>(streamType: UserType<T>, streamId: string, command: { type: string; [key: string]: any }, options?: SyncExecuteOptions): Promise<SyncExecuteResult>;
+}
+
+/**
+ * An engine opened with `sync` (DESIGN.md §7): its log is the server's (verified replica),
+ * `execute` decides on confirmed plus pending state, keeps the command in the storage's outbox
+ * and resolves at once, offline too; reads show confirmed plus pending unless given
+ * `{ confirmed: true }`; `stats()`, `verify()`, time travel and subscribers are confirmed only.
+ *
+ * @example
+ * const engine = await Engine.open({ storage: await indexedDbStorage('app'), sync: { url: 'https://example.com', token } });
+ * const { commandId, pending } = await engine.execute('BankAccount', 'a1', { type: 'deposit', amount: 500 });
+ * await engine.settled(commandId); // once the server has it
+ */
+export interface SyncedEngine extends Omit<Engine, 'execute' | 'readAll' | 'readStream'> {
+  execute: SyncExecuteWaiting & SyncExecute;
+  /** The confirmed events, then the pending ones (`position: null`); `{ confirmed: true }`: the server's alone. */
+  readAll(options?: ReadAllOptions): Promise<Array<StoredEvent | PendingEvent>>;
+  /** The stream's confirmed events, then its pending ones; `{ confirmed: true }`: the server's alone. */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<Array<StoredEvent | PendingEvent>>;
+  /** `{ online, pending, confirmedPosition, lastError }`, now. */
+  syncState(): SyncState;
+  /** Calls `listener` on every change of `syncState()`; returns the function that stops it. */
+  onSyncState(listener: (state: SyncState) => void): () => void;
 }
 
 /** Loads the WebAssembly module (Engine.open does it for you). */
@@ -604,7 +775,7 @@ export const version: string;
 
 export type ErrorCode =
   | 'VALIDATION' | 'DOMAIN' | 'CONCURRENCY' | 'STORAGE' | 'INTEGRITY' | 'NOT_FOUND' | 'PROJECTION' | 'CLOSED'
-  | 'FORBIDDEN' | 'INTERNAL';
+  | 'FORBIDDEN' | 'INTERNAL' | 'UNAUTHENTICATED' | 'PROTOCOL' | 'NETWORK';
 
 export declare const ERROR_CODES: readonly ErrorCode[];
 
@@ -668,4 +839,21 @@ export declare class ForbiddenError extends EventJournalError {
 export declare class InternalError extends EventJournalError {
   name: 'InternalError';
   code: 'INTERNAL';
+}
+/** A sync server refused the client's credentials (HTTP 401), in `syncState().lastError`. */
+export declare class UnauthenticatedError extends EventJournalError {
+  name: 'UnauthenticatedError';
+  code: 'UNAUTHENTICATED';
+  status?: number;
+}
+/** A sync server speaks another protocol version: sync stopped. In `syncState().lastError`. */
+export declare class ProtocolError extends EventJournalError {
+  name: 'ProtocolError';
+  code: 'PROTOCOL';
+  status?: number;
+}
+/** The sync server could not be reached (or the answer was cut), in `syncState().lastError`. */
+export declare class NetworkError extends EventJournalError {
+  name: 'NetworkError';
+  code: 'NETWORK';
 }

@@ -16,6 +16,7 @@
 //! | `NotFound` | [`NotFoundError`] | unknown stream type or projection |
 //! | `Projection` | [`ProjectionError`] | a projection's `evolve` failed |
 //! | `Closed` | [`ClosedError`] | the engine was closed |
+//! | `Forbidden` | [`ForbiddenError`] | a sync server's `authorize` refused the command |
 //! | `Internal` | [`InternalError`] | a broken invariant: a bug, never a business refusal |
 //!
 //! What user code answers is smaller: a `decide` refuses with a [`Rejection`] (or, through
@@ -161,6 +162,8 @@ impl IntegrityError {
 pub enum NotFoundKind {
     StreamType,
     Projection,
+    /// A `commandId` this engine never issued (`settled`).
+    Command,
 }
 
 /// An unknown stream type or projection name.
@@ -187,6 +190,14 @@ impl NotFoundError {
             message: format!("unknown projection '{name}': define it with defineProjection first"),
         }
     }
+
+    pub fn command(command_id: &str) -> Self {
+        Self {
+            kind: NotFoundKind::Command,
+            name: command_id.to_owned(),
+            message: format!("unknown commandId '{command_id}': this engine never issued it"),
+        }
+    }
 }
 
 /// A projection's `evolve` failed at `position`; the projection stays stopped there until
@@ -211,6 +222,12 @@ impl ProjectionError {
             cause,
         }
     }
+}
+
+/// A sync server's `authorize` refused the command to this client's principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForbiddenError {
+    pub message: String,
 }
 
 /// The engine was closed; only `close()` may be called again.
@@ -244,6 +261,7 @@ pub enum ErrorKind {
     NotFound,
     Projection,
     Closed,
+    Forbidden,
     Internal,
 }
 
@@ -258,6 +276,7 @@ pub enum Error {
     NotFound(NotFoundError),
     Projection(ProjectionError),
     Closed(ClosedError),
+    Forbidden(ForbiddenError),
     Internal(InternalError),
 }
 
@@ -273,6 +292,7 @@ impl Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Projection(_) => ErrorKind::Projection,
             Error::Closed(_) => ErrorKind::Closed,
+            Error::Forbidden(_) => ErrorKind::Forbidden,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -288,6 +308,7 @@ impl Error {
             Error::NotFound(e) => e.message.clone(),
             Error::Projection(e) => e.message.clone(),
             Error::Closed(_) => "the engine is closed".to_owned(),
+            Error::Forbidden(e) => e.message.clone(),
             Error::Internal(e) => e.message.clone(),
         }
     }
@@ -335,6 +356,7 @@ into_error!(
     NotFoundError => NotFound,
     ProjectionError => Projection,
     ClosedError => Closed,
+    ForbiddenError => Forbidden,
     InternalError => Internal,
 );
 

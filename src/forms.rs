@@ -284,9 +284,10 @@ impl Forms {
 
     /// The stored form of a decided event (`plain`: stamped with its id, version and
     /// position, data at its type's latest version): `metadata.schemaVersion` when that
-    /// version is above 1, declared fields sealed. [`FormError::MissingKey`] when the
+    /// version is above 1, declared fields sealed (unless `seal` is false: a synced
+    /// engine's pending events, which the server seals). [`FormError::MissingKey`] when the
     /// subject's key is not fetched yet.
-    pub fn to_stored_form(&mut self, plain: &EventView<'_>) -> Result<Sealed, FormError> {
+    pub fn to_stored_form(&mut self, plain: &EventView<'_>, seal: bool) -> Result<Sealed, FormError> {
         let reserved = |m: &str| FormError::Validation(ValidationError::new(m));
         if plain.data.contains(MARK_KEY) {
             return Err(reserved(
@@ -305,7 +306,7 @@ impl Forms {
             write_schema_version(&mut metadata, plain.metadata, latest);
             sealed.metadata = Some(CanonicalJson::from_trusted(&metadata));
         }
-        let Some(declaration) = self.personal.get(plain.event_type) else {
+        let Some(declaration) = self.personal.get(plain.event_type).filter(|_| seal) else {
             return Ok(sealed);
         };
         let subject = declaration.subject_of(plain).map_err(FormError::Validation)?;

@@ -174,10 +174,42 @@ pub struct Checked {
     pub hash: Hash,
 }
 
+/// What [`check_next`] needs to know of the log a record must continue: the [`Log`] itself,
+/// or the log plus records already checked on top of it (the sync client checks a server's
+/// batch before it persists or commits anything).
+pub trait ChainTip {
+    fn head_position(&self) -> u64;
+    fn head_hash(&self) -> Hash;
+    fn last_timestamp(&self) -> i64;
+    /// The stream's version (0 when it has no events).
+    fn stream_version(&self, stream_id: &str) -> u64;
+    /// The stream's type, fixed by its first event.
+    fn stream_type_of(&self, stream_id: &str) -> Option<&str>;
+}
+
+impl ChainTip for Log {
+    fn head_position(&self) -> u64 {
+        Log::head_position(self)
+    }
+    fn head_hash(&self) -> Hash {
+        Log::head_hash(self)
+    }
+    fn last_timestamp(&self) -> i64 {
+        Log::last_timestamp(self)
+    }
+    fn stream_version(&self, stream_id: &str) -> u64 {
+        Log::stream_version(self, stream_id)
+    }
+    fn stream_type_of(&self, stream_id: &str) -> Option<&str> {
+        Log::stream_type_of(self, stream_id)
+    }
+}
+
 /// Checks that a record from outside (the host's storage) continues `log`: the next position,
 /// a lowercase UUID id, valid names, the next version of its stream, the stream's type, a
 /// timestamp not before the last one, and the hash of the chain.
-pub fn check_next(log: &Log, e: &Event, scratch: &mut String) -> Result<Checked, IntegrityError> {
+#[inline(never)] // one copy for its two callers (the log, the sync client's batches)
+pub fn check_next(log: &dyn ChainTip, e: &Event, scratch: &mut String) -> Result<Checked, IntegrityError> {
     let expected = log.head_position() + 1;
     if e.position != expected {
         let what = if e.position < expected {

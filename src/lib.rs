@@ -44,6 +44,7 @@ pub mod projection;
 pub mod snapshot;
 pub mod storage;
 pub mod subscription;
+pub mod sync;
 pub mod time_travel;
 pub mod upcast;
 

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use crate::error::{Error, StorageError};
 use crate::event::Event;
 use crate::snapshot::Snapshot;
+use crate::sync::{MemoryOutbox, OutboxEntry, OutboxStore};
 
 /// Why an append did not happen.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +90,7 @@ impl Storage for EphemeralStorage {
 struct MemoryInner {
     events: Vec<Event>,
     snapshots: HashMap<String, Snapshot>,
+    outbox: MemoryOutbox,
 }
 
 /// Events in memory. Clones share the same store, like two tabs sharing one database.
@@ -124,6 +126,27 @@ impl MemoryStorage {
     /// A snapshot by key, synchronously.
     pub fn snapshot(&self, key: &str) -> Option<Snapshot> {
         self.inner.borrow().snapshots.get(key).cloned()
+    }
+
+    /// Number of outbox entries (a synced engine's pending commands).
+    pub fn outbox_len(&self) -> usize {
+        self.inner.borrow().outbox.len()
+    }
+}
+
+impl OutboxStore for MemoryStorage {
+    async fn read_outbox(&self) -> Result<Vec<OutboxEntry>, Error> {
+        self.inner.borrow().outbox.read()
+    }
+
+    async fn write_outbox(&self, entry: &OutboxEntry) -> Result<(), StorageError> {
+        self.inner.borrow_mut().outbox.write(entry);
+        Ok(())
+    }
+
+    async fn delete_outbox(&self, command_ids: &[String]) -> Result<(), StorageError> {
+        self.inner.borrow_mut().outbox.delete(command_ids);
+        Ok(())
     }
 }
 

@@ -26,6 +26,12 @@ pub trait Subscriber {
     /// The next event cannot be read (`error` says why; `event` is its stored form); called
     /// once per such event.
     fn failed(&self, _error: &Error, _event: &Event) {}
+
+    /// True for a subscriber that wants the events in their stored form (what is hashed and
+    /// persisted: a sync server's live channel), filtered on that form.
+    fn raw(&self) -> bool {
+        false
+    }
 }
 
 /// Lends the log (and how its events read) to a closure for the duration of the call;
@@ -134,7 +140,18 @@ impl Subscriptions {
                 let mut last = entry.cursor;
                 let filter = entry.filter.compile(log);
                 let mut stopped = false;
+                let raw = entry.subscriber.raw();
                 for stored in log.range(entry.cursor + 1, stop) {
+                    if raw {
+                        last = stored.position;
+                        if filter.matches(&stored) {
+                            batch.push(stored.to_event());
+                            if batch.len() >= DELIVERY_BATCH {
+                                break;
+                            }
+                        }
+                        continue;
+                    }
                     let read = match forms.read(stored) {
                         Ok(read) => read,
                         Err(e) => {

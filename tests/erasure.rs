@@ -463,3 +463,47 @@ fn a_command_with_many_new_subjects_and_a_store_that_keeps_nothing() {
     assert!(e.message().contains("does not keep"), "{}", e.message());
     assert_eq!(engine.stream_version("p1").unwrap(), 0);
 }
+
+/// Records what a subscriber is delivered, in its read form or (`raw`) its stored form.
+struct Seen {
+    raw: bool,
+    events: std::cell::RefCell<Vec<Event>>,
+}
+
+impl eventjournal::subscription::Subscriber for Seen {
+    fn deliver(&self, events: &[Event]) {
+        self.events.borrow_mut().extend_from_slice(events);
+    }
+
+    fn raw(&self) -> bool {
+        self.raw
+    }
+}
+
+#[test]
+fn a_raw_subscriber_gets_the_stored_form_the_others_the_read_form() {
+    let storage = MemoryStorage::new();
+    let keys = MemoryKeyStore::new();
+    let engine = open(&storage, &keys);
+    let seen = |raw| {
+        Rc::new(Seen {
+            raw,
+            events: std::cell::RefCell::new(Vec::new()),
+        })
+    };
+    let (plain, raw) = (seen(false), seen(true));
+    let filter = eventjournal::filter::EventFilter::default();
+    engine.subscribe(plain.clone(), filter.clone(), Some(0)).unwrap();
+    engine.subscribe(raw.clone(), filter, Some(0)).unwrap();
+    create(&engine, "acc1", "Ada Lovelace");
+    engine.pump_subscriptions();
+    let holder =
+        |s: &Seen| serde_json::from_str::<Value>(s.events.borrow()[0].data.as_str()).unwrap()["accountHolder"].clone();
+    assert_eq!(holder(&plain), json!("Ada Lovelace"));
+    assert_eq!(holder(&raw)["$encrypted"]["subject"], json!("acc1"));
+    assert_eq!(
+        *raw.events.borrow(),
+        engine.read_all_raw(&ReadAllOptions::default()).unwrap(),
+        "the events as stored and hashed"
+    );
+}

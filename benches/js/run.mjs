@@ -9,7 +9,7 @@
 //             short run; prints the section, writes only with --write. `make bench-quick` is
 //             `--quick --only 1,6,7,8`: the speed regression guard
 // --runs N    runs per figure (default 3, at least 3 unless --quick)
-// --only      scenarios to run (1-12); the others are left out of the section
+// --only      scenarios to run (1-13); the others are left out of the section
 // --no-write  print the section instead of writing BENCHMARKS.md
 // --profile [2|11a|11b|12]  instead of benchmarking: node --cpu-prof of scenario 1 (or 2, 11a,
 //             11b: the eventjournal worker; 12: the sync server process) and where its time goes
@@ -396,17 +396,19 @@ function machine(browser, server) {
   ].join('\n');
 }
 
-// BENCHMARKS.md holds two generated sections: the peers (scenarios 1-10) and the server
-// (issue 11: scenarios 11, 12). Each is rewritten only when one of its scenarios ran.
+// BENCHMARKS.md holds three generated sections: the peers (scenarios 1-10), the server
+// (issue 11: scenarios 11, 12) and the sync client (issue 12: scenario 13). Each is rewritten
+// only when one of its scenarios ran.
 const SECTIONS = [
   { marker: 'peers', title: 'eventjournal vs its peers (Node and Chromium)', has: (s) => s <= 10 },
-  { marker: 'server', title: 'eventjournal on PostgreSQL, and the sync server (issue 11)', has: (s) => s >= 11 },
+  { marker: 'server', title: 'eventjournal on PostgreSQL, and the sync server (issue 11)', has: (s) => s === 11 || s === 12 },
+  { marker: 'sync', title: 'The sync client (issue 12)', has: (s) => s === 13 },
 ];
 
 function writeSection(browser, server) {
   for (const { marker, title, has } of SECTIONS) {
     const mine = sections.filter((x) => has(x.s));
-    if (mine.length > 0) writeOne(marker, title, mine, summary.filter((x) => has(x.s)), marker === 'peers' ? machine(browser, null) : machine(null, server));
+    if (mine.length > 0) writeOne(marker, title, mine, summary.filter((x) => has(x.s)), marker === 'peers' ? machine(browser, null) : machine(null, marker === 'server' ? server : null));
   }
 }
 
@@ -459,6 +461,10 @@ if (flag('--profile') && ['11a', '11b', '12'].includes(opt('--profile'))) {
   const server = await stable('11, 12', async () => {
     const { serverScenarios } = await import('./lib/server-scenarios.mjs');
     return serverScenarios({ want, log, rotate, summary, sections, sizes: SIZES, runs: RUNS, runWorker });
+  });
+  await stable('13', async () => {
+    const { syncScenarios } = await import('./lib/sync-scenarios.mjs');
+    return syncScenarios({ want, log, rotate, summary, sections, runs: RUNS, quick: QUICK });
   });
   await stable('10', async () => scenario10());
   writeSection(browser, server);

@@ -14,6 +14,10 @@
 //   conflict(expected, last) (an Error whose code is 'CONFLICT').
 // - watch(onAppend) with a non-function throws a ValidationError; each call returns its own
 //   unwatch, and watchers that throw never stop the others.
+// - The outbox of a synced engine (needed only with Engine.open({ sync })): readOutbox()
+//   resolves to every entry in `seq` order; writeOutbox(entry) inserts it or replaces the one
+//   with its commandId (an object with a non-empty string commandId and a safe integer seq);
+//   deleteOutbox(commandIds) deletes those (an array of strings; unknown ones are ignored).
 // - After close(), every call but close() rejects (or, for watch, throws) with a ClosedError;
 //   closing twice is harmless.
 import { ClosedError, StorageError, ValidationError } from './errors.js';
@@ -138,7 +142,40 @@ function closedGuard(adapterName) {
  * @property {() => Promise<void>} [scrub] makes overwritten data unrecoverable from the store's files
  * @property {WatcherRegistry} watchers notified by the store when another writer appended
  * @property {() => Promise<void>} close called once, by the first close()
+ * @property {() => Promise<OutboxEntry[]>} readOutbox every entry, in `seq` order
+ * @property {(entry: OutboxEntry) => Promise<void>} writeOutbox insert, or replace by commandId
+ * @property {(commandIds: string[]) => Promise<void>} deleteOutbox
  */
+
+/** @typedef {import('../index').OutboxEntry} OutboxEntry */
+
+/**
+ * Checks an outbox entry's key fields (the engine wrote the rest); returns it.
+ * @param {string} adapterName
+ * @param {unknown} entry
+ * @returns {OutboxEntry}
+ */
+function outboxEntry(adapterName, entry) {
+  const e = /** @type {any} */ (entry);
+  if (e === null || typeof e !== 'object' || Array.isArray(e) || typeof e.commandId !== 'string'
+    || e.commandId.length === 0 || !Number.isSafeInteger(e.seq) || e.seq < 0) {
+    throw new ValidationError(`${adapterName}.writeOutbox(entry): entry must be an object with a non-empty string commandId and an integer seq`);
+  }
+  return e;
+}
+
+/**
+ * Checks a list of command ids; returns a copy.
+ * @param {string} adapterName
+ * @param {unknown} ids
+ * @returns {string[]}
+ */
+function commandIds(adapterName, ids) {
+  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
+    throw new ValidationError(`${adapterName}.deleteOutbox(commandIds): commandIds must be an array of strings`);
+  }
+  return [...ids];
+}
 
 /**
  * A storage adapter with the policy above around `impl`.
@@ -146,7 +183,9 @@ function closedGuard(adapterName) {
  * @param {AdapterImpl} impl
  * @returns {StorageAdapter & { readSnapshot(key: string): Promise<Snapshot | undefined>,
  *   writeSnapshot(snapshot: Snapshot): Promise<void>, scrub?(): Promise<void>,
- *   watch(onAppend: (lastPosition: number) => void): () => void, close(): Promise<void> }}
+ *   watch(onAppend: (lastPosition: number) => void): () => void, close(): Promise<void>,
+ *   readOutbox(): Promise<OutboxEntry[]>, writeOutbox(entry: OutboxEntry): Promise<void>,
+ *   deleteOutbox(commandIds: string[]): Promise<void> }}
  */
 function storageAdapter(adapterName, impl) {
   const guard = closedGuard(adapterName);
@@ -197,6 +236,19 @@ function storageAdapter(adapterName, impl) {
       guard.check('watch');
       return impl.watchers.add(onAppend);
     },
+    async readOutbox() {
+      guard.check('readOutbox');
+      return impl.readOutbox();
+    },
+    async writeOutbox(entry) {
+      guard.check('writeOutbox');
+      return impl.writeOutbox(outboxEntry(adapterName, entry));
+    },
+    async deleteOutbox(ids) {
+      guard.check('deleteOutbox');
+      const list = commandIds(adapterName, ids);
+      return list.length === 0 ? undefined : impl.deleteOutbox(list);
+    },
     async close() {
       if (!guard.close()) return;
       impl.watchers.clear();
@@ -228,4 +280,6 @@ function typeOf(value) {
   return typeof value;
 }
 
-export { conflict, nonNegativeInteger, watcherRegistry, closedGuard, storageAdapter, openFailure, typeOf };
+export {
+  conflict, nonNegativeInteger, watcherRegistry, closedGuard, storageAdapter, openFailure, typeOf, outboxEntry, commandIds,
+};

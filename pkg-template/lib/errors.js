@@ -50,10 +50,17 @@ const ClosedError = errorClass('ClosedError', 'CLOSED');
 const ForbiddenError = errorClass('ForbiddenError', 'FORBIDDEN');
 /** A broken invariant inside eventjournal: a bug, never a business refusal. Please report it. */
 const InternalError = errorClass('InternalError', 'INTERNAL');
+/** A sync server did not accept the client's credentials (HTTP 401); in `syncState().lastError`. */
+const UnauthenticatedError = errorClass('UnauthenticatedError', 'UNAUTHENTICATED');
+/** A sync server speaks another protocol version; sync stops. In `syncState().lastError`. */
+const ProtocolError = errorClass('ProtocolError', 'PROTOCOL');
+/** The sync server could not be reached, or the answer was cut; in `syncState().lastError`. */
+const NetworkError = errorClass('NetworkError', 'NETWORK');
 
 const classes = {
   ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError,
   NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError,
+  UnauthenticatedError, ProtocolError, NetworkError,
 };
 
 /** Builds the error the engine throws (registered with the wasm module at start). */
@@ -65,10 +72,11 @@ function errorFactory(name, message, props) {
 /** The set of every error code. */
 const ERROR_CODES = Object.freeze([
   'VALIDATION', 'DOMAIN', 'CONCURRENCY', 'STORAGE', 'INTEGRITY', 'NOT_FOUND', 'PROJECTION', 'CLOSED',
-  'FORBIDDEN', 'INTERNAL',
+  'FORBIDDEN', 'INTERNAL', 'UNAUTHENTICATED', 'PROTOCOL', 'NETWORK',
 ]);
 
 export {
   EventJournalError, ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError,
-  NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError, errorFactory, ERROR_CODES,
+  NotFoundError, ProjectionError, ClosedError, ForbiddenError, InternalError, UnauthenticatedError,
+  ProtocolError, NetworkError, errorFactory, ERROR_CODES,
 };

@@ -10,6 +10,8 @@
 //              ['streamId', 'version']. Records are the engine's events exactly as given.
 //   snapshots  keyPath 'key'. Records are the engine's snapshots exactly as given.
 //   meta       keyPath 'key'; { key: 'schema', version } (added by schema 2).
+//   outbox     keyPath 'commandId'; index 'seq'. A synced engine's pending commands, the
+//              entries exactly as given (added by schema 3).
 //
 // Durability. appendEvents resolves only when its readwrite transaction has completed, and
 // the engine acknowledges a command (resolves execute) only after that. The default is
@@ -36,7 +38,7 @@ import { conflict, openFailure, storageAdapter, typeOf, watcherRegistry } from '
 import { ClosedError, StorageError, ValidationError } from './errors.js';
 
 /** The current schema version of the database. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const DURABILITIES = ['strict', 'relaxed', 'default'];
 
@@ -53,6 +55,10 @@ const upgrades = [
   // 2: a meta store recording the schema version.
   (db) => {
     db.createObjectStore('meta', { keyPath: 'key' });
+  },
+  // 3: the outbox of a synced engine.
+  (db) => {
+    db.createObjectStore('outbox', { keyPath: 'commandId' }).createIndex('seq', 'seq');
   },
 ];
 
@@ -334,6 +340,27 @@ function idbAdapter(connections, { name, label, durability, KeyRange }) {
     },
 
     watchers,
+
+    async readOutbox() {
+      return run('outbox', 'readonly', null, (tx, out) => {
+        const request = tx.objectStore('outbox').index('seq').getAll();
+        request.onsuccess = () => { out.value = request.result; };
+      });
+    },
+
+    // Entries are written with the events' durability: execute resolves once one is stored.
+    async writeOutbox(entry) {
+      await run('outbox', 'readwrite', { durability }, (tx) => {
+        tx.objectStore('outbox').put(entry);
+      });
+    },
+
+    async deleteOutbox(ids) {
+      await run('outbox', 'readwrite', { durability }, (tx) => {
+        const store = tx.objectStore('outbox');
+        for (const id of ids) store.delete(id);
+      });
+    },
 
     async close() {
       if (channel) {

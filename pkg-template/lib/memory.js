@@ -18,6 +18,7 @@ import { ValidationError } from './errors.js';
  * @property {import('../index').StoredEvent[]} events
  * @property {Map<string, import('../index').Snapshot>} snapshots
  * @property {Set<import('./common.js').WatcherRegistry>} watchers one registry per open adapter
+ * @property {Map<string, import('../index').OutboxEntry>} outbox a synced engine's pending commands, by commandId
  */
 
 /** @type {Map<string, MemoryStore>} the named stores of this page or process */
@@ -25,7 +26,7 @@ const named = new Map();
 
 /** @returns {MemoryStore} */
 function newStore() {
-  return { events: [], snapshots: new Map(), watchers: new Set() };
+  return { events: [], snapshots: new Map(), watchers: new Set(), outbox: new Map() };
 }
 
 /**
@@ -89,6 +90,17 @@ function memoryAdapter(store, label) {
     },
     watchers,
     async close() {},
+    async readOutbox() {
+      return [...store.outbox.values()]
+        .sort((a, b) => a.seq - b.seq || (a.commandId < b.commandId ? -1 : 1))
+        .map((e) => structuredClone(e));
+    },
+    async writeOutbox(entry) {
+      store.outbox.set(entry.commandId, structuredClone(entry));
+    },
+    async deleteOutbox(ids) {
+      for (const id of ids) store.outbox.delete(id);
+    },
   });
 }
 

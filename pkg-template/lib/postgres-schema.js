@@ -14,9 +14,9 @@
 //
 // Adding a migration: append { version, description, up(client, s) } to MIGRATIONS, never edit
 // a published one. Reserved slots, in the order the next issues add them:
-//   2: the sync client's outbox: outbox(command_id text PRIMARY KEY, seq bigint UNIQUE, entry text)
-//   (crypto-shredding's data keys live in a schema of their own, with their own layout
-//   versions: postgresKeyStore in keys/postgres.js, default schema "eventjournal_keys")
+//   (none: version 2 is the sync client's outbox, below; crypto-shredding's data keys live in a
+//   schema of their own, with their own layout versions: postgresKeyStore in keys/postgres.js,
+//   default schema "eventjournal_keys")
 //
 // Layout version 1:
 //   events(position bigint PRIMARY KEY, id text UNIQUE, stream_id text, stream_type text,
@@ -27,6 +27,10 @@
 //     text also keeps fields a later version adds to events. The other columns are copies for
 //     SQL, indexes and constraints (U+0000, which text cannot hold, is U+FFFD in them).
 //   snapshots(key text PRIMARY KEY, snapshot text): the snapshot object as JSON text.
+// Layout version 2 adds:
+//   outbox(command_id text PRIMARY KEY, seq bigint, entry text): a synced engine's pending
+//     commands, the entry object as JSON text, read back in (seq, command_id) order. seq is not
+//     unique: two engines on one database number their entries independently.
 import { StorageError } from './errors.js';
 import { quoteIdent, transaction } from './postgres-driver.js';
 
@@ -52,6 +56,19 @@ const MIGRATIONS = [
           snapshot   text        NOT NULL,
           written_at timestamptz NOT NULL DEFAULT now()
         );`);
+    },
+  },
+  {
+    version: 2,
+    description: 'the sync client\'s outbox',
+    async up(client, s) {
+      await client.query(`
+        CREATE TABLE ${s}.outbox (
+          command_id text   PRIMARY KEY,
+          seq        bigint NOT NULL,
+          entry      text   NOT NULL
+        );
+        CREATE INDEX outbox_seq ON ${s}.outbox (seq, command_id);`);
     },
   },
 ];

@@ -97,6 +97,10 @@ function statements(schema) {
     readSnapshot: statement(`SELECT snapshot FROM ${s}.snapshots WHERE key = $1`),
     writeSnapshot: statement(`INSERT INTO ${s}.snapshots (key, snapshot) VALUES ($1, $2)
       ON CONFLICT (key) DO UPDATE SET snapshot = excluded.snapshot, written_at = now()`),
+    readOutbox: statement(`SELECT entry FROM ${s}.outbox ORDER BY seq, command_id`),
+    writeOutbox: statement(`INSERT INTO ${s}.outbox (command_id, seq, entry) VALUES ($1, $2, $3)
+      ON CONFLICT (command_id) DO UPDATE SET seq = excluded.seq, entry = excluded.entry`),
+    deleteOutbox: statement(`DELETE FROM ${s}.outbox WHERE command_id = ANY($1::text[])`),
     // Not a prepared statement: VACUUM cannot be one (nor run in a transaction).
     scrub: `VACUUM (FULL) ${s}.snapshots`,
   };
@@ -259,6 +263,16 @@ function store({ pool, owned, newClient }, sql) {
     },
     async writeSnapshot(snapshot) {
       await pool.query({ ...sql.writeSnapshot, values: [column(snapshot.key), JSON.stringify(snapshot)] });
+    },
+    async readOutbox() {
+      const { rows } = await pool.query({ ...sql.readOutbox, rowMode: 'array' });
+      return rows.map((r) => JSON.parse(r[0]));
+    },
+    async writeOutbox(entry) {
+      await pool.query({ ...sql.writeOutbox, values: [column(entry.commandId), entry.seq, JSON.stringify(entry)] });
+    },
+    async deleteOutbox(ids) {
+      await pool.query({ ...sql.deleteOutbox, values: [ids.map(column)] });
     },
     async scrub() {
       await pool.query(sql.scrub);

@@ -27,16 +27,18 @@
 //   old page version stays in the -wal file either. Events are only ever appended, so this
 //   costs nothing on appends.
 //
-// Schema (PRAGMA user_version = 1, PRAGMA application_id = 0x454a524e 'EJRN'):
+// Schema (PRAGMA user_version = 2, PRAGMA application_id = 0x454a524e 'EJRN'):
 //   events(position INTEGER PRIMARY KEY, id TEXT UNIQUE, stream_id, stream_type, type,
 //          data JSON text, metadata JSON text, timestamp, version, hash, UNIQUE(stream_id, version))
 //   snapshots(key TEXT PRIMARY KEY, json TEXT): the snapshot object as given, as JSON.
+//   outbox(command_id TEXT PRIMARY KEY, seq INTEGER, entry TEXT): a synced engine's pending
+//          commands, the entry object as given, as JSON (version 2).
 // A database with a newer user_version than this code knows is refused; older ones are
 // upgraded by MIGRATIONS, in one transaction.
 import { conflict, nonNegativeInteger, openFailure, storageAdapter, typeOf, watcherRegistry } from './common.js';
 import { StorageError, ValidationError } from './errors.js';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const APPLICATION_ID = 0x454a524e;
 const SYNCHRONOUS = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
 
@@ -62,6 +64,16 @@ const MIGRATIONS = [
         key  TEXT PRIMARY KEY,
         json TEXT NOT NULL
       );
+    `);
+  },
+  (db) => {
+    db.exec(`
+      CREATE TABLE outbox (
+        command_id TEXT    PRIMARY KEY,
+        seq        INTEGER NOT NULL,
+        entry      TEXT    NOT NULL
+      );
+      CREATE INDEX outbox_seq ON outbox (seq);
     `);
   },
 ];
@@ -173,7 +185,7 @@ function migrate(db) {
       throw new Error(`this SQLite database belongs to another application (application_id ${appId})`);
     }
     if (version === 0) {
-      const clash = db.prepare("SELECT name FROM sqlite_master WHERE name IN ('events', 'snapshots')").pluck().all();
+      const clash = db.prepare("SELECT name FROM sqlite_master WHERE name IN ('events', 'snapshots', 'outbox')").pluck().all();
       if (clash.length > 0) {
         throw new Error(`this SQLite database is not an eventjournal database: it already has the table(s) ${clash.join(', ')}`);
       }
@@ -277,6 +289,15 @@ function sqliteAdapter(db, label, watchIntervalMs) {
     'INSERT INTO snapshots (key, json) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET json = excluded.json',
   );
   const dataVersionStmt = db.prepare('PRAGMA data_version').pluck();
+  const readOutboxStmt = db.prepare('SELECT entry FROM outbox ORDER BY seq, command_id').pluck();
+  const writeOutboxStmt = db.prepare(
+    'INSERT INTO outbox (command_id, seq, entry) VALUES (?, ?, ?)'
+    + ' ON CONFLICT (command_id) DO UPDATE SET seq = excluded.seq, entry = excluded.entry',
+  );
+  const deleteOutboxStmt = db.prepare('DELETE FROM outbox WHERE command_id = ?');
+  const deleteOutbox = db.transaction((/** @type {string[]} */ ids) => {
+    for (const id of ids) deleteOutboxStmt.run(id);
+  });
 
   const append = db.transaction((/** @type {import('../index').StoredEvent[]} */ events, /** @type {number} */ expected) => {
     const last = headStmt.get();
@@ -348,6 +369,18 @@ function sqliteAdapter(db, label, watchIntervalMs) {
 
     async close() {
       db.close();
+    },
+
+    async readOutbox() {
+      return readOutboxStmt.all().map((/** @type {string} */ json) => JSON.parse(json));
+    },
+
+    async writeOutbox(entry) {
+      writeOutboxStmt.run(entry.commandId, entry.seq, JSON.stringify(entry));
+    },
+
+    async deleteOutbox(ids) {
+      deleteOutbox.immediate(ids);
     },
   });
 }

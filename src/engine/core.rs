@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::event::{command_id_of, Event};
 use crate::forms::Forms;
 use crate::id::IdGenerator;
+use crate::integrity::Checked;
 use crate::log::{Log, StreamSym};
 use crate::projection::Projections;
 use crate::snapshot::AggregateCache;
@@ -46,13 +47,30 @@ impl Core {
     /// Checks and commits events another writer (or a previous session) appended; returns
     /// how many were applied. The first bad record stops it with an `IntegrityError`.
     pub(super) fn apply_external(&mut self, events: Vec<Event>) -> Result<u64, Error> {
+        self.apply_with(events.into_iter().map(|e| (e, None)))
+    }
+
+    /// Commits events already checked against the log ([`crate::integrity::check_next`],
+    /// each with what the check found); returns how many were applied.
+    pub(super) fn apply_checked(&mut self, events: Vec<(Event, Checked)>) -> Result<u64, Error> {
+        self.apply_with(events.into_iter().map(|(e, c)| (e, Some(c))))
+    }
+
+    /// Appends each event to the log (checking the unchecked ones), keeping the caches, the
+    /// command index and the projections current.
+    fn apply_with(&mut self, events: impl Iterator<Item = (Event, Option<Checked>)>) -> Result<u64, Error> {
         let first = self.log.head_position() + 1;
         let mut result = Ok(());
-        for e in events {
+        for (e, checked) in events {
             let command_id = command_id_of(&e.metadata);
-            if let Err(err) = self.log.append_stored(e) {
-                result = Err(err);
-                break;
+            match checked {
+                Some(c) => self.log.append_raw(&e, c.id, c.hash.0),
+                None => {
+                    if let Err(err) = self.log.append_stored(e) {
+                        result = Err(err);
+                        break;
+                    }
+                }
             }
             let position = self.log.head_position();
             self.forms.note_committed(&self.log, position, position);

@@ -38,7 +38,7 @@ pub struct KeyExport {
 
 /// A key to check once the events that use it are committed: subject, generation, and the
 /// position of a value sealed under it.
-pub(super) type Fetched = Vec<(String, u32, u64)>;
+pub(crate) type Fetched = Vec<(String, u32, u64)>;
 
 impl<S: Storage> Engine<S> {
     /// Adds an upcaster: version `from` of `event_type` to `from + 1` (see
@@ -349,7 +349,7 @@ impl<S: Storage> Engine<S> {
         Ok((current.saturating_sub(1).max(1)..=current).collect())
     }
 
-    fn key_store(&self, what: &str) -> Result<Rc<dyn KeyStore>, Error> {
+    pub(super) fn key_store(&self, what: &str) -> Result<Rc<dyn KeyStore>, Error> {
         self.config.keys.clone().ok_or_else(|| needs_keys(what))
     }
 }

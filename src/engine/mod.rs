@@ -25,6 +25,7 @@
 mod batch;
 mod core;
 mod forms;
+mod hooks;
 mod pipeline;
 mod queue;
 mod reads;
@@ -52,8 +53,10 @@ use crate::upcast::Upcaster;
 use self::core::Core;
 use queue::{IdleWait, Queue};
 
+pub use batch::{Decision, Tentative, TentativeStream};
 pub use forms::KeyExport;
 pub use pipeline::Ticket;
+pub(crate) use queue::{Slot, Wait};
 pub use request::{ExecuteRequest, ExecuteResult, Loaded};
 
 /// How an engine is set up.

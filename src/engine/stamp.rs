@@ -85,6 +85,9 @@ pub(super) struct Stamper {
     plain: Vec<Option<CanonicalJson>>,
     prev_hash: Hash,
     scratch: String,
+    /// Personal data is sealed (false for a synced engine's pending events: the server
+    /// seals what it decides under its own keys, and they stay in memory).
+    pub(super) seal: bool,
 }
 
 /// Where a command's events start, to roll them back.
@@ -105,6 +108,7 @@ impl Stamper {
             plain: Vec::new(),
             prev_hash: head_hash,
             scratch: String::new(),
+            seal: true,
         }
     }
 
@@ -134,7 +138,7 @@ impl Stamper {
             hash: String::new(),
             erased: Vec::new(),
         };
-        let sealed = forms.to_stored_form(&EventView::of(&event))?;
+        let sealed = forms.to_stored_form(&EventView::of(&event), self.seal)?;
         if let Some(metadata) = sealed.metadata {
             event.metadata = metadata;
         }

@@ -112,6 +112,13 @@ impl<'a> EventView<'a> {
         self.syms
     }
 
+    /// The view with provisional symbols: a pending event folded into a copy of a projection
+    /// whose rows are keyed by stream symbol (see `Projections::with_pending`).
+    pub fn with_syms(mut self, syms: Syms<'a>) -> Self {
+        self.syms = Some(syms);
+        self
+    }
+
     /// The raw JSON text of a top-level field of `data` (see [`crate::canonical::field`]).
     pub fn field(&self, key: &str) -> Option<&'a str> {
         crate::canonical::field(self.data, key)

@@ -22,10 +22,10 @@ use serde_json::{Map, Value};
 
 use crate::decider::AnyState;
 use crate::error::{Error, NotFoundError, ProjectionError, StateError, ValidationError};
-use crate::event::validate_name;
+use crate::event::{validate_name, Event};
 use crate::filter::{CompiledFilter, EventFilter};
 use crate::forms::Forms;
-use crate::log::{EventView, Log};
+use crate::log::{EventView, Log, NameSym, StreamSym, Syms};
 use crate::snapshot::Snapshot;
 
 pub use query::{json_eq, query_json, record_matches};
@@ -342,6 +342,55 @@ impl Projections {
             return to_json(&slot.state);
         }
         to_json(&slot.state_at(log, forms, position)?)
+    }
+
+    /// A copy of a projection's current state with `pending` events (decided, not in the log)
+    /// folded in, and the projection: the sync client's optimistic view.
+    pub fn with_pending(
+        &self,
+        name: &str,
+        log: &Log,
+        pending: &[Event],
+    ) -> Result<(Rc<dyn AnyProjection>, AnyState), Error> {
+        let slot = &self.slots[self.index(name)?];
+        if let Some(f) = &slot.failure {
+            return Err(f.clone().into());
+        }
+        let fail = |at: u64, m: StateError| Error::from(ProjectionError::new(name, at, m.message));
+        let mut state = slot
+            .projection
+            .clone_state(&slot.state)
+            .map_err(|m| fail(slot.position, m))?;
+        // Streams the log does not have yet get symbols past the log's (this copy only).
+        let mut fresh: Vec<Rc<str>> = Vec::new();
+        let streams: Vec<(StreamSym, Rc<str>)> = pending
+            .iter()
+            .map(|e| {
+                log.stream_rc(&e.stream_id).unwrap_or_else(|| {
+                    let at = fresh.iter().position(|s| **s == *e.stream_id).unwrap_or_else(|| {
+                        fresh.push(Rc::from(e.stream_id.as_str()));
+                        fresh.len() - 1
+                    });
+                    (log.stream_count() as StreamSym + at as StreamSym, fresh[at].clone())
+                })
+            })
+            .collect();
+        for (e, (stream, stream_id)) in pending.iter().zip(&streams) {
+            if !slot.filter.matches(&e.stream_id, &e.stream_type, &e.event_type) {
+                continue;
+            }
+            let unknown = NameSym::MAX;
+            let view = EventView::of(e).with_syms(Syms {
+                stream: *stream,
+                stream_id,
+                stream_type: log.name_sym(&e.stream_type).unwrap_or(unknown),
+                event_type: log.name_sym(&e.event_type).unwrap_or(unknown),
+            });
+            slot.projection
+                .evolve(&mut state, &view)
+                .map_err(|m| fail(e.position, m))?;
+        }
+        Ok((slot.projection.clone(), state))
     }
 
     /// Records of a map-shaped projection matching `filter`, as a JSON array.

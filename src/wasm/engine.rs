@@ -27,24 +27,26 @@ use super::storage::HostStorage;
 use super::subscriber::JsSubscriber;
 use super::user_code::{JsAggregate, JsProjection};
 
-type Core = CoreEngine<HostStorage>;
+pub(super) type Core = CoreEngine<HostStorage>;
 
 /// The callback handed to `storage.watch`.
 type OnAppend = Closure<dyn FnMut(JsValue)>;
 
-struct Inner {
-    engine: Core,
+pub(super) struct Inner {
+    pub(super) engine: Core,
     /// What `storage.watch` returned (called on close to stop watching).
     unwatch: RefCell<Option<JsValue>>,
     /// The callback given to `storage.watch`; kept alive as long as the engine.
     _on_append: RefCell<Option<OnAppend>>,
     catching_up: Cell<bool>,
+    /// The sync client of an engine opened with `sync` (`sync.rs`).
+    pub(super) sync: Option<Rc<super::sync::SyncSide>>,
 }
 
 /// An event-sourcing engine. Open one with `await Engine.open(options)`.
 #[wasm_bindgen(js_name = Engine, skip_typescript)]
 pub struct JsEngine {
-    inner: Rc<Inner>,
+    pub(super) inner: Rc<Inner>,
 }
 
 /// Yields to the JavaScript event loop once (a resolved promise's microtask).
@@ -54,7 +56,7 @@ async fn yield_now() {
 
 /// Runs `f` now if the engine is free, else after the current synchronous call into user
 /// code has returned (a read from inside `decide`, `evolve` or a listener).
-async fn when_free<R>(engine: &Core, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
+pub(super) async fn when_free<R>(engine: &Core, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
     while engine.is_busy() {
         yield_now().await;
     }
@@ -62,7 +64,7 @@ async fn when_free<R>(engine: &Core, f: impl FnOnce() -> Result<R, Error>) -> Re
 }
 
 /// A Promise of `f`'s answer; an `Error` becomes the rejection's typed JavaScript error.
-fn promise<F>(f: F) -> Promise
+pub(super) fn promise<F>(f: F) -> Promise
 where
     F: Future<Output = Result<JsValue, Error>> + 'static,
 {
@@ -72,7 +74,7 @@ where
     future_to_promise(async move { f.await.map_err(|e| to_js(&e)) })
 }
 
-fn sync<T>(r: Result<T, Error>) -> Result<T, JsValue> {
+pub(super) fn sync<T>(r: Result<T, Error>) -> Result<T, JsValue> {
     check_alive()?;
     r.map_err(|e| to_js(&e))
 }
@@ -80,7 +82,7 @@ fn sync<T>(r: Result<T, Error>) -> Result<T, JsValue> {
 impl JsEngine {
     /// Rejects at once if the arguments are bad; else calls `f` now (so commands keep their
     /// call order) and resolves to what its future gives.
-    fn spawn<A, Fut>(&self, args: Result<A, Error>, f: impl FnOnce(Rc<Inner>, A) -> Fut) -> Promise
+    pub(super) fn spawn<A, Fut>(&self, args: Result<A, Error>, f: impl FnOnce(Rc<Inner>, A) -> Fut) -> Promise
     where
         Fut: Future<Output = Result<JsValue, Error>> + 'static,
     {
@@ -114,15 +116,28 @@ impl JsEngine {
     pub fn open(options: JsValue) -> Promise {
         promise(async move {
             let OpenOptions { storage, mut config } = convert::open_options(&options)?;
+            let sync_options = super::sync::open_options(&options)?;
             domains::register_builtins(&mut config);
             let engine = CoreEngine::open(storage, config).await?;
+            let sync = match sync_options {
+                None => None,
+                Some(o) => match super::sync::attach(&engine, o).await {
+                    Ok(side) => Some(side),
+                    Err(e) => {
+                        let _ = engine.close().await;
+                        return Err(e);
+                    }
+                },
+            };
             let inner = Rc::new(Inner {
                 engine,
                 unwatch: RefCell::new(None),
                 _on_append: RefCell::new(None),
                 catching_up: Cell::new(false),
+                sync,
             });
             watch(&inner);
+            super::sync::start(&inner);
             Ok(JsEngine { inner }.into())
         })
     }
@@ -131,6 +146,9 @@ impl JsEngine {
     /// events in read form, or as stored with `{ raw: true }`).
     #[wasm_bindgen(js_name = execute)]
     pub fn execute(&self, stream_type: JsValue, stream_id: JsValue, command: JsValue, options: JsValue) -> Promise {
+        if let Some(p) = super::sync::execute(self, &stream_type, &stream_id, &command, &options) {
+            return p;
+        }
         let request = convert::execute_request(&stream_type, &stream_id, &command, &options);
         self.spawn(request, |inner, (request, raw)| {
             let ticket = inner.engine.submit(request);
@@ -214,6 +232,9 @@ impl JsEngine {
     /// Events of one stream: `{ fromVersion, direction, limit, raw }`.
     #[wasm_bindgen(js_name = readStream)]
     pub fn read_stream(&self, stream_id: JsValue, options: JsValue) -> Promise {
+        if let Some(p) = super::sync::read_stream(self, &stream_id, &options) {
+            return p;
+        }
         self.read(convert::read_stream_args(&stream_id, &options), |e, (id, opts, raw)| {
             e.with_read_stream(id, opts, *raw, convert::views_json)
         })
@@ -222,6 +243,9 @@ impl JsEngine {
     /// Events of the whole log: `{ fromPosition, limit, types, streamType, fromTimestamp, toTimestamp, raw }`.
     #[wasm_bindgen(js_name = readAll)]
     pub fn read_all(&self, options: JsValue) -> Promise {
+        if let Some(p) = super::sync::read_all(self, &options) {
+            return p;
+        }
         self.read(convert::read_all_options(&options), |e, (opts, raw)| {
             e.with_read_all(opts, *raw, convert::views_json)
         })
@@ -229,7 +253,10 @@ impl JsEngine {
 
     /// The stream's version (0 when it has no events).
     #[wasm_bindgen(js_name = streamVersion)]
-    pub fn stream_version(&self, stream_id: JsValue) -> Promise {
+    pub fn stream_version(&self, stream_id: JsValue, options: JsValue) -> Promise {
+        if let Some(p) = super::sync::stream_version(self, &stream_id, &options) {
+            return p;
+        }
         self.read(convert::string(&stream_id, "streamId"), |e, id| {
             e.stream_version(id).map(|v| v.to_string())
         })
@@ -239,6 +266,9 @@ impl JsEngine {
     /// `null` when no event qualifies.
     #[wasm_bindgen(js_name = load)]
     pub fn load(&self, stream_type: JsValue, stream_id: JsValue, options: JsValue) -> Promise {
+        if let Some(p) = super::sync::load(self, &stream_type, &stream_id, &options) {
+            return p;
+        }
         self.read(
             convert::load_args(&stream_type, &stream_id, &options),
             |e, (t, id, at)| {
@@ -253,6 +283,9 @@ impl JsEngine {
     /// A projection's state, now or `{ at: { position | timestamp } }`.
     #[wasm_bindgen(js_name = projection)]
     pub fn projection(&self, name: JsValue, options: JsValue) -> Promise {
+        if let Some(p) = super::sync::projection(self, &name, &options) {
+            return p;
+        }
         self.read(convert::projection_args(&name, &options), |e, (name, at)| {
             e.projection(name, *at)
         })
@@ -260,7 +293,10 @@ impl JsEngine {
 
     /// Records of a map-shaped projection whose fields equal every field of `where`.
     #[wasm_bindgen(js_name = query)]
-    pub fn query(&self, name: JsValue, filter: JsValue) -> Promise {
+    pub fn query(&self, name: JsValue, filter: JsValue, options: JsValue) -> Promise {
+        if let Some(p) = super::sync::query(self, &name, &filter, &options) {
+            return p;
+        }
         self.read(convert::query_args(&name, &filter), |e, (name, filter)| {
             e.query(name, filter)
         })
@@ -271,7 +307,7 @@ impl JsEngine {
     #[wasm_bindgen(js_name = subscribe)]
     pub fn subscribe(&self, listener: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let args = sync(convert::subscribe_args(listener, &options))?;
-        let subscriber = Rc::new(JsSubscriber::new(args.listener, args.on_error));
+        let subscriber = Rc::new(JsSubscriber::new(args.listener, args.on_error, args.raw));
         let id = sync(self.inner.engine.subscribe(subscriber, args.filter, args.from_position))?;
         schedule_pump(&self.inner);
         let weak = Rc::downgrade(&self.inner);
@@ -311,6 +347,7 @@ impl JsEngine {
     pub fn close(&self) -> Promise {
         self.spawn(Ok(()), |inner, ()| async move {
             let was_closed = inner.engine.is_closed();
+            super::sync::close(&inner);
             inner.engine.close().await?;
             if !was_closed {
                 if let Some(unwatch) = inner.unwatch.borrow_mut().take() {
@@ -360,10 +397,10 @@ fn watch(inner: &Rc<Inner>) {
             return;
         }
         spawn_local(async move {
-            let _ = inner.engine.catch_up().await;
+            super::sync::catch_up(&inner).await;
             inner.catching_up.set(false);
             // Anything that arrived meanwhile.
-            let _ = inner.engine.catch_up().await;
+            super::sync::catch_up(&inner).await;
         });
     });
     let f: &Function = on_append.as_ref().unchecked_ref();

@@ -15,9 +15,10 @@
 //! | NotFound | `NotFoundError` | `NOT_FOUND` |
 //! | Projection | `ProjectionError` | `PROJECTION` |
 //! | Closed | `ClosedError` | `CLOSED` |
+//! | Forbidden | `ForbiddenError` | `FORBIDDEN` |
 //! | Internal | `InternalError` | `INTERNAL` |
 //!
-//! (`ForbiddenError`/`FORBIDDEN` belongs to the sync server, in the package's JavaScript.)
+//! (`ForbiddenError` is a sync server's refusal, as a synced engine reports it.)
 //! The same names are the classes of `pkg-template/lib/errors.js`.
 
 use std::cell::RefCell;
@@ -38,6 +39,7 @@ pub fn name_and_code(kind: ErrorKind) -> (&'static str, &'static str) {
         ErrorKind::NotFound => ("NotFoundError", "NOT_FOUND"),
         ErrorKind::Projection => ("ProjectionError", "PROJECTION"),
         ErrorKind::Closed => ("ClosedError", "CLOSED"),
+        ErrorKind::Forbidden => ("ForbiddenError", "FORBIDDEN"),
         ErrorKind::Internal => ("InternalError", "INTERNAL"),
     }
 }
@@ -106,6 +108,34 @@ pub fn to_js(e: &Error) -> JsValue {
     }
     let err: JsValue = js_sys::Error::new(&e.message()).into();
     set(&err, "name", &name);
+    let _ = Object::assign(&err.clone().unchecked_into(), &props);
+    err
+}
+
+/// The JavaScript error for what a sync server or the network reported (`syncState().
+/// lastError`): the package's class of that `name` (e.g. `UnauthenticatedError`), with its
+/// `code` and HTTP `status`.
+pub fn remote_to_js(name: &str, code: &str, message: &str, status: Option<u16>) -> JsValue {
+    let props = Object::new();
+    set(&props, "code", &JsValue::from_str(code));
+    if let Some(s) = status {
+        set(&props, "status", &JsValue::from_f64(f64::from(s)));
+    }
+    let factory = FACTORY.with(|cell| cell.borrow().clone());
+    if let Some(f) = factory {
+        if let Ok(err) = f.call3(
+            &JsValue::UNDEFINED,
+            &JsValue::from_str(name),
+            &JsValue::from_str(message),
+            &props,
+        ) {
+            if err.is_object() {
+                return err;
+            }
+        }
+    }
+    let err: JsValue = js_sys::Error::new(message).into();
+    set(&err, "name", &JsValue::from_str(name));
     let _ = Object::assign(&err.clone().unchecked_into(), &props);
     err
 }

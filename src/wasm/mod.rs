@@ -9,6 +9,7 @@ mod forms;
 mod keys;
 mod storage;
 mod subscriber;
+mod sync;
 mod user_code;
 
 use wasm_bindgen::prelude::*;

@@ -17,6 +17,7 @@ use crate::error::{Error, StorageError, StorageFailure};
 use crate::event::Event;
 use crate::snapshot::Snapshot;
 use crate::storage::{AppendError, EphemeralStorage, Storage};
+use crate::sync::{OutboxEntry, OutboxStore};
 
 use super::convert::{self, type_of};
 use super::errors::{code_of, message_of};
@@ -38,6 +39,8 @@ pub struct JsAdapter {
     scrub: Option<Function>,
     close: Option<Function>,
     watch: Option<Function>,
+    /// The outbox of a synced engine (`readOutbox`, `writeOutbox`, `deleteOutbox`).
+    outbox: Option<[Function; 3]>,
     timeout_ms: Option<f64>,
 }
 
@@ -88,6 +91,14 @@ impl JsAdapter {
             scrub: method(&object, "scrub")?,
             close: method(&object, "close")?,
             watch: method(&object, "watch")?,
+            outbox: match (
+                method(&object, "readOutbox")?,
+                method(&object, "writeOutbox")?,
+                method(&object, "deleteOutbox")?,
+            ) {
+                (Some(r), Some(w), Some(d)) => Some([r, w, d]),
+                _ => None,
+            },
             object,
             timeout_ms,
         })
@@ -281,4 +292,57 @@ fn snapshot_from_js(v: &JsValue) -> Option<Snapshot> {
         versions,
         state,
     })
+}
+
+impl OutboxStore for HostStorage {
+    fn has_outbox(&self) -> bool {
+        matches!(self, HostStorage::Js(JsAdapter { outbox: Some(_), .. }))
+    }
+
+    async fn read_outbox(&self) -> Result<Vec<OutboxEntry>, Error> {
+        let (js, [read, _, _]) = outbox_of(self)?;
+        let value = js.call("readOutbox", read, &Array::new()).await?;
+        if !Array::is_array(&value) {
+            return Err(StorageError::new(
+                StorageFailure::Malformed,
+                format!(
+                    "readOutbox must resolve to an array of entries, got {}",
+                    type_of(&value)
+                ),
+            )
+            .into());
+        }
+        let text = convert::stringify(&value, "the outbox")
+            .map_err(|e| StorageError::new(StorageFailure::Malformed, format!("readOutbox: {}", e.message())))?;
+        let entries: Vec<serde_json::Value> = serde_json::from_str(&text)
+            .map_err(|e| StorageError::new(StorageFailure::Malformed, format!("readOutbox: {e}")))?;
+        // In `seq` order, as the contract says.
+        Ok(entries
+            .iter()
+            .map(OutboxEntry::from_json)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    async fn write_outbox(&self, entry: &OutboxEntry) -> Result<(), StorageError> {
+        let (js, [_, write, _]) = outbox_of(self)?;
+        let value = convert::parse(&entry.to_json());
+        js.call("writeOutbox", write, &Array::of1(&value)).await.map(|_| ())
+    }
+
+    async fn delete_outbox(&self, command_ids: &[String]) -> Result<(), StorageError> {
+        let (js, [_, _, delete]) = outbox_of(self)?;
+        let ids: Array = command_ids.iter().map(|id| JsValue::from_str(id)).collect();
+        js.call("deleteOutbox", delete, &Array::of1(&ids)).await.map(|_| ())
+    }
+}
+
+/// The adapter and its outbox methods, or a `StorageError` (`unsupported`).
+fn outbox_of(storage: &HostStorage) -> Result<(&JsAdapter, &[Function; 3]), StorageError> {
+    match storage {
+        HostStorage::Js(js @ JsAdapter { outbox: Some(f), .. }) => Ok((js, f)),
+        _ => Err(StorageError::new(
+            StorageFailure::Unsupported,
+            "this storage keeps no outbox (readOutbox, writeOutbox, deleteOutbox)",
+        )),
+    }
 }

@@ -18,11 +18,17 @@ use super::errors::console_error;
 pub struct JsSubscriber {
     listener: Function,
     on_error: Option<Function>,
+    /// `{ raw: true }`: the events in their stored form.
+    raw: bool,
 }
 
 impl JsSubscriber {
-    pub fn new(listener: Function, on_error: Option<Function>) -> Self {
-        JsSubscriber { listener, on_error }
+    pub fn new(listener: Function, on_error: Option<Function>, raw: bool) -> Self {
+        JsSubscriber {
+            listener,
+            on_error,
+            raw,
+        }
     }
 
     fn report(&self, error: &JsValue, event: &JsValue) {
@@ -42,6 +48,10 @@ fn report(on_error: &Option<Function>, error: &JsValue, event: &JsValue) {
 }
 
 impl Subscriber for JsSubscriber {
+    fn raw(&self) -> bool {
+        self.raw
+    }
+
     /// An event that cannot be read (a missing or failing upcaster, a value that does not
     /// decrypt): reported to `onError(error, event)` with the event as stored; delivery stops
     /// before it.

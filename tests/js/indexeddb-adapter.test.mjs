@@ -188,7 +188,7 @@ test('close releases the connection for good: later calls are ClosedError, anoth
   // closed: an upgrade by someone else is not blocked
   let blocked = false;
   const raw = await new Promise((resolve, reject) => {
-    const r = indexedDB.open(name, 3);
+    const r = indexedDB.open(name, 4);
     r.onblocked = () => { blocked = true; };
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
@@ -200,7 +200,7 @@ test('close releases the connection for good: later calls are ClosedError, anoth
   await assert.rejects(s.appendEvents(evs(3, 3), 2), { name: 'ClosedError' });
   await assert.rejects(s.writeSnapshot({ key: 'k', position: 1, hash: 'h', state: {} }), { name: 'ClosedError' });
   assert.throws(() => s.watch(() => {}), { name: 'ClosedError' });
-  // a new adapter opens the database (at its newer version 3, its stores being there)
+  // a new adapter opens the database (at its newer version 4, its stores being there)
   const again = await indexedDbStorage(name);
   assert.deepEqual(await readAllRecords(again), evs(1, 2));
   await again.appendEvents(evs(3, 3), 2);
@@ -214,7 +214,7 @@ test('close while the connection is still opening: nothing is reopened, the open
   await s.appendEvents(evs(1, 1), 0);
   // a versionchange closes the connection; the next call starts reopening it...
   const raw = await new Promise((resolve, reject) => {
-    const r = indexedDB.open(name, 4);
+    const r = indexedDB.open(name, 5);
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
   });
@@ -241,14 +241,14 @@ test('versionchange closes the connection at once; the adapter reopens and keeps
   let blocked = false;
   const started = Date.now();
   const raw = await new Promise((resolve, reject) => {
-    const r = indexedDB.open(name, 5);
+    const r = indexedDB.open(name, 6);
     r.onblocked = () => { blocked = true; };
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
   });
   assert.equal(blocked, false);
   assert.ok(Date.now() - started < 1000);
-  assert.equal(raw.version, 5);
+  assert.equal(raw.version, 6);
   raw.close();
   await s.appendEvents(evs(3, 4), 2);
   assert.deepEqual(await readAllRecords(s), evs(1, 4));
@@ -277,9 +277,9 @@ test('upgrade from schema v1 (adapter-made and raw-made) to the current schema',
   const current = await indexedDbStorage(name);
   assert.ok(Date.now() - started < 1000, 'the upgrade waited on the old connection');
   raw = await rawOpen(name);
-  assert.equal(raw.version, 2);
-  assert.deepEqual([...raw.objectStoreNames].sort(), ['events', 'meta', 'snapshots']);
-  assert.deepEqual(await rawGetAll(raw, 'meta'), [{ key: 'schema', version: 2 }]);
+  assert.equal(raw.version, 3);
+  assert.deepEqual([...raw.objectStoreNames].sort(), ['events', 'meta', 'outbox', 'snapshots']);
+  assert.deepEqual(await rawGetAll(raw, 'meta'), [{ key: 'schema', version: 3 }]);
   const tx = raw.transaction('events', 'readonly');
   assert.deepEqual([...tx.objectStore('events').indexNames].sort(), ['id', 'stream']);
   raw.close();

@@ -283,9 +283,9 @@ async function upgrade() {
     return { upgradeMs, stats: await e.stats(), verify: await e.verify(), dump: await H.dump(db) };
   }, db);
   assert.ok(upgraded.upgradeMs < 1000, `the upgrade took ${upgraded.upgradeMs} ms (blocked by the old tab?)`);
-  assert.equal(upgraded.dump.version, 2);
-  assert.deepEqual(upgraded.dump.stores, ['events', 'meta', 'snapshots']);
-  assert.deepEqual(upgraded.dump.meta, [{ key: 'schema', version: 2 }]);
+  assert.equal(upgraded.dump.version, 3);
+  assert.deepEqual(upgraded.dump.stores, ['events', 'meta', 'outbox', 'snapshots']);
+  assert.deepEqual(upgraded.dump.meta, [{ key: 'schema', version: 3 }]);
   assert.deepEqual(upgraded.dump.indexes.events, [
     { name: 'id', keyPath: 'id', unique: true },
     { name: 'stream', keyPath: ['streamId', 'version'], unique: true },

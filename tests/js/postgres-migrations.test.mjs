@@ -29,12 +29,12 @@ const probeMigration = {
   },
 };
 
-test('an empty database: the default schema, its tables and constraints, version 1', async () => {
-  assert.equal(SCHEMA_VERSION, 1);
+test('an empty database: the default schema, its tables and constraints, version 2', async () => {
+  assert.equal(SCHEMA_VERSION, 2);
   assert.equal(MIGRATIONS.length, SCHEMA_VERSION);
   const s = await open(undefined);
-  assert.deepEqual(await tables('eventjournal'), ['events', 'schema_version', 'snapshots']);
-  assert.deepEqual(await version('eventjournal'), [1]);
+  assert.deepEqual(await tables('eventjournal'), ['events', 'outbox', 'schema_version', 'snapshots']);
+  assert.deepEqual(await version('eventjournal'), [2]);
   const constraints = (await db.admin.query(`
     SELECT c.contype, array_agg(a.attname::text ORDER BY a.attname) AS cols
     FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
@@ -47,13 +47,13 @@ test('an empty database: the default schema, its tables and constraints, version
 test('re-runs are idempotent: six processes opening one empty schema at once, then reopens', async () => {
   const schema = fresh();
   const all = await Promise.all(Array.from({ length: 6 }, () => open(schema)));
-  assert.deepEqual(await tables(schema), ['events', 'schema_version', 'snapshots']);
-  assert.deepEqual(await version(schema), [1]);
+  assert.deepEqual(await tables(schema), ['events', 'outbox', 'schema_version', 'snapshots']);
+  assert.deepEqual(await version(schema), [2]);
   await all[0].appendEvents([record(1)], 0);
   await Promise.all(all.map((s) => s.close()));
   const again = await open(schema);
   assert.deepEqual(await again.readEvents(0, 10), [record(1)]);
-  assert.equal(await migrate(db.admin, schema), 1);
+  assert.equal(await migrate(db.admin, schema), 2);
   await again.close();
 });
 
@@ -80,8 +80,8 @@ test('an older layout is upgraded (once, even by three processes at once); data 
   await s.writeSnapshot({ key: 'k', position: 2, hash: 'h', state: 1 });
   const newer = [...MIGRATIONS, probeMigration];
   const results = await Promise.all([1, 2, 3].map(() => migrate(db.admin, schema, newer)));
-  assert.deepEqual(results, [2, 2, 2]);
-  assert.deepEqual(await version(schema), [2]);
+  assert.deepEqual(results, [3, 3, 3]);
+  assert.deepEqual(await version(schema), [3]);
   assert.deepEqual((await db.admin.query(`SELECT n FROM "${schema}".probe`)).rows, [{ n: 1 }]);
   assert.deepEqual(await s.readEvents(0, 10), [record(1), record(2)]);
   assert.equal((await s.readSnapshot('k')).state, 1);
@@ -97,10 +97,10 @@ test('a newer layout is refused with a clear StorageError, and left as it is', a
     assert.ok(e instanceof StorageError);
     assert.equal(e.code, 'STORAGE');
     assert.equal(e.reason, 'unsupported-schema');
-    assert.match(e.message, new RegExp(`"${schema}" has eventjournal layout version 2; .*knows up to 1: upgrade eventjournal`));
+    assert.match(e.message, new RegExp(`"${schema}" has eventjournal layout version 3; .*knows up to 2: upgrade eventjournal`));
   });
   assert.deepEqual(await tables(schema), before);
-  assert.deepEqual(await version(schema), [2]);
+  assert.deepEqual(await version(schema), [3]);
 });
 
 test('a migration that fails rolls everything back', async () => {
@@ -117,8 +117,8 @@ test('a migration that fails rolls everything back', async () => {
   assert.equal((await db.admin.query('SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1', [schema])).rows[0].n, 0);
   await (await open(schema)).close();
   await rejectsWith(migrate(db.admin, schema, [...MIGRATIONS, failing]), (e) => assert.match(e.message, /half-way/));
-  assert.deepEqual(await tables(schema), ['events', 'schema_version', 'snapshots']);
-  assert.deepEqual(await version(schema), [1]);
+  assert.deepEqual(await tables(schema), ['events', 'outbox', 'schema_version', 'snapshots']);
+  assert.deepEqual(await version(schema), [2]);
 });
 
 test('a schema holding someone else\'s tables is refused, untouched', async () => {

@@ -52,6 +52,8 @@ test('server.forget: the subject is erased, every live client is told, GET /v1/k
     await execute(base, [openAccount('c1', 'acc1', 100), openAccount('c2', 'acc2', 100)]);
     const client = await live(base, { after: 0 });
     await until(() => client.events.length === 4, 'the events');
+    assert.deepEqual(client.events, await engine.readAll({ raw: true }), 'the live channel sends the stored form, as hashed');
+    assert.ok(!JSON.stringify(client.events).includes('holder of'), 'no plaintext on the wire');
     await server.forget('acc1');
     await until(() => client.forgets.length === 1, 'the forget message');
     assert.deepEqual(client.forgets, ['acc1']);

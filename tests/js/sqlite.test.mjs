@@ -102,7 +102,7 @@ describe('sqliteStorage: the storage contract', () => {
     await again.close();
   });
 
-  test('WAL, synchronous=FULL by default (NORMAL on request), busy timeout, schema version 1', async () => {
+  test('WAL, synchronous=FULL by default (NORMAL on request), busy timeout, schema version 2', async () => {
     const opened = [];
     class Recording extends Database {
       constructor(...args) { super(...args); opened.push(this); }
@@ -115,7 +115,7 @@ describe('sqliteStorage: the storage contract', () => {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       assert.equal(db.pragma('synchronous', { simple: true }), 2); // FULL
       assert.equal(db.pragma('busy_timeout', { simple: true }), 5000);
-      assert.equal(db.pragma('user_version', { simple: true }), 1);
+      assert.equal(db.pragma('user_version', { simple: true }), 2);
       await s.close();
       const relaxed = await sqliteStorage(file, { synchronous: 'normal', busyTimeoutMs: 1234 });
       assert.equal(opened.at(-1).pragma('synchronous', { simple: true }), 1); // NORMAL
@@ -128,6 +128,8 @@ describe('sqliteStorage: the storage contract', () => {
     assert.equal(outside.pragma('journal_mode', { simple: true }), 'wal');
     const columns = outside.prepare("SELECT name FROM pragma_table_info('events')").pluck().all();
     assert.deepEqual(columns, ['position', 'id', 'stream_id', 'stream_type', 'type', 'data', 'metadata', 'timestamp', 'version', 'hash']);
+    const outbox = outside.prepare("SELECT name FROM pragma_table_info('outbox')").pluck().all();
+    assert.deepEqual(outbox, ['command_id', 'seq', 'entry']);
     outside.close();
     await assert.rejects(sqliteStorage(freshFile(), { synchronous: 'SOMETIMES' }), { name: 'ValidationError', code: 'VALIDATION' });
     await assert.rejects(sqliteStorage(freshFile(), { busyTimeoutMs: -1 }), { name: 'ValidationError' });

@@ -5,6 +5,8 @@ import {
   memoryKeyStore, indexedDbKeyStore, sqliteKeyStore, postgresKeyStore,
   ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError, NotFoundError,
   ProjectionError, ClosedError, EventJournalError, ERROR_CODES,
+  UnauthenticatedError, ProtocolError, NetworkError,
+  type SyncedEngine, type SyncState, type SyncExecuteResult, type PendingEvent, type Rejection, type OutboxEntry,
   type StorageAdapter, type StoredEvent, type ExecuteResult, type BankAccountState, type OrderState,
   type AccountBalanceRow, type OrderStatusRow, type Snapshot, type Stats, type VerifyResult,
   type ReplayResult, type Subscription, type ErrorCode, type Loaded, type KeyStore, type KeyStoreHandle,
@@ -135,6 +137,48 @@ async function main(): Promise<void> {
 }
 
 void main;
+
+// A synced engine: pending results, settled, waitFor, confirmed reads, syncState, the outbox.
+async function synced(): Promise<void> {
+  const rejections: Rejection[] = [];
+  const engine: SyncedEngine = await Engine.open({
+    storage: await memoryStorage('synced'),
+    keys: memoryKeyStore(),
+    sync: {
+      url: 'http://127.0.0.1:8080', token: async () => 't', batchSize: 50, retryMinMs: 100,
+      onRejected: (r) => { rejections.push(r); const code: ErrorCode = r.error.code; void code; },
+    },
+  });
+  const r: SyncExecuteResult = await engine.execute('BankAccount', 'a1', { type: 'deposit', amount: 5 });
+  const pos: number | null = r.position;
+  const id: string = r.commandId;
+  const first = r.events[0];
+  if (first.position === null) { const p: PendingEvent = first; const none: null = p.hash; const yes: true = p.pending; void [none, yes]; }
+  const confirmed: ExecuteResult = await engine.settled(id);
+  const waited: ExecuteResult = await engine.execute('BankAccount', 'a1', { type: 'deposit', amount: 1 }, { waitFor: 'server', commandId: 'c1' });
+  // @ts-expect-error: waitFor is 'server' only
+  await engine.execute('BankAccount', 'a1', { type: 'deposit', amount: 1 }, { waitFor: 'local' });
+  const all: Array<StoredEvent | PendingEvent> = await engine.readAll();
+  const serverOnly = await engine.readAll({ confirmed: true });
+  const acc: Loaded<BankAccountState> | null = await engine.load('BankAccount', 'a1', { confirmed: true });
+  const v: number = await engine.streamVersion('a1', { confirmed: true });
+  const state: SyncState = engine.syncState();
+  const error: EventJournalError | null = state.lastError;
+  const unauthenticated = error instanceof UnauthenticatedError || error instanceof ProtocolError || error instanceof NetworkError;
+  const off: () => void = engine.onSyncState((s) => { const n: number = s.pending + s.confirmedPosition; void n; });
+  off();
+  const entry: OutboxEntry = {
+    commandId: 'c', seq: 1, streamType: 'BankAccount', streamId: 'a1', command: { type: 'deposit', amount: 1 },
+    expectedVersion: 'any', metadata: {}, issuedAt: 0, issuer: 'e1',
+  };
+  const withOutbox: StorageAdapter = {
+    readEvents: async () => [], appendEvents: async () => undefined,
+    readOutbox: async () => [entry], writeOutbox: async (e: OutboxEntry) => undefined, deleteOutbox: async (ids: string[]) => undefined,
+  };
+  void [pos, confirmed, waited, all, serverOnly, acc, v, unauthenticated, withOutbox, rejections];
+  await engine.close();
+}
+void synced;
 
 // postgresStorage: typed use compiles, misuse does not.
 async function postgres(): Promise<void> {

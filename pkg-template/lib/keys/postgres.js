@@ -57,12 +57,14 @@ async function postgresKeyStore(connection, options) {
   const schema = opts.schema === undefined ? 'eventjournal_keys' : schemaName(opts.schema, 'options.schema');
   const conn = openConnection(connection, opts, NAME);
   const s = quoteIdent(schema);
+  const storageSchema = () => new ValidationError(`${NAME}: schema "${schema}" holds eventjournal's storage, not keys: give the key store a schema of its own`);
   try {
+    // The storage's schema, whatever its layout version (its versions are not the key store's).
+    const probe = await conn.pool.query('SELECT to_regclass($1) IS NOT NULL AS storage', [`${s}.events`]);
+    if (probe.rows[0].storage) throw storageSchema();
     await migrate(conn.pool, schema, KEY_MIGRATIONS);
     const { rows } = await conn.pool.query('SELECT to_regclass($1) IS NOT NULL AS ok', [`${s}.data_keys`]);
-    if (!rows[0].ok) {
-      throw new ValidationError(`${NAME}: schema "${schema}" holds eventjournal's storage, not keys: give the key store a schema of its own`);
-    }
+    if (!rows[0].ok) throw storageSchema();
   } catch (e) {
     if (conn.owned) await conn.pool.end().catch(() => {});
     throw openFailure(NAME, e);

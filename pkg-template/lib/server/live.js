@@ -79,7 +79,9 @@ function liveHub(engine, { headPosition, stallTimeoutMs, log }) {
       wakeQueued = true;
       setImmediate(wakeAll);
     }
-  }, { onError: (e) => log('eventjournal server: live channel listener failed', e) });
+    // raw: the stored form (sealed personal data, stored schema versions), as GET /v1/events
+    // sends it: exactly what was hashed, so clients verify the chain.
+  }, { raw: true, onError: (e) => log('eventjournal server: live channel listener failed', e) });
 
   const ping = setInterval(() => {
     for (const conn of connections) {

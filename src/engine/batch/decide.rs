@@ -9,7 +9,9 @@ use crate::clock::next_timestamp;
 use crate::decider::{Aggregate, AnyState};
 use crate::error::{ConcurrencyError, Error, NotFoundError};
 use crate::forms::FormError;
+use crate::log::StreamSym;
 use crate::snapshot::evolve_step;
+use crate::snapshot::FoldError;
 
 use super::super::core::Core;
 use super::super::stamp::{prepare, Prepared, Stamper};
@@ -25,6 +27,7 @@ impl Core {
             stamped: Stamper::new(self.log.head_position(), self.log.head_hash(), timestamp),
             entries: Vec::with_capacity(jobs.len()),
             overlays: HashMap::new(),
+            detached: false,
             missing_keys: Vec::new(),
         };
         let mut in_batch: HashMap<String, usize> = HashMap::new();
@@ -39,7 +42,12 @@ impl Core {
     }
 
     /// A repeated `commandId` answers with the first result; anything else is decided.
-    fn decide_one(&mut self, batch: &mut Batch, req: &ExecuteRequest, in_batch: &HashMap<String, usize>) -> Outcome {
+    pub(super) fn decide_one(
+        &mut self,
+        batch: &mut Batch,
+        req: &ExecuteRequest,
+        in_batch: &HashMap<String, usize>,
+    ) -> Outcome {
         if let Some(cid) = &req.command_id {
             if let Some(record) = self.commands.get(cid) {
                 return Outcome::Done(self.result_of(record));
@@ -60,10 +68,11 @@ impl Core {
         let Batch {
             stamped,
             overlays,
+            detached,
             missing_keys,
             ..
         } = batch;
-        let overlay = self.overlay(overlays, stamped, req, &aggregate)?;
+        let overlay = self.overlay(overlays, stamped, req, &aggregate, *detached)?;
         check_expected_version(req, overlay.version)?;
         let state = overlay.state.as_ref().ok_or_else(lost_state)?;
         let decided = aggregate.decide(state, &req.command)?;
@@ -141,9 +150,10 @@ impl Core {
         stamped: &Stamper,
         req: &ExecuteRequest,
         aggregate: &Rc<dyn Aggregate>,
+        detached: bool,
     ) -> Result<&'o mut Overlay, Error> {
         if !overlays.contains_key(&req.stream_id) {
-            let overlay = self.new_overlay(req, aggregate)?;
+            let overlay = self.new_overlay(req, aggregate, detached)?;
             overlays.insert(req.stream_id.clone(), overlay);
         }
         let o = overlays
@@ -165,8 +175,13 @@ impl Core {
     }
 
     /// An overlay at the stream's committed state (taken out of its cache while the batch
-    /// is decided).
-    fn new_overlay(&mut self, req: &ExecuteRequest, aggregate: &Rc<dyn Aggregate>) -> Result<Overlay, Error> {
+    /// is decided; a copy of it for a detached batch).
+    fn new_overlay(
+        &mut self,
+        req: &ExecuteRequest,
+        aggregate: &Rc<dyn Aggregate>,
+        detached: bool,
+    ) -> Result<Overlay, Error> {
         if let Some(t) = self.log.stream_type_of(&req.stream_id) {
             if t != req.stream_type {
                 return Err(wrong_type(&req.stream_id, t, &req.stream_type));
@@ -176,15 +191,9 @@ impl Core {
         let internal =
             |m: crate::error::StateError| Error::internal(format!("{} '{}': {m}", req.stream_type, req.stream_id));
         let (version, state) = match sym {
-            Some(sym) => {
-                let cache = self.caches.entry(sym).or_default();
-                cache
-                    .ensure_current(&self.log, &self.forms, sym, aggregate.as_ref(), self.snapshot_every)
-                    .map_err(|e| e.into_error(&req.stream_type, &req.stream_id))?;
-                cache
-                    .take_current()
-                    .ok_or_else(|| Error::internal("the aggregate cache has no current state"))?
-            }
+            Some(sym) => self
+                .committed_state(sym, aggregate.as_ref(), detached)
+                .map_err(|e| e.into_error(&req.stream_type, &req.stream_id))?,
             None => (
                 0,
                 aggregate
@@ -200,20 +209,35 @@ impl Core {
             version,
             state: Some(state),
             snapshots: Vec::new(),
+            detached,
         })
+    }
+
+    /// The stream's committed version and state: taken out of its cache, or copied from it
+    /// (`copy`).
+    fn committed_state(
+        &mut self,
+        sym: StreamSym,
+        agg: &dyn Aggregate,
+        copy: bool,
+    ) -> Result<(u64, AnyState), FoldError> {
+        let version = self.log.version_of(sym);
+        let cache = self.caches.entry(sym).or_default();
+        if copy {
+            let state = cache.state_at(&self.log, &self.forms, sym, agg, self.snapshot_every, version)?;
+            return Ok((version, state));
+        }
+        cache.ensure_current(&self.log, &self.forms, sym, agg, self.snapshot_every)?;
+        cache
+            .take_current()
+            .ok_or_else(|| FoldError::State("the aggregate cache has no current state".into()))
     }
 
     /// The committed state of a stream plus the batch's events for it so far.
     fn rebuild_state(&mut self, overlay: &Overlay, stamped: &Stamper, stream_id: &str) -> Option<AnyState> {
         let agg = overlay.aggregate.clone();
         let mut state = match overlay.sym {
-            Some(sym) => {
-                let cache = self.caches.entry(sym).or_default();
-                cache
-                    .ensure_current(&self.log, &self.forms, sym, agg.as_ref(), self.snapshot_every)
-                    .ok()?;
-                cache.take_current()?.1
-            }
+            Some(sym) => self.committed_state(sym, agg.as_ref(), overlay.detached).ok()?.1,
             None => agg.initial_state().ok()?,
         };
         for i in (0..stamped.events.len()).filter(|&i| stamped.events[i].stream_id == stream_id) {

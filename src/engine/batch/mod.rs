@@ -10,6 +10,9 @@
 
 mod decide;
 mod settle;
+mod tentative;
+
+pub use tentative::{Decision, Tentative, TentativeStream};
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -116,6 +119,8 @@ struct Overlay {
     state: Option<AnyState>,
     /// Snapshots taken on the way (every `snapshotEvery` versions).
     snapshots: Vec<(u64, AnyState)>,
+    /// The state is a copy, not the cache's own (a [`Tentative`] batch, never committed).
+    detached: bool,
 }
 
 /// A decided batch, waiting for the storage.
@@ -123,6 +128,8 @@ pub(super) struct Batch {
     pub(super) stamped: Stamper,
     pub(super) entries: Vec<Entry>,
     overlays: HashMap<String, Overlay>,
+    /// Its states are copies: it is never committed nor unwound ([`Tentative`]).
+    detached: bool,
     /// Keys (subject, generation) its personal data needs that were not fetched yet: the
     /// batch is not appended but decided again once they are (see `pipeline.rs`).
     pub(super) missing_keys: Vec<(String, u32)>,

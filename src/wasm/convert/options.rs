@@ -203,9 +203,11 @@ pub struct SubscribeOptions {
     pub filter: EventFilter,
     pub from_position: Option<u64>,
     pub on_error: Option<Function>,
+    /// The events in their stored form.
+    pub raw: bool,
 }
 
-/// `subscribe(listener, { fromPosition, types, streamId, streamType, onError })`.
+/// `subscribe(listener, { fromPosition, types, streamId, streamType, onError, raw })`.
 pub fn subscribe_args(listener: JsValue, opts: &JsValue) -> Result<SubscribeOptions, Error> {
     let listener = listener
         .dyn_into::<Function>()
@@ -216,6 +218,7 @@ pub fn subscribe_args(listener: JsValue, opts: &JsValue) -> Result<SubscribeOpti
         filter: filter(opts)?,
         from_position: opt_u64(opts, "fromPosition")?,
         on_error: opt_function(opts, "onError")?,
+        raw: raw(opts)?,
     })
 }
 

@@ -6,7 +6,9 @@
 //   - watch with a non-function throws a ValidationError; watchers hear another adapter's
 //     appends; unwatch stops one; a watcher that throws does not stop the others;
 //   - after close(), every call is a ClosedError (watch throws it); closing twice is harmless;
-//     another adapter on the same store is unaffected.
+//     another adapter on the same store is unaffected;
+//   - the outbox of a synced engine: entries stored as given, replaced by commandId, read back
+//     in seq order by every adapter on the store, deleted by id; bad arguments refused.
 import { ok, eq, deepEq, rejects, throws, until } from './assert.mjs';
 
 /** Records with the 10 event fields (the adapters treat them as opaque). */
@@ -95,6 +97,49 @@ export function adapterTests(test, { factory, newStorage, reopen }) {
     ok(!first.includes(3), 'an unwatched watcher was called');
     await reader.close();
     await writer.close();
+  });
+
+  test(`adapter policy (${factory.name}): the outbox: stored as given, replaced by commandId, read in seq order, deleted by id`, async () => {
+    const storage = await newStorage();
+    deepEq(await storage.readOutbox(), []);
+    const entry = (commandId, seq, extra = {}) => ({
+      commandId, seq, streamType: 'Thing', streamId: 's1', command: { type: 'go', n: seq, nested: { ok: [1, 'two', null] } },
+      expectedVersion: seq % 2 === 0 ? 'any' : seq, metadata: { userId: 'u' }, issuedAt: 1_700_000_000_000 + seq,
+      issuer: 'engine-1', ...extra,
+    });
+    await storage.writeOutbox(entry('b', 20));
+    await storage.writeOutbox(entry('a', 10));
+    await storage.writeOutbox(entry('c', 30));
+    deepEq(await storage.readOutbox(), [entry('a', 10), entry('b', 20), entry('c', 30)]);
+    const outcome = { error: { name: 'DomainError', code: 'DOMAIN', message: 'Insufficient funds' } };
+    await storage.writeOutbox(entry('b', 20, { outcome }));
+    const other = await reopen(storage);
+    deepEq(await other.readOutbox(), [entry('a', 10), entry('b', 20, { outcome }), entry('c', 30)]);
+    const read = await storage.readOutbox();
+    read[0].command.type = 'changed';
+    eq((await storage.readOutbox())[0].command.type, 'go', 'readOutbox returns copies');
+    await other.deleteOutbox(['a', 'unknown']);
+    await storage.deleteOutbox([]);
+    deepEq((await storage.readOutbox()).map((e) => e.commandId), ['b', 'c']);
+    const bad = [
+      () => storage.writeOutbox(null), () => storage.writeOutbox('x'), () => storage.writeOutbox({ seq: 1 }),
+      () => storage.writeOutbox({ commandId: '', seq: 1 }), () => storage.writeOutbox({ commandId: 'x', seq: -1 }),
+      () => storage.writeOutbox({ commandId: 'x', seq: '1' }), () => storage.writeOutbox({ commandId: 5, seq: 1 }),
+      () => storage.deleteOutbox('b'), () => storage.deleteOutbox([1]), () => storage.deleteOutbox(),
+    ];
+    for (const call of bad) {
+      const result = call();
+      ok(result instanceof Promise, `${call} must reject, not throw`);
+      await rejects(result, 'VALIDATION');
+    }
+    deepEq((await storage.readOutbox()).map((e) => e.commandId), ['b', 'c']);
+    await storage.close();
+    for (const call of [() => storage.readOutbox(), () => storage.writeOutbox(entry('d', 40)), () => storage.deleteOutbox(['b'])]) {
+      await rejects(call(), 'CLOSED');
+    }
+    await other.deleteOutbox(['b', 'c']);
+    deepEq(await other.readOutbox(), []);
+    await other.close();
   });
 
   test(`adapter policy (${factory.name}): after close every call is ClosedError; twice is harmless; the store lives on`, async () => {

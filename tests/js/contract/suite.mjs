@@ -14,7 +14,7 @@ export function createSuite(lib) {
   const {
     Engine, EventJournalError, ValidationError, DomainError, ConcurrencyError,
     StorageError, IntegrityError, NotFoundError, ProjectionError, ClosedError, ForbiddenError,
-    InternalError, ERROR_CODES,
+    InternalError, UnauthenticatedError, ProtocolError, NetworkError, ERROR_CODES,
   } = lib;
   // Memory stores by name, so that a second adapter (or an engine reopened) finds the first's events.
   const memoryNames = new WeakMap();
@@ -742,7 +742,7 @@ export function createSuite(lib) {
   test('error classes: exported, instanceof, stable name and code', async () => {
     const classes = {
       ValidationError, DomainError, ConcurrencyError, StorageError, IntegrityError, NotFoundError, ProjectionError,
-      ClosedError, ForbiddenError, InternalError,
+      ClosedError, ForbiddenError, InternalError, UnauthenticatedError, ProtocolError, NetworkError,
     };
     const codes = [];
     for (const [name, Cls] of Object.entries(classes)) {
