@@ -184,3 +184,33 @@ test('the offline switch holds pushes; a double spend from two clients is refuse
   await a.close();
   await b.close();
 });
+
+test('a refusal of a command from the tab that does not sync is told to that tab, once', async () => {
+  await resetServer();
+  const leader = await openClient('f');
+  await waitFor(leader, () => document.querySelector('#sync-badge').dataset.online === 'true');
+  const follower = await openClient('f'); // same database: follows the first tab
+  const other = await openClient('g');
+  assert.equal((await createAccount(other, 'account_001', 'Edsger Dijkstra', '1,000.00')).kind, 'ok');
+  for (const page of [leader, follower]) await waitConverged(page, 2);
+
+  // the syncing tab holds its requests: the follower's command waits in the shared outbox
+  await leader.check('#offline-toggle');
+  await waitFor(leader, () => document.querySelector('#sync-badge').dataset.status === 'offline');
+  assert.equal((await moveMoney(follower, 'withdraw', 'account_001', '900.00', 'from the follower')).kind, 'ok');
+  await waitFor(leader, () => document.querySelector('#sync-badge').dataset.pending === '1');
+  assert.equal((await moveMoney(other, 'withdraw', 'account_001', '900.00', 'first')).kind, 'ok');
+  await waitConverged(other, 3);
+
+  await leader.uncheck('#offline-toggle');
+  await waitFor(follower, () => document.querySelector('#toast').dataset.kind === 'error' && !document.querySelector('#toast').hidden);
+  assert.match(await follower.textContent('#toast'), /withdraw on account_001 — Insufficient funds/);
+  for (const page of [leader, follower]) await waitConverged(page, 3);
+  await waitForBalance(follower, 'account_001', '100.00');
+  const refusals = (page) => page.evaluate(() => import('/store.js').then((m) => m.store.state.sync.refusals.length));
+  assert.equal(await refusals(follower), 1, 'the issuing tab hears of its refusal once');
+  assert.equal(await refusals(leader), 0, 'the syncing tab leaves it to the tab that issued it');
+  const server = await serverLog();
+  assert.deepEqual(server.events.map((e) => e.data.description ?? null), [null, 'Initial deposit', 'first']);
+  for (const page of [leader, follower, other]) await page.close();
+});
