@@ -214,3 +214,19 @@ test('a refusal of a command from the tab that does not sync is told to that tab
   assert.deepEqual(server.events.map((e) => e.data.description ?? null), [null, 'Initial deposit', 'first']);
   for (const page of [leader, follower, other]) await page.close();
 });
+
+test('an engine opened with only sync.url (the global fetch) syncs in the browser', async () => {
+  await resetServer();
+  const page = await ctx.context.newPage();
+  await gotoDemo(page, '?sync=off&db=plain-fetch');
+  const state = await page.evaluate(async () => {
+    const { Engine, indexedDbStorage } = await import('/pkg/index.js');
+    const engine = await Engine.open({ storage: await indexedDbStorage('default-fetch'), sync: { url: location.origin } });
+    const r = await engine.execute('BankAccount', 'account_001', { type: 'create_account', accountHolder: 'Ken', initialDeposit: 0 }, { waitFor: 'server' });
+    const s = engine.syncState();
+    await engine.close();
+    return { position: r.position, pending: s.pending, lastError: s.lastError && String(s.lastError) };
+  });
+  assert.deepEqual(state, { position: 1, pending: 0, lastError: null });
+  await page.close();
+});
