@@ -10,7 +10,7 @@ PORT ?= 8080
 
 help:
 	@echo "make test   install what is missing, then run every test"
-	@echo "make demo   install what is missing, build, serve the demo on http://127.0.0.1:$(PORT)"
+	@echo "make demo   install what is missing, build, serve the demo and its sync server (SQLite in target/demo-data/) on http://127.0.0.1:$(PORT)"
 	@echo "make server build, run the sync server on SQLite (target/server-data/app.db), port $(PORT)"
 	@echo "make bench  run the benchmarks and rewrite BENCHMARKS.md"
 	@echo "make bench-quick  the speed regression guard: ratios of scenarios 1, 1b, 6, 7, 8 (prints only)"
@@ -54,6 +54,7 @@ test-e2e: pkg
 test: lint test-rust pkg test-wasm test-js test-e2e
 	@echo "all tests passed"
 
+# The demo page and the sync server it syncs with (one port; ?client=b is a second client).
 demo: pkg
 	node scripts/serve.mjs --port $(PORT)
 

@@ -2,7 +2,7 @@
 // compiled on the first Engine.open (or by awaiting `ready()`), next to this file.
 import init, { Engine, setErrorFactory, setSyncTransport } from './web/eventjournal.js';
 import { errorFactory, StorageError } from './lib/errors.js';
-import { syncTransport } from './lib/sync.js';
+import { tabsTransport, withTabScope } from './lib/sync-tabs.js';
 
 export * from './lib/errors.js';
 export { memoryStorage } from './lib/memory.js';
@@ -24,7 +24,7 @@ export function ready(options) {
   if (!initialized) {
     initialized = init(options).then(() => {
       setErrorFactory(errorFactory);
-      setSyncTransport(syncTransport);
+      setSyncTransport(tabsTransport);
     });
     initialized.catch(() => { initialized = null; });
   }
@@ -37,7 +37,8 @@ Engine.open = async function (options) {
   // A key store may be given as the Promise its factory returns.
   const keys = options && options.keys;
   if (keys && typeof keys.then === 'function') options = { ...options, keys: await keys };
-  return open.call(Engine, options);
+  // Tabs on one IndexedDB database elect one to sync (lib/sync-tabs.js).
+  return open.call(Engine, withTabScope(options));
 };
 
 /** SQLite storage exists only in Node: here a StorageError (reason 'unsupported'), like any store the platform lacks. */

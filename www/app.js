@@ -10,6 +10,7 @@
 //   inspector.js the selected aggregate       charts.js   type and balance charts
 //   log.js       the event log (log-rows.js)  tools.js    replay, verify, reset; sample.js
 //   describe.js  events and states in words   domains.js  the names of the built-in domains
+//   sync.js      the sync badge, the offline switch, refusals (a page served by the sync server)
 //   ui.js, toast.js, format.js: DOM and text helpers
 import { onEvent, openEngine } from './engine.js';
 import { refresh, scheduleRefresh } from './refresh.js';
@@ -24,6 +25,8 @@ import { mountLog } from './log.js';
 import { mountTools } from './tools.js';
 import { mountSample } from './sample.js';
 import { mountTabs } from './tabs.js';
+import { mountSync } from './sync.js';
+import { store } from './store.js';
 import { showOverlay, hideOverlay, fatal, $ } from './ui.js';
 
 function mount() {
@@ -37,6 +40,9 @@ function mount() {
   mountTools();
   mountSample();
   mountTabs();
+  mountSync();
+  // Pending commands come and go (sent, confirmed, refused): the optimistic view changes.
+  store.subscribe(['sync'], () => scheduleRefresh());
   onEvent(noteEvent);
   onEvent(() => scheduleRefresh());
 }

@@ -6,7 +6,7 @@ import { defineSection, refresh } from './refresh.js';
 import { describeEvents, describeState } from './describe.js';
 import { ACCOUNTS } from './domains.js';
 import { select } from './inspector.js';
-import { money, count, parseMoney, dateTime, esc } from './format.js';
+import { money, count, parseMoney, dateTime, esc, where } from './format.js';
 import { $, showMsg, run, renderPager, nextId, suggestId } from './ui.js';
 
 const { streamType: STREAM_TYPE, projection: PROJECTION } = ACCOUNTS;
@@ -26,7 +26,8 @@ const status = (active) => `<span class="status status-${active ? 'active' : 'cl
 describeState(STREAM_TYPE, (st) => [
   ['Holder', st.accountHolder === null
     ? '<span class="muted" data-testid="holder-erased">(erased)</span>'
-    : `${esc(st.accountHolder)} <button type="button" class="link danger" data-forget="${esc(st.accountId)}" data-testid="forget-customer">Forget this customer</button>`],
+    // Forgetting needs the data keys; a synced page has none (its server would hold them).
+    : `${esc(st.accountHolder)}${store.state.storage?.synced ? '' : ` <button type="button" class="link danger" data-forget="${esc(st.accountId)}" data-testid="forget-customer">Forget this customer</button>`}`],
   ['Balance', `<strong class="mono" data-testid="inspector-balance">${money(st.balance)}</strong>`],
   ['Status', status(st.isActive)],
   ['Opened', esc(dateTime(st.createdAt))],
@@ -94,8 +95,7 @@ async function onCreateAccount(ev) {
   const ok = await run(msg, async () => {
     const r = await execute(STREAM_TYPE, id, { type: 'create_account', accountHolder: holder, initialDeposit: dep.cents });
     select(STREAM_TYPE, id);
-    const range = r.events.length > 1 ? `s #${r.events[0].position}–#${r.position}` : ` #${r.events[0].position}`;
-    return `Opened ${id} for ${holder} with ${money(dep.cents)} (event${range}).`;
+    return `Opened ${id} for ${holder} with ${money(dep.cents)} (${where(r, true)}).`;
   });
   if (!ok) return;
   await refresh(['bank']);
@@ -127,7 +127,7 @@ async function onTransaction(ev) {
     const r = await execute(STREAM_TYPE, id, { type: action, amount: amt.cents, description });
     select(STREAM_TYPE, id);
     const [verb, prep] = action === 'deposit' ? ['Deposited', 'into'] : ['Withdrew', 'from'];
-    return `${verb} ${money(amt.cents)} ${prep} ${id}; balance ${money(r.events[0].data.balanceAfter)} (event #${r.position}, version ${r.version}).`;
+    return `${verb} ${money(amt.cents)} ${prep} ${id}; balance ${money(r.events[0].data.balanceAfter)} (${where(r)}, version ${r.version}).`;
   });
   if (ok) { $('#tx-amount').value = ''; $('#tx-description').value = ''; }
 }

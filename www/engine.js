@@ -4,10 +4,14 @@
 import { Engine, indexedDbKeyStore, indexedDbStorage, memoryKeyStore, memoryStorage } from '/pkg/index.js';
 import { store } from './store.js';
 import { ticket } from './guard.js';
+import { followSync, syncOptions } from './sync.js';
 
 const params = new URLSearchParams(location.search);
-/** The IndexedDB database (`?db=` picks another one, e.g. for a clean test profile). */
-export const DB_NAME = params.get('db') || 'eventjournal-demo';
+/**
+ * The IndexedDB database (`?db=` picks another one, e.g. for a clean test profile; `?client=b`
+ * another client of the sync server in the same browser: its own database, its own outbox).
+ */
+export const DB_NAME = params.get('db') || (params.get('client') ? `eventjournal-demo-${params.get('client')}` : 'eventjournal-demo');
 /** The IndexedDB database of the data keys (personal data is stored encrypted). */
 export const KEYS_DB_NAME = `${DB_NAME}-keys`;
 /** This tab's id, stamped into its commands' metadata so that other tabs' events can be told apart. */
@@ -15,6 +19,7 @@ export const TAB_ID = Math.random().toString(36).slice(2, 10);
 
 const eventListeners = new Set();
 let subscription = null;
+let unfollowSync = () => {};
 
 /** Calls `fn(event)` for every event committed to the log, by this tab or another. Returns unsubscribe. */
 export function onEvent(fn) {
@@ -52,14 +57,18 @@ export async function openEngine() {
   const t = ticket('open');
   const { storage, keys, kind, note } = await chooseStorage();
   const t0 = performance.now();
-  const engine = await Engine.open({ storage, keys, clock: () => store.state.clockOverride ?? Date.now() });
+  // A synced page has no key store: the server decides (and would seal) personal data, and
+  // its keys are not fetched by this client; the forget button shows on local pages only.
+  const sync = syncOptions(kind);
+  const engine = await Engine.open({ storage, keys: sync ? undefined : keys, sync, clock: () => store.state.clockOverride ?? Date.now() });
   const openMs = performance.now() - t0;
   if (!t.current()) { await engine.close(); return; } // closed again (another tab's reset) meanwhile
   const { totalEvents } = await engine.stats();
   subscription = engine.subscribe((event) => {
     for (const fn of [...eventListeners]) fn(event);
   }, { onError: (err) => console.error('subscriber', err) });
-  store.set({ engine, storage: { kind, name: DB_NAME, note, openMs, openedEvents: totalEvents } });
+  store.set({ engine, storage: { kind, name: DB_NAME, note, openMs, openedEvents: totalEvents, synced: Boolean(sync) } });
+  unfollowSync = followSync(engine);
 }
 
 /** Closes the engine (and its storage); an open still in flight is dropped. */
@@ -70,6 +79,9 @@ export async function closeEngine() {
     try { subscription.unsubscribe(); } catch { /* closed already */ }
     subscription = null;
   }
+  unfollowSync();
+  unfollowSync = () => {};
+  store.update('sync', { state: null });
   store.set({ engine: null });
   if (engine) {
     try { await engine.close(); } catch (err) { console.warn('close', err); }

@@ -66,6 +66,13 @@ export function ago(ms, now = Date.now()) {
 
 const escapes = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 /** Escapes text for HTML content and attribute values. */
+/** Where a command's events went: `event #42`, or `pending` (decided here, not yet confirmed by the server). */
+export function where(r, range = false) {
+  if (r.pending) return 'pending: the server has not confirmed it yet';
+  if (range && r.events.length > 1) return `events #${r.events[0].position}–#${r.position}`;
+  return `event #${r.position}`;
+}
+
 export function esc(value) {
   return String(value ?? '').replace(/[&<>"']/g, (c) => escapes[c]);
 }

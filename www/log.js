@@ -1,7 +1,8 @@
 // The event log section: one page of the log, newest first, filtered by stream, stream type or
 // event type, paged without ever reading more than it shows (plus a margin). The filters offer
 // the event types and stream types the engine reports (catalog.js). A paged view is anchored to
-// the head it started from, so new events do not shift it ("N new events — show").
+// the head it started from, so new events do not shift it ("N new events — show"). On a synced
+// page the live first page also shows the commands still waiting for the server, greyed, on top.
 import { store } from './store.js';
 import { read } from './engine.js';
 import { defineSection } from './refresh.js';
@@ -50,7 +51,7 @@ async function fetchFilteredPage(engine, { filters, page }, upper, types, stream
   let window = LOG_PAGE * 8;
   while (found.length <= LOG_PAGE && hi > 0) {
     const lo = Math.max(0, hi - window);
-    const got = await engine.readAll({ fromPosition: lo, limit: hi - lo, types, streamType });
+    const got = await engine.readAll({ fromPosition: lo, limit: hi - lo, types, streamType, ...confirmedOnly() });
     for (let i = got.length - 1; i >= 0; i--) if (got[i].position <= hi) found.push(got[i]);
     hi = lo;
     window = Math.min(window * 4, 65536);
@@ -64,7 +65,25 @@ async function fetchFilteredPage(engine, { filters, page }, upper, types, stream
   return { events, total, pages: more ? page + 2 : page + 1, cursors: next };
 }
 
+/** `{ confirmed: true }` on a synced page (the server's events alone), else nothing. */
+const confirmedOnly = () => (store.state.storage?.synced ? { confirmed: true } : {});
+
+/** The pending events (newest first) matching the filters: synced pages, live first page. */
+async function pendingEvents(engine, view, head, types, streamType) {
+  if (!store.state.storage?.synced || view.page !== 0 || view.anchor != null || view.filters.stream) return [];
+  const all = await engine.readAll({ fromPosition: head, types, streamType });
+  return all.filter((e) => e.pending).reverse();
+}
+
 async function fetchPage(engine, view) {
+  const page = await fetchConfirmedPage(engine, view);
+  const { headPosition } = store.state.stats;
+  const types = view.filters.type ? [view.filters.type] : undefined;
+  const pending = await pendingEvents(engine, view, headPosition, types, view.filters.streamType || undefined);
+  return pending.length ? { ...page, events: [...pending, ...page.events], pending: pending.length } : page;
+}
+
+async function fetchConfirmedPage(engine, view) {
   const head = store.state.stats.headPosition;
   const upper = Math.min(view.anchor ?? head, head);
   const types = view.filters.type ? [view.filters.type] : undefined;
@@ -102,13 +121,15 @@ function showPage(view, res, t0) {
   table.dataset.renderMs = (performance.now() - t0).toFixed(1);
   table.dataset.page = String(view.page);
   table.dataset.rows = String(events.length);
+  table.dataset.pending = String(res.pending || 0);
 }
 
 function renderPagerInfo(view, { events, total, pages, cursors: scanned }, head) {
   const info = total == null
     ? `page ${view.page + 1}`
     : `page ${view.page + 1} of ${count(pages)} · ${count(total)} event${total === 1 ? '' : 's'}`;
-  $('#log-page-info').textContent = events.length ? `${info} · #${count(events[0].position)}–#${count(events[events.length - 1].position)}` : info;
+  const shown = events.filter((e) => !e.pending);
+  $('#log-page-info').textContent = shown.length ? `${info} · #${count(shown[0].position)}–#${count(shown[shown.length - 1].position)}` : info;
   $('#log-count').textContent = head ? `· ${count(head)}` : '';
   $('#log-newest').disabled = $('#log-newer').disabled = view.page === 0 && view.anchor == null;
   $('#log-older').disabled = view.page >= pages - 1;

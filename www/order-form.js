@@ -1,7 +1,7 @@
 // The "Place an order" form: its item rows, the running total, and the place_order command.
 import { read, execute } from './engine.js';
 import { select } from './inspector.js';
-import { money, parseMoney, esc } from './format.js';
+import { money, parseMoney, esc, where } from './format.js';
 import { $, showMsg, run, nextId } from './ui.js';
 
 let itemSeq = 0;
@@ -64,7 +64,7 @@ async function onPlaceOrder(ev, { streamType, projection }) {
     const r = await execute(streamType, id, { type: 'place_order', customerId, items: parsed.items, shippingAddress });
     select(streamType, id);
     const n = parsed.items.length;
-    return `Placed ${id} for ${customerId}: ${n} item${n === 1 ? '' : 's'}, total ${money(r.events[0].data.totalAmount)} (event #${r.position}).`;
+    return `Placed ${id} for ${customerId}: ${n} item${n === 1 ? '' : 's'}, total ${money(r.events[0].data.totalAmount)} (${where(r)}).`;
   });
   if (!ok) return;
   const orders = await read((e) => e.projection(projection)).catch(() => ({}));

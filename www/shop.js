@@ -9,7 +9,7 @@ import { describeEvents, describeState } from './describe.js';
 import { ORDERS, ORDER_LIFECYCLE } from './domains.js';
 import { select } from './inspector.js';
 import { mountOrderForm } from './order-form.js';
-import { money, count, dateTime, esc } from './format.js';
+import { money, count, dateTime, esc, where } from './format.js';
 import { $, showMsg, run, renderPager, suggestId } from './ui.js';
 
 const { streamType: STREAM_TYPE, projection: PROJECTION } = ORDERS;
@@ -116,9 +116,10 @@ async function onOrderAction(ev) {
   const ok = await run(msg, async () => {
     const r = await execute(STREAM_TYPE, id, command);
     // the status the order reached, as the engine folds it (right after this command)
-    const after = await read((e) => e.load(STREAM_TYPE, id, { at: { version: r.version } }));
+    // (a pending command's state is the optimistic one: time travel reads confirmed events only)
+    const after = await read((e) => (r.pending ? e.load(STREAM_TYPE, id) : e.load(STREAM_TYPE, id, { at: { version: r.version } })));
     select(STREAM_TYPE, id);
-    return `${id} is now ${after?.state.status ?? 'changed'}${type === 'ship_order' ? ` (tracking ${command.trackingNumber})` : ''} (event #${r.position}, version ${r.version}).`;
+    return `${id} is now ${after?.state.status ?? 'changed'}${type === 'ship_order' ? ` (tracking ${command.trackingNumber})` : ''} (${where(r)}, version ${r.version}).`;
   });
   if (ok) {
     if (type === 'ship_order') $('#oa-tracking').value = '';

@@ -27,6 +27,7 @@ const state = {
   storage: null,                  // { kind: 'indexeddb' | 'memory', name, note, openMs, openedEvents } of the open engine
   clockOverride: null,            // the sample-data generator stamps a simulated history
   sample: { running: false, stopRequested: false },
+  sync: { state: null, offline: false, refusals: [] }, // syncState() of a synced engine (sync.js), the offline switch, refusals seen
   ...initialView(),
 };
 

@@ -2,15 +2,18 @@
 // (the engine's subscription): they are counted and announced. A reset is coordinated over a
 // BroadcastChannel: the resetting tab says "reset-begin" (the others close their engine so
 // that the database can be deleted) and "reset-done" (they reopen on the empty database).
+// A synced page resets the server's log too, so the channel then reaches every client of this
+// origin (`?client=b` has its own database): the others empty their own database as well.
 import { store } from './store.js';
 import { TAB_ID, DB_NAME, onEvent, openEngine, closeEngine, deleteDatabase } from './engine.js';
 import { refresh } from './refresh.js';
 import { toast } from './toast.js';
 import { count } from './format.js';
 import { $, pulse, showOverlay, hideOverlay, fatal } from './ui.js';
+import { SYNC_ENABLED, resetServer } from './sync.js';
 
 const REMOTE_RESET_TIMEOUT_MS = 8000;
-const control = 'BroadcastChannel' in self ? new BroadcastChannel(`eventjournal-demo:${DB_NAME}`) : null;
+const control = 'BroadcastChannel' in self ? new BroadcastChannel(SYNC_ENABLED ? 'eventjournal-demo:synced' : `eventjournal-demo:${DB_NAME}`) : null;
 let foreignEvents = 0;
 let remoteResetTimer = null;
 
@@ -18,23 +21,40 @@ let remoteResetTimer = null;
 export async function resetDatabase({ onBlocked } = {}) {
   showOverlay('Deleting every event…');
   try {
-    control?.postMessage({ type: 'reset-begin', from: TAB_ID });
+    control?.postMessage({ type: 'reset-begin', from: TAB_ID, db: DB_NAME });
     const kind = store.state.storage?.kind;
     await closeEngine();
     if (kind === 'indexeddb') await new Promise((r) => setTimeout(r, 150)); // the other tabs close theirs
     await deleteDatabase(onBlocked);
+    if (SYNC_ENABLED) await resetServer();
     store.resetView();
     await openEngine();
-    control?.postMessage({ type: 'reset-done', from: TAB_ID });
+    control?.postMessage({ type: 'reset-done', from: TAB_ID, db: DB_NAME, reset: `${TAB_ID}-${Date.now()}` });
     await refresh();
   } finally {
     hideOverlay();
   }
 }
 
-async function reopenAfterRemoteReset() {
+/**
+ * Another client emptied the server's log: this client's copy must go too (it would be a fork).
+ * One tab of this database deletes it (a Web Lock and a mark of which reset it handled).
+ */
+async function deleteForReset(reset) {
+  const mark = `eventjournal-demo-reset:${DB_NAME}`;
+  const run = async () => {
+    if (localStorage.getItem(mark) === reset) return;
+    await deleteDatabase();
+    localStorage.setItem(mark, reset);
+  };
+  if (navigator.locks) await navigator.locks.request(mark, run);
+  else await run();
+}
+
+async function reopenAfterRemoteReset(msg = {}) {
   if (store.state.engine) return;
   try {
+    if (msg.db && msg.db !== DB_NAME && msg.reset) await deleteForReset(msg.reset);
     store.resetView();
     await openEngine();
     toast('The database was reset in another tab.');
@@ -57,14 +77,15 @@ async function onControl(ev) {
     remoteResetTimer = setTimeout(reopenAfterRemoteReset, REMOTE_RESET_TIMEOUT_MS);
   } else if (msg.type === 'reset-done') {
     clearTimeout(remoteResetTimer);
-    await reopenAfterRemoteReset();
+    await reopenAfterRemoteReset(msg);
   }
 }
 
 /** Announces other tabs' events once the stats that include them are shown. */
 function announce() {
   if (foreignEvents === 0) return;
-  toast(`${count(foreignEvents)} new event${foreignEvents === 1 ? '' : 's'} from another tab`);
+  const from = store.state.storage?.synced ? 'another tab or client' : 'another tab';
+  toast(`${count(foreignEvents)} new event${foreignEvents === 1 ? '' : 's'} from ${from}`);
   pulse($('#live-badge'));
   foreignEvents = 0;
 }

@@ -35,6 +35,7 @@
 // with the original DOMException or Error; the engine wraps it into a StorageError (cause).
 // The adapter stays usable afterwards.
 import { conflict, openFailure, storageAdapter, typeOf, watcherRegistry } from './common.js';
+import { shareTabs } from './sync-tabs.js';
 import { ClosedError, StorageError, ValidationError } from './errors.js';
 
 /** The current schema version of the database. */
@@ -142,7 +143,9 @@ async function indexedDbStorage(name, options) {
   } catch (e) {
     throw openFailure(label, e);
   }
-  return idbAdapter(connections, { name, label, durability, KeyRange });
+  const adapter = idbAdapter(connections, { name, label, durability, KeyRange });
+  // The browser's own IndexedDB is shared by this origin's tabs: they elect one to sync.
+  return factory === globalThis.indexedDB ? shareTabs(adapter, name) : adapter;
 }
 
 /**

@@ -79,7 +79,10 @@ function check(options) {
   if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
     throw bad('token must be a string or a function returning one');
   }
-  const doFetch = options.fetch === undefined ? globalThis.fetch : options.fetch;
+  // The global fetch bound to its global: called as options.fetch(...), browsers throw
+  // "Illegal invocation" for any other `this`.
+  const global = typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined;
+  const doFetch = options.fetch === undefined ? global : options.fetch;
   if (typeof doFetch !== 'function') throw bad('fetch must be a function (this platform has no global fetch)');
   /** @type {Record<string, number>} */
   const numbers = {};

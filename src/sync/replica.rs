@@ -290,7 +290,14 @@ impl SyncClient {
                 .collect();
             (gone, mine)
         };
-        // Entries another engine removed because the log holds them.
+        // Entries another engine removed because the log holds them. That engine appended
+        // their events before deleting them: one not in the log read above is in it now.
+        if gone
+            .iter()
+            .any(|id| !matches!(engine.committed_result(id), Ok(Some(_))))
+        {
+            engine.catch_up().await?;
+        }
         for id in gone {
             if let Some(r) = engine.committed_result(&id)? {
                 self.settle(&id, &Ok(r));

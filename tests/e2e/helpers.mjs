@@ -44,9 +44,16 @@ function watch(page, problems) {
   page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console.error: ${msg.text()}`); });
 }
 
-/** Opens the demo and waits until the engine is open and the first render is done. */
+/**
+ * Opens the demo and waits until the engine is open and the first render is done. The page
+ * syncs with the test server by default; these tests share that server, so a page opened
+ * without `sync=` in `query` runs local-only (`sync=off`), and the sync tests (sync*.test.mjs)
+ * ask for it and reset the server first (resetServer).
+ */
 export async function gotoDemo(page, query = '') {
-  await page.goto(new URL(query, BASE_URL).href);
+  const url = new URL(query, BASE_URL);
+  if (!url.searchParams.has('sync')) url.searchParams.set('sync', 'off');
+  await page.goto(url.href);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
   const fatal = await page.locator('#fatal').isVisible();
   assert.equal(fatal, false, `the page shows an error: ${fatal ? await page.textContent('#fatal') : ''}`);
