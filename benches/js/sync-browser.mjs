@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Issue 12's browser variant of "optimistic execute on a synced engine vs an unsynced one on
 // the same storage" (target ≤ 1.3×): Chromium, IndexedDB, the sync server of the package on
-// loopback (in-memory engine) serving the page and pkg/. Standalone (not yet in run.mjs):
-//   node benches/js/sync-browser.mjs [--commands 300] [--rounds 5]
-// Prints the mean ms per awaited execute of each, per round, and the median ratio.
+// loopback (in-memory engine) serving the page and pkg/. `make bench` runs it as scenario 13d
+// (lib/sync-scenarios.mjs, with --json); by hand:
+//   node benches/js/sync-browser.mjs [--commands 300] [--rounds 5] [--json]
+// Prints the mean ms per awaited execute of each, per round, and the median ratio (--json: one
+// line `{ ok, rounds: [{ synced, unsynced, ratio }] }` last).
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -14,7 +16,7 @@ import { createSyncServer } from '../../pkg/server.node.mjs';
 import { launchPersistent } from '../../tests/js/support/browser.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({ options: { commands: { type: 'string' }, rounds: { type: 'string' } } });
+const { values } = parseArgs({ options: { commands: { type: 'string' }, rounds: { type: 'string' }, json: { type: 'boolean' } } });
 const commands = Number(values.commands ?? 300);
 const rounds = Number(values.rounds ?? 5);
 
@@ -40,6 +42,7 @@ try {
   const ratios = got.map((r) => r.ratio).sort((a, b) => a - b);
   const median = ratios[Math.floor(ratios.length / 2)];
   console.log(`optimistic execute, synced vs unsynced, IndexedDB in Chromium: ${median.toFixed(2)}× (median of ${got.length} rounds of ${commands} awaited commands; target ≤ 1.3×)`);
+  if (values.json) console.log(JSON.stringify({ ok: true, rounds: got }));
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });

@@ -9,6 +9,8 @@
 //      reopening the same log from its local SQLite file. Target ≤ 1.5×.
 // 13c: convergence after a burst: 10 clients × 1,000 commands, from the first command until
 //      every client's headHash is the server's with nothing pending.
+// 13d: 13a in Chromium on IndexedDB (../sync-browser.mjs, the package's server on loopback):
+//      synced vs unsynced engine on the same kind of storage, rounds alternating. Target ≤ 1.3×.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -171,12 +173,35 @@ ${table(['what', 'median', 'min – max', 'commands/s to convergence'], [
   ])}`;
 }
 
+// ------------------------------------------------------------------------------------ 13d
+async function browserLatency(ctx, sizes) {
+  const { log, summary } = ctx;
+  const args = [join(here, '..', 'sync-browser.mjs'), '--commands', String(sizes.browserCommands), '--rounds', String(Math.max(3, ctx.runs)), '--json'];
+  const out = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    let err = '';
+    child.stdout.on('data', (d) => { text += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`sync-browser.mjs exited ${code}: ${err || text}`))));
+  });
+  const { rounds } = JSON.parse(out.trim().split('\n').pop());
+  const ratios = rounds.map((r) => r.ratio);
+  rounds.forEach((r, i) => log(`s13d round ${i + 1}/${rounds.length}: synced ${fmtUsMs(r.synced)}, unsynced ${fmtUsMs(r.unsynced)}, ${fmtX(r.ratio)}`));
+  summary.push({ s: 13, id: '13d', what: 'optimistic execute on a synced engine vs an unsynced one (IndexedDB, Chromium)', target: '≤ 1.3×', value: fmtX(median(ratios)), ok: median(ratios) <= 1.3 });
+  return `#### 13d. Optimistic \`execute\` in Chromium on IndexedDB: synced vs unsynced
+
+One page, two engines on two IndexedDB databases (\`indexedDbStorage\`, durability 'strict'): one synced with the package's server on loopback (it resolves once the command is in the outbox), one not (it resolves once the events are appended); ${int(sizes.browserCommands)} awaited deposits on each per round, alternating, ${rounds.length} rounds (\`node benches/js/sync-browser.mjs\`).
+
+${table(['round', 'synced, mean per command', 'unsynced, mean per command', 'synced ÷ unsynced'], rounds.map((r, i) => [String(i + 1), fmtUsMs(r.synced), fmtUsMs(r.unsynced), fmtX(r.ratio)]))}`;
+}
+
 /** Scenario 13 (when `want`ed): pushes its targets to `summary` and its text to `sections`. */
 export async function syncScenarios(ctx) {
   if (!ctx.want(13)) return;
   const sizes = ctx.quick
-    ? { accounts: 100, commands: 2000, events: 20_000, clients: 10, perClient: 200 }
-    : { accounts: 1000, commands: 10_000, events: 100_000, clients: 10, perClient: 1000 };
+    ? { accounts: 100, commands: 2000, events: 20_000, clients: 10, perClient: 200, browserCommands: 100 }
+    : { accounts: 1000, commands: 10_000, events: 100_000, clients: 10, perClient: 1000, browserCommands: 300 };
   const parts = [];
   ctx.log(`scenario 13a: optimistic execute latency, synced vs unsynced (${int(sizes.commands)} deposits on SQLite)`);
   parts.push(await latency(ctx, sizes));
@@ -184,5 +209,7 @@ export async function syncScenarios(ctx) {
   parts.push(await catchUp(ctx, sizes));
   ctx.log(`scenario 13c: convergence after ${sizes.clients} clients × ${int(sizes.perClient)} commands`);
   parts.push(await convergence(ctx, sizes));
-  ctx.sections.push({ s: 13, text: `### 13. The sync client (Node)\n\n${parts.join('\n\n')}` });
+  ctx.log(`scenario 13d: optimistic execute in Chromium on IndexedDB, synced vs unsynced (${int(sizes.browserCommands)} deposits a round)`);
+  parts.push(await browserLatency(ctx, sizes));
+  ctx.sections.push({ s: 13, text: `### 13. The sync client (Node; 13d in Chromium)\n\n${parts.join('\n\n')}` });
 }
