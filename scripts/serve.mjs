@@ -8,20 +8,24 @@
 // origin cannot send without a preflight this server never answers) empties the server's log:
 // the sync server is closed, its database deleted and a fresh one served. createSyncServer
 // has no routes of the application's own, so the port is a small pass-through in front of it
-// (requests and live streams are piped to the sync server on another loopback port).
+// (requests and live streams are piped to the sync server on another loopback port), built on
+// the package's own hardened HTTP server (lib/server/http.js): malformed requests get the same
+// JSON 4xx answers as from the sync server itself.
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer, request as forward } from 'node:http';
+import { request as forward } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Engine, sqliteStorage } from '../pkg/index.node.mjs';
 import { createSyncServer } from '../pkg/server.node.mjs';
+import { createHardenedServer, readBody } from '../pkg/lib/server/http.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const { values } = parseArgs({ options: { port: { type: 'string' }, memory: { type: 'boolean' } } });
 const port = Number(values.port ?? process.env.PORT ?? 8080);
 const dataDir = join(root, 'target', 'demo-data');
 const dbFile = join(dataDir, 'demo.db');
+const MAX_BODY_BYTES = 4 * 1024 * 1024; // createSyncServer's default maxBodyBytes
 
 /** The engine and the sync server on it (replaced by a reset). */
 let current = await serve();
@@ -59,7 +63,7 @@ function isLoopback(address = '') {
   return address === '::1' || /^(::ffff:)?127\./.test(address);
 }
 
-const front = createServer(async (req, res) => {
+const front = createHardenedServer(async (req, res) => {
   if (req.url === '/demo/reset') {
     if (req.method !== 'POST' || req.headers['x-demo-reset'] !== '1' || !isLoopback(req.socket.remoteAddress)) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('demo reset: POST from this machine with x-demo-reset: 1\n');
@@ -76,12 +80,20 @@ const front = createServer(async (req, res) => {
     return;
   }
   if (resetting) await resetting.catch(() => {});
+  // A body is read here first, within the sync server's limit (over it: the same 413 the
+  // sync server answers), so the upstream never cuts a request the front is still sending.
+  const body = req.method === 'GET' || req.method === 'HEAD' ? null : await readBody(req, MAX_BODY_BYTES);
+  const headers = { ...req.headers };
+  if (body !== null) {
+    delete headers['transfer-encoding'];
+    headers['content-length'] = String(body.length);
+  }
   const upstream = forward({
     host: '127.0.0.1',
     port: current.server.port,
     method: req.method,
     path: req.url,
-    headers: req.headers,
+    headers,
   }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.headers);
     answer.pipe(res);
@@ -92,9 +104,8 @@ const front = createServer(async (req, res) => {
   });
   // A client that goes away (a closed page, an aborted live stream) ends the upstream too.
   res.on('close', () => upstream.destroy());
-  req.pipe(upstream);
-});
-front.keepAliveTimeout = 5_000;
+  upstream.end(body ?? undefined);
+}, (...args) => console.error(...args));
 
 await new Promise((done, fail) => {
   front.once('error', fail);

@@ -282,5 +282,5 @@ function createHardenedServer(handle, log) {
 
 export {
   HttpError, badRequest, sendJson, parseTarget, withoutParam, onlyParams, integerParam,
-  readJsonObject, createHardenedServer,
+  readBody, readJsonObject, createHardenedServer,
 };
