@@ -133,6 +133,9 @@ function tabs(link, options, scope, locks) {
     unreachable: (/** @type {string} */ message) => link.unreachable(message),
     refresh: () => link.refresh(),
     setLiveIssuers: (/** @type {string[]} */ ids) => link.setLiveIssuers(ids),
+    keysNeeded: (/** @type {unknown[]} */ events) => link.keysNeeded(events),
+    storeKeys: (/** @type {unknown} */ answer) => link.storeKeys(answer),
+    forget: (/** @type {string} */ subject) => link.forget(subject),
     async applyResults(/** @type {unknown} */ body) {
       await updateLive();
       const result = await link.applyResults(body);
