@@ -258,7 +258,7 @@ impl Registry {
     /// Names of all aggregate types, sorted.
     pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.by_name.keys().cloned().collect();
-        names.sort();
+        names.sort_unstable();
         names
     }
 }

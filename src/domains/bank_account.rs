@@ -12,7 +12,8 @@
 
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::money::amount;
 use crate::canonical::{write_i64, write_string, write_u64, CanonicalJson, Field, MAX_SAFE_INTEGER};
@@ -20,7 +21,7 @@ use crate::decider::{Command, Decider};
 use crate::error::{Rejection, StateError};
 use crate::event::NewEvent;
 use crate::log::EventView;
-use crate::projection::rows::{key, Row, RowProjection, Rows};
+use crate::projection::rows::{key, opt_str, Row, RowProjection, Rows};
 
 pub const STREAM_TYPE: &str = "BankAccount";
 pub const PROJECTION: &str = "account_balance";
@@ -221,23 +222,12 @@ impl Row for AccountRow {
     }
 }
 
-/// A row as a stored snapshot holds it (its key is the stream id).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredRow {
-    pub account_holder: Option<String>,
-    pub balance: u64,
-    pub is_active: bool,
-    pub last_updated: i64,
-}
-
 /// `account_balance`: `{ [accountId]: { accountId, accountHolder, balance, isActive, lastUpdated } }`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AccountBalance;
 
 impl RowProjection for AccountBalance {
     type Row = AccountRow;
-    type Stored = StoredRow;
     const NAME: &'static str = PROJECTION;
     const STREAM_TYPE: &'static str = STREAM_TYPE;
 
@@ -277,13 +267,13 @@ impl RowProjection for AccountBalance {
         Ok(())
     }
 
-    fn restore(&self, id: Rc<str>, r: StoredRow) -> AccountRow {
-        AccountRow {
+    fn restore(&self, id: Rc<str>, r: &Map<String, Value>) -> Option<AccountRow> {
+        Some(AccountRow {
             account_id: id,
-            account_holder: r.account_holder.map(Rc::from),
-            balance: r.balance,
-            is_active: r.is_active,
-            last_updated: r.last_updated,
-        }
+            account_holder: opt_str(r, "accountHolder")?.map(Rc::from),
+            balance: r.get("balance")?.as_u64()?,
+            is_active: r.get("isActive")?.as_bool()?,
+            last_updated: r.get("lastUpdated")?.as_i64()?,
+        })
     }
 }

@@ -49,3 +49,86 @@ pub fn register_builtins(config: &mut EngineConfig) {
         .projections
         .push((order::PROJECTION.to_owned(), Rc::new(order::OrderStatus)));
 }
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use serde_json::{json, Map, Value};
+
+    use super::bank_account::{AccountBalance, AccountRow};
+    use super::order::{OrderRow, OrderStatus, Status};
+    use crate::projection::rows::{Row, RowProjection};
+
+    fn fields(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    /// A row written to a snapshot is read back as it was.
+    fn round_trip<P: RowProjection>(p: &P, row: &P::Row) -> Option<P::Row> {
+        let mut text = String::new();
+        row.write_json(&mut text);
+        p.restore(row.id().clone(), &fields(serde_json::from_str(&text).unwrap()))
+    }
+
+    #[test]
+    fn account_rows_come_back_from_snapshots() {
+        let id: Rc<str> = Rc::from("a1");
+        let row = AccountRow {
+            account_id: id.clone(),
+            account_holder: Some(Rc::from("Ada")),
+            balance: 700,
+            is_active: true,
+            last_updated: 12,
+        };
+        assert_eq!(round_trip(&AccountBalance, &row), Some(row.clone()));
+        let no_holder = AccountRow {
+            account_holder: None,
+            ..row
+        };
+        assert_eq!(round_trip(&AccountBalance, &no_holder), Some(no_holder.clone()));
+        let good = json!({"accountHolder": null, "balance": 1, "isActive": false, "lastUpdated": -5});
+        assert!(AccountBalance.restore(id.clone(), &fields(good)).is_some());
+        for bad in [
+            json!({"accountHolder": 3, "balance": 1, "isActive": true, "lastUpdated": 0}),
+            json!({"balance": -1, "isActive": true, "lastUpdated": 0}),
+            json!({"balance": 1.5, "isActive": true, "lastUpdated": 0}),
+            json!({"balance": 1, "isActive": "yes", "lastUpdated": 0}),
+            json!({"balance": 1, "isActive": true}),
+        ] {
+            assert_eq!(AccountBalance.restore(id.clone(), &fields(bad.clone())), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn order_rows_come_back_from_snapshots() {
+        let id: Rc<str> = Rc::from("o1");
+        for status in [
+            Status::Placed,
+            Status::Confirmed,
+            Status::Shipped,
+            Status::Delivered,
+            Status::Cancelled,
+        ] {
+            let row = OrderRow {
+                order_id: id.clone(),
+                customer_id: Rc::from("c1"),
+                total_amount: 2500,
+                status,
+                created_at: 1,
+                last_updated: 2,
+            };
+            assert_eq!(round_trip(&OrderStatus, &row), Some(row));
+        }
+        let row = |status: Value, total: Value| json!({"customerId": "c1", "totalAmount": total, "status": status, "createdAt": 1, "lastUpdated": 2});
+        for bad in [
+            row(json!("lost"), json!(1)),
+            row(json!("Placed"), json!(1)),
+            row(json!(null), json!(1)),
+            row(json!("placed"), json!("1")),
+            json!({"totalAmount": 1, "status": "placed", "createdAt": 1, "lastUpdated": 2}),
+        ] {
+            assert_eq!(OrderStatus.restore(id.clone(), &fields(bad.clone())), None, "{bad}");
+        }
+    }
+}
