@@ -169,7 +169,10 @@ fn rows_from_json<R: Row>(
     log: &Log,
     make: impl Fn(Rc<str>, &Map<String, Value>) -> Option<R>,
 ) -> Result<Rows<R>, StateError> {
-    let stored: Map<String, Value> = serde_json::from_str(json).map_err(|e| StateError::new(e.to_string()))?;
+    let stored = match serde_json::from_str(json).map_err(|e| StateError::new(e.to_string()))? {
+        Value::Object(stored) => stored,
+        _ => return Err(StateError::new("the snapshot is not an object")),
+    };
     let mut rows = Rows::default();
     for (id, row) in &stored {
         let (sym, rc) = log
