@@ -326,7 +326,7 @@ impl Record {
                 self.position,
                 format!(
                     "field '{k}' must be an integer ≥ {min}, got {}",
-                    truncated(&v.to_string())
+                    truncated(&crate::canonical::to_text(&v).unwrap_or_default())
                 ),
             )),
         }

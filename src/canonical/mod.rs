@@ -181,6 +181,20 @@ pub enum Field<'a> {
 #[derive(Debug)]
 pub struct TooDeep;
 
+/// `value` as JSON text in canonical form, or `None` past [`MAX_DEPTH`] levels. The crate's
+/// one JSON writer: serde_json's is not linked into the wasm module (BENCHMARKS.md target 10).
+pub fn to_text(value: &Value) -> Option<String> {
+    let mut out = String::new();
+    write_value(&mut out, value, 0).ok().map(|()| out)
+}
+
+/// A number as JSON text (as JavaScript writes it), for messages.
+pub fn number_text(n: &serde_json::Number) -> String {
+    let mut out = String::new();
+    write_number(&mut out, n);
+    out
+}
+
 /// Writes `value` in canonical form.
 pub fn write_value(out: &mut String, value: &Value, depth: usize) -> Result<(), TooDeep> {
     match value {

@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::money::amount;
+use super::{write_opt_i64, write_opt_str};
 use crate::canonical::{write_i64, write_string, write_u64, CanonicalJson, Field, MAX_SAFE_INTEGER};
 use crate::decider::{Command, Decider};
 use crate::error::{Rejection, StateError};
@@ -121,6 +122,27 @@ fn withdraw(state: &AccountState, command: &Command) -> Result<Vec<NewEvent>, Re
 
 impl Decider for BankAccount {
     type State = AccountState;
+
+    fn state_to_json(s: &AccountState) -> Result<String, StateError> {
+        let mut out = String::with_capacity(160);
+        out.push_str("{\"accountId\":");
+        write_opt_str(&mut out, s.account_id.as_deref());
+        out.push_str(",\"accountHolder\":");
+        write_opt_str(&mut out, s.account_holder.as_deref());
+        out.push_str(",\"balance\":");
+        write_u64(&mut out, s.balance);
+        out.push_str(if s.is_active {
+            ",\"isActive\":true"
+        } else {
+            ",\"isActive\":false"
+        });
+        out.push_str(",\"createdAt\":");
+        write_opt_i64(&mut out, s.created_at);
+        out.push_str(",\"closedAt\":");
+        write_opt_i64(&mut out, s.closed_at);
+        out.push('}');
+        Ok(out)
+    }
 
     fn initial_state(&self) -> AccountState {
         AccountState::default()

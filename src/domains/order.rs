@@ -13,7 +13,8 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::money::{amount, count};
-use crate::canonical::{kind_of, write_i64, write_string, write_u64, MAX_SAFE_INTEGER};
+use super::{write_opt_i64, write_opt_str};
+use crate::canonical::{kind_of, write_i64, write_string, write_u64, write_value, MAX_SAFE_INTEGER};
 use crate::decider::{Command, Decider};
 use crate::error::{Rejection, StateError};
 use crate::event::NewEvent;
@@ -150,6 +151,42 @@ fn shipping_address(command: &Command) -> Result<Value, Rejection> {
 
 impl Decider for Order {
     type State = OrderState;
+
+    fn state_to_json(s: &OrderState) -> Result<String, StateError> {
+        let too_deep = || StateError::new("the order's items or address are nested too deep");
+        let mut out = String::with_capacity(256);
+        out.push_str("{\"orderId\":");
+        write_opt_str(&mut out, s.order_id.as_deref());
+        out.push_str(",\"customerId\":");
+        write_opt_str(&mut out, s.customer_id.as_deref());
+        out.push_str(",\"items\":[");
+        for (i, item) in s.items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_value(&mut out, item, 1).map_err(|_| too_deep())?;
+        }
+        out.push_str("],\"totalAmount\":");
+        write_u64(&mut out, s.total_amount);
+        out.push_str(",\"status\":");
+        write_opt_str(&mut out, s.status.as_deref());
+        out.push_str(",\"shippingAddress\":");
+        write_value(&mut out, &s.shipping_address, 0).map_err(|_| too_deep())?;
+        for (key, t) in [
+            ("createdAt", s.created_at),
+            ("confirmedAt", s.confirmed_at),
+            ("shippedAt", s.shipped_at),
+            ("deliveredAt", s.delivered_at),
+            ("cancelledAt", s.cancelled_at),
+        ] {
+            out.push_str(",\"");
+            out.push_str(key);
+            out.push_str("\":");
+            write_opt_i64(&mut out, t);
+        }
+        out.push('}');
+        Ok(out)
+    }
 
     fn initial_state(&self) -> OrderState {
         OrderState::default()
