@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::money::{amount, count};
 use super::{write_opt_i64, write_opt_str};
-use crate::canonical::{kind_of, write_i64, write_string, write_u64, write_value, MAX_SAFE_INTEGER};
+use crate::canonical::{kind_of, write_i64, write_in_map_order, write_string, write_u64, MAX_SAFE_INTEGER};
 use crate::decider::{Command, Decider};
 use crate::error::{Rejection, StateError};
 use crate::event::NewEvent;
@@ -164,14 +164,14 @@ impl Decider for Order {
             if i > 0 {
                 out.push(',');
             }
-            write_value(&mut out, item, 1).map_err(|_| too_deep())?;
+            write_in_map_order(&mut out, item, 1).map_err(|_| too_deep())?;
         }
         out.push_str("],\"totalAmount\":");
         write_u64(&mut out, s.total_amount);
         out.push_str(",\"status\":");
         write_opt_str(&mut out, s.status.as_deref());
         out.push_str(",\"shippingAddress\":");
-        write_value(&mut out, &s.shipping_address, 0).map_err(|_| too_deep())?;
+        write_in_map_order(&mut out, &s.shipping_address, 0).map_err(|_| too_deep())?;
         for (key, t) in [
             ("createdAt", s.created_at),
             ("confirmedAt", s.confirmed_at),

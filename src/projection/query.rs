@@ -38,7 +38,7 @@ pub fn query_json(state_json: &str, filter: &Map<String, Value>) -> Result<Strin
         if out.len() > 1 {
             out.push(',');
         }
-        crate::canonical::write_value(&mut out, hit, 1)
+        crate::canonical::write_in_map_order(&mut out, hit, 1)
             .map_err(|_| StateError::new("a record of the projection is nested too deep"))?;
     }
     out.push(']');
