@@ -137,6 +137,13 @@ pub trait Decider: 'static {
     /// Folds one event into the state (pure). An error means the event cannot be applied
     /// (e.g. its data does not have the expected shape).
     fn evolve(&self, state: Self::State, event: &EventView<'_>) -> Result<Self::State, StateError>;
+
+    /// The state as JSON text (what `load` returns). The default writes it with serde_json;
+    /// the built-in deciders write theirs with the canonical writer (tests check that both
+    /// agree), so that the wasm module carries one JSON writer (BENCHMARKS.md target 10).
+    fn state_to_json(state: &Self::State) -> Result<String, StateError> {
+        serde_json::to_string(state).map_err(|e| StateError::new(e.to_string()))
+    }
 }
 
 /// A type-erased aggregate state.
@@ -209,7 +216,7 @@ impl<D: Decider> Aggregate for D {
         let state = state
             .downcast_ref::<D::State>()
             .ok_or_else(|| StateError::new(WRONG_STATE))?;
-        serde_json::to_string(state).map_err(|e| StateError::new(e.to_string()))
+        D::state_to_json(state)
     }
 }
 
@@ -258,7 +265,7 @@ impl Registry {
     /// Names of all aggregate types, sorted.
     pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.by_name.keys().cloned().collect();
-        names.sort();
+        names.sort_unstable();
         names
     }
 }

@@ -156,7 +156,10 @@ pub fn as_u64(raw: &str) -> Option<u64> {
 pub fn as_str(raw: &str) -> Option<Cow<'_, str>> {
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
     if inner.contains('\\') {
-        serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
+        match serde_json::from_str(raw) {
+            Ok(serde_json::Value::String(s)) => Some(Cow::Owned(s)),
+            _ => None,
+        }
     } else {
         Some(Cow::Borrowed(inner))
     }

@@ -69,7 +69,7 @@ impl CanonicalJson {
     /// Canonicalizes an object given as a map.
     pub fn from_map(map: &Map<String, Value>, what: &str) -> Result<Self, ValidationError> {
         let mut out = String::with_capacity(64);
-        write_object(&mut out, map, 0)
+        write_object(&mut out, map, 0, true)
             .map_err(|_| ValidationError::new(format!("{what} is nested deeper than {MAX_DEPTH} levels")))?;
         Ok(CanonicalJson(out.into_boxed_str()))
     }
@@ -181,8 +181,34 @@ pub enum Field<'a> {
 #[derive(Debug)]
 pub struct TooDeep;
 
+/// `value` as JSON text, objects' keys in the map's own order (as serde_json writes it), or
+/// `None` past [`MAX_DEPTH`] levels. With [`write_value`] the crate's one JSON writer:
+/// serde_json's is not linked into the wasm module (BENCHMARKS.md target 10).
+pub fn to_text(value: &Value) -> Option<String> {
+    let mut out = String::new();
+    write_in_map_order(&mut out, value, 0).ok().map(|()| out)
+}
+
+/// Writes `value` as [`to_text`] does (keys in the map's own order, not sorted by UTF-16).
+pub fn write_in_map_order(out: &mut String, value: &Value, depth: usize) -> Result<(), TooDeep> {
+    write_json(out, value, depth, false)
+}
+
+/// A number as JSON text (as JavaScript writes it), for messages.
+pub fn number_text(n: &serde_json::Number) -> String {
+    let mut out = String::new();
+    write_number(&mut out, n);
+    out
+}
+
 /// Writes `value` in canonical form.
 pub fn write_value(out: &mut String, value: &Value, depth: usize) -> Result<(), TooDeep> {
+    write_json(out, value, depth, true)
+}
+
+/// Writes `value`; `canonical`: objects' keys sorted by UTF-16 code units (JCS), else in the
+/// map's own order.
+fn write_json(out: &mut String, value: &Value, depth: usize, canonical: bool) -> Result<(), TooDeep> {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
@@ -198,21 +224,21 @@ pub fn write_value(out: &mut String, value: &Value, depth: usize) -> Result<(), 
                 if i > 0 {
                     out.push(',');
                 }
-                write_value(out, item, depth + 1)?;
+                write_json(out, item, depth + 1, canonical)?;
             }
             out.push(']');
         }
-        Value::Object(map) => write_object(out, map, depth)?,
+        Value::Object(map) => write_object(out, map, depth, canonical)?,
     }
     Ok(())
 }
 
-fn write_object(out: &mut String, map: &Map<String, Value>, depth: usize) -> Result<(), TooDeep> {
+fn write_object(out: &mut String, map: &Map<String, Value>, depth: usize, canonical: bool) -> Result<(), TooDeep> {
     if depth >= MAX_DEPTH {
         return Err(TooDeep);
     }
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    if !entries.windows(2).all(|w| utf16_cmp(w[0].0, w[1].0) == Ordering::Less) {
+    if canonical && !entries.windows(2).all(|w| utf16_cmp(w[0].0, w[1].0) == Ordering::Less) {
         entries.sort_by(|a, b| utf16_cmp(a.0, b.0));
     }
     out.push('{');
@@ -222,7 +248,7 @@ fn write_object(out: &mut String, map: &Map<String, Value>, depth: usize) -> Res
         }
         write_string(out, k);
         out.push(':');
-        write_value(out, v, depth + 1)?;
+        write_json(out, v, depth + 1, canonical)?;
     }
     out.push('}');
     Ok(())

@@ -12,15 +12,17 @@
 
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::money::amount;
+use super::{write_opt_i64, write_opt_str};
 use crate::canonical::{write_i64, write_string, write_u64, CanonicalJson, Field, MAX_SAFE_INTEGER};
 use crate::decider::{Command, Decider};
 use crate::error::{Rejection, StateError};
 use crate::event::NewEvent;
 use crate::log::EventView;
-use crate::projection::rows::{key, Row, RowProjection, Rows};
+use crate::projection::rows::{key, opt_str, Row, RowProjection, Rows};
 
 pub const STREAM_TYPE: &str = "BankAccount";
 pub const PROJECTION: &str = "account_balance";
@@ -120,6 +122,27 @@ fn withdraw(state: &AccountState, command: &Command) -> Result<Vec<NewEvent>, Re
 
 impl Decider for BankAccount {
     type State = AccountState;
+
+    fn state_to_json(s: &AccountState) -> Result<String, StateError> {
+        let mut out = String::with_capacity(160);
+        out.push_str("{\"accountId\":");
+        write_opt_str(&mut out, s.account_id.as_deref());
+        out.push_str(",\"accountHolder\":");
+        write_opt_str(&mut out, s.account_holder.as_deref());
+        out.push_str(",\"balance\":");
+        write_u64(&mut out, s.balance);
+        out.push_str(if s.is_active {
+            ",\"isActive\":true"
+        } else {
+            ",\"isActive\":false"
+        });
+        out.push_str(",\"createdAt\":");
+        write_opt_i64(&mut out, s.created_at);
+        out.push_str(",\"closedAt\":");
+        write_opt_i64(&mut out, s.closed_at);
+        out.push('}');
+        Ok(out)
+    }
 
     fn initial_state(&self) -> AccountState {
         AccountState::default()
@@ -221,23 +244,12 @@ impl Row for AccountRow {
     }
 }
 
-/// A row as a stored snapshot holds it (its key is the stream id).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredRow {
-    pub account_holder: Option<String>,
-    pub balance: u64,
-    pub is_active: bool,
-    pub last_updated: i64,
-}
-
 /// `account_balance`: `{ [accountId]: { accountId, accountHolder, balance, isActive, lastUpdated } }`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AccountBalance;
 
 impl RowProjection for AccountBalance {
     type Row = AccountRow;
-    type Stored = StoredRow;
     const NAME: &'static str = PROJECTION;
     const STREAM_TYPE: &'static str = STREAM_TYPE;
 
@@ -277,13 +289,13 @@ impl RowProjection for AccountBalance {
         Ok(())
     }
 
-    fn restore(&self, id: Rc<str>, r: StoredRow) -> AccountRow {
-        AccountRow {
+    fn restore(&self, id: Rc<str>, r: &Map<String, Value>) -> Option<AccountRow> {
+        Some(AccountRow {
             account_id: id,
-            account_holder: r.account_holder.map(Rc::from),
-            balance: r.balance,
-            is_active: r.is_active,
-            last_updated: r.last_updated,
-        }
+            account_holder: opt_str(r, "accountHolder")?.map(Rc::from),
+            balance: r.get("balance")?.as_u64()?,
+            is_active: r.get("isActive")?.as_bool()?,
+            last_updated: r.get("lastUpdated")?.as_i64()?,
+        })
     }
 }

@@ -40,16 +40,16 @@ fn safe_integer(field: &str, value: Option<&Value>, positive: bool, unit: &str) 
     let v = if let Some(u) = n.as_u64() {
         u
     } else if n.as_i64().is_some() {
-        return Err(err(n.to_string()));
+        return Err(err(crate::canonical::number_text(n)));
     } else {
         let f = n.as_f64().unwrap_or(f64::NAN);
         if !(f.is_finite() && f.fract() == 0.0 && f >= 0.0 && f <= MAX_SAFE_INTEGER as f64) {
-            return Err(err(n.to_string()));
+            return Err(err(crate::canonical::number_text(n)));
         }
         f as u64
     };
     if v > MAX_SAFE_INTEGER || (positive && v == 0) {
-        return Err(err(n.to_string()));
+        return Err(err(crate::canonical::number_text(n)));
     }
     Ok(v)
 }

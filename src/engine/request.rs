@@ -78,7 +78,7 @@ impl ExecuteRequest {
         if let Some(cid) = &self.command_id {
             validate_name("commandId", cid)?;
         }
-        let size = serde_json::to_string(&self.metadata).map_or(0, |s| s.len());
+        let size = crate::canonical::CanonicalJson::from_map(&self.metadata, "metadata").map_or(0, |m| m.len());
         if size > MAX_EVENT_BYTES {
             return Err(ValidationError::new(format!(
                 "metadata is {size} bytes; the limit is {MAX_EVENT_BYTES}"

@@ -291,7 +291,10 @@ pub fn envelopes_of(data: &str) -> impl Iterator<Item = (String, Result<Envelope
 /// A raw key as its string value.
 fn unescape_key(raw: &str) -> String {
     if raw.contains('\\') {
-        serde_json::from_str(&format!("\"{raw}\"")).unwrap_or_else(|_| raw.to_owned())
+        match serde_json::from_str(&format!("\"{raw}\"")) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => raw.to_owned(),
+        }
     } else {
         raw.to_owned()
     }

@@ -33,8 +33,16 @@ pub fn query_json(state_json: &str, filter: &Map<String, Value>) -> Result<Strin
     let Value::Object(records) = state else {
         return Err("query needs a projection whose state is a map (object) of records".into());
     };
-    let hits: Vec<&Value> = records.values().filter(|r| record_matches(r, filter)).collect();
-    serde_json::to_string(&hits).map_err(|e| StateError::new(e.to_string()))
+    let mut out = String::from("[");
+    for hit in records.values().filter(|r| record_matches(r, filter)) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        crate::canonical::write_in_map_order(&mut out, hit, 1)
+            .map_err(|_| StateError::new("a record of the projection is nested too deep"))?;
+    }
+    out.push(']');
+    Ok(out)
 }
 
 #[cfg(test)]

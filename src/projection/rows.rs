@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::{record_matches, Projection};
@@ -115,10 +114,18 @@ pub trait Row: Clone + 'static {
     fn write_json(&self, out: &mut String);
 }
 
+/// The rows in id order. The sort runs on `(id, index)` pairs, so one sort is compiled for
+/// every row type (module size, BENCHMARKS.md target 10); ids are unique, so it is stable.
+fn sorted<R: Row>(rows: &Rows<R>) -> Vec<&R> {
+    let all: Vec<&R> = rows.values().collect();
+    let mut order: Vec<(&str, usize)> = all.iter().enumerate().map(|(i, r)| (&**r.id(), i)).collect();
+    order.sort_unstable();
+    order.into_iter().map(|(_, i)| all[i]).collect()
+}
+
 /// The rows as one JSON object keyed by stream id, in sorted key order.
 fn rows_json<R: Row>(rows: &Rows<R>) -> String {
-    let mut sorted: Vec<&R> = rows.values().collect();
-    sorted.sort_by(|a, b| a.id().cmp(b.id()));
+    let sorted = sorted(rows);
     let mut out = String::with_capacity(rows.len() * 128 + 2);
     out.push('{');
     for (i, row) in sorted.into_iter().enumerate() {
@@ -135,8 +142,7 @@ fn rows_json<R: Row>(rows: &Rows<R>) -> String {
 
 /// The rows whose fields equal every field of `filter`, sorted by key, as a JSON array.
 fn query_rows<R: Row>(rows: &Rows<R>, filter: &Map<String, Value>) -> Result<String, StateError> {
-    let mut sorted: Vec<&R> = rows.values().collect();
-    sorted.sort_by(|a, b| a.id().cmp(b.id()));
+    let sorted = sorted(rows);
     let mut out = String::from("[");
     let mut text = String::new();
     for row in sorted {
@@ -155,30 +161,45 @@ fn query_rows<R: Row>(rows: &Rows<R>, filter: &Map<String, Value>) -> Result<Str
 }
 
 /// Rows from a stored snapshot (`{ id: row }`), keyed by the log's symbols; a row for a
-/// stream the log does not have makes the snapshot unusable.
-fn rows_from_json<J: DeserializeOwned, R: Row>(
+/// stream the log does not have, or a row `make` does not recognise, makes the snapshot
+/// unusable. (Read through `Value`, not a typed serde derive: the typed deserializers cost
+/// the wasm module about 35 KB, see BENCHMARKS.md target 10.)
+fn rows_from_json<R: Row>(
     json: &str,
     log: &Log,
-    make: impl Fn(Rc<str>, J) -> R,
+    make: impl Fn(Rc<str>, &Map<String, Value>) -> Option<R>,
 ) -> Result<Rows<R>, StateError> {
-    let stored: std::collections::BTreeMap<String, J> =
-        serde_json::from_str(json).map_err(|e| StateError::new(e.to_string()))?;
+    let stored = match serde_json::from_str(json).map_err(|e| StateError::new(e.to_string()))? {
+        Value::Object(stored) => stored,
+        _ => return Err(StateError::new("the snapshot is not an object")),
+    };
     let mut rows = Rows::default();
-    for (id, row) in stored {
+    for (id, row) in &stored {
         let (sym, rc) = log
-            .stream_rc(&id)
+            .stream_rc(id)
             .ok_or_else(|| StateError::new(format!("the snapshot has a row for unknown stream '{id}'")))?;
-        rows.insert(sym, make(rc, row));
+        let row = row
+            .as_object()
+            .and_then(|fields| make(rc, fields))
+            .ok_or_else(|| StateError::new(format!("the snapshot's row for stream '{id}' is malformed")))?;
+        rows.insert(sym, row);
     }
     Ok(rows)
+}
+
+/// A stored row's optional string field: `Some(None)` when absent or `null`, `None` when
+/// it is not a string.
+pub fn opt_str<'a>(fields: &'a Map<String, Value>, key: &str) -> Option<Option<&'a str>> {
+    match fields.get(key) {
+        None | Some(Value::Null) => Some(None),
+        Some(v) => v.as_str().map(Some),
+    }
 }
 
 /// A projection of rows keyed by the streams of one stream type. Implementing this gives the
 /// whole [`Projection`] (filter, JSON, queries, snapshots).
 pub trait RowProjection: 'static {
     type Row: Row;
-    /// A row as stored in a snapshot (`state_json`'s value for one key).
-    type Stored: DeserializeOwned;
     /// The projection's name (its stored snapshots are keyed `projection:<name>:v1`).
     const NAME: &'static str;
     /// The stream type whose events it reads.
@@ -187,8 +208,9 @@ pub trait RowProjection: 'static {
     /// Folds one event into the rows.
     fn evolve_rows(&self, rows: &mut Rows<Self::Row>, event: &EventView<'_>) -> Result<(), StateError>;
 
-    /// A row back from a snapshot.
-    fn restore(&self, id: Rc<str>, stored: Self::Stored) -> Self::Row;
+    /// A row back from a snapshot (`state_json`'s value for one key), or `None` when the
+    /// stored fields are not such a row.
+    fn restore(&self, id: Rc<str>, stored: &Map<String, Value>) -> Option<Self::Row>;
 }
 
 impl<P: RowProjection> Projection for P {

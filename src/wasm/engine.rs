@@ -9,6 +9,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Object, Promise, Reflect};
@@ -64,15 +65,20 @@ pub(super) async fn when_free<R>(engine: &Core, f: impl FnOnce() -> Result<R, Er
 }
 
 /// A Promise of `f`'s answer; an `Error` becomes the rejection's typed JavaScript error.
-pub(super) fn promise<F>(f: F) -> Promise
-where
-    F: Future<Output = Result<JsValue, Error>> + 'static,
-{
+/// (One instance for every method: the future is boxed, so the wrapper is not compiled again
+/// for each method's future; see BENCHMARKS.md, target 10.)
+pub(super) fn promise(f: Answer) -> Promise {
     if let Err(e) = check_alive() {
         return Promise::reject(&e);
     }
     future_to_promise(async move { f.await.map_err(|e| to_js(&e)) })
 }
+
+/// What an asynchronous method resolves to, boxed.
+pub(super) type Answer = Pin<Box<dyn Future<Output = Result<JsValue, Error>>>>;
+
+/// A read's work: JSON text from the engine once it is free.
+type ReadJob = Box<dyn Fn(&Core) -> Result<String, Error>>;
 
 pub(super) fn sync<T>(r: Result<T, Error>) -> Result<T, JsValue> {
     check_alive()?;
@@ -90,7 +96,7 @@ impl JsEngine {
             return Promise::reject(&e);
         }
         match args {
-            Ok(args) => promise(f(self.inner.clone(), args)),
+            Ok(args) => promise(Box::pin(f(self.inner.clone(), args))),
             Err(e) => Promise::reject(&to_js(&e)),
         }
     }
@@ -101,8 +107,13 @@ impl JsEngine {
         args: Result<A, Error>,
         f: impl Fn(&Core, &A) -> Result<String, Error> + 'static,
     ) -> Promise {
-        self.spawn(args, |inner, args| async move {
-            let text = when_free(&inner.engine, || f(&inner.engine, &args)).await?;
+        self.read_job(args.map(|args| Box::new(move |engine: &Core| f(engine, &args)) as ReadJob))
+    }
+
+    /// [`JsEngine::read`]'s one instance, whatever the arguments.
+    fn read_job(&self, job: Result<ReadJob, Error>) -> Promise {
+        self.spawn(job, |inner, job| async move {
+            let text = when_free(&inner.engine, || job(&inner.engine)).await?;
             Ok(convert::parse(&text))
         })
     }
@@ -114,7 +125,7 @@ impl JsEngine {
     /// stored event. The built-in domains are always defined.
     #[wasm_bindgen(js_name = open)]
     pub fn open(options: JsValue) -> Promise {
-        promise(async move {
+        promise(Box::pin(async move {
             let OpenOptions { storage, mut config } = convert::open_options(&options)?;
             let sync_options = super::sync::open_options(&options)?;
             domains::register_builtins(&mut config);
@@ -139,7 +150,7 @@ impl JsEngine {
             watch(&inner);
             super::sync::start(&inner);
             Ok(JsEngine { inner }.into())
-        })
+        }))
     }
 
     /// Decides and persists a command; resolves to `{ events, version, position }` (the

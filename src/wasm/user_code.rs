@@ -177,7 +177,7 @@ impl Aggregate for JsAggregate {
     /// `DomainError`. A state that cannot be copied is the aggregate's bug.
     fn decide(&self, state: &AnyState, command: &Command) -> Result<Vec<NewEvent>, DecideError> {
         let state = deep_clone(js_state(state)?)?;
-        let command = convert::parse(&command.to_value().to_string());
+        let command = convert::parse(&crate::canonical::to_text(&command.to_value()).unwrap_or_default());
         match self.decide.call2(&JsValue::UNDEFINED, &state, &command) {
             Ok(returned) => Ok(decided_events(returned)?),
             Err(thrown) => {

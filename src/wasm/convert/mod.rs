@@ -325,7 +325,16 @@ pub fn result_json(r: &ExecuteResult) -> String {
 
 /// `{ totalEvents, totalStreams, eventTypeDistribution, headPosition, headHash }`.
 pub fn stats_json(s: &Stats) -> String {
-    let dist = serde_json::to_string(&s.event_type_distribution).unwrap_or_else(|_| "{}".into());
+    let mut dist = String::from("{");
+    for (t, n) in &s.event_type_distribution {
+        if dist.len() > 1 {
+            dist.push(',');
+        }
+        crate::canonical::write_string(&mut dist, t);
+        dist.push(':');
+        crate::canonical::write_u64(&mut dist, *n);
+    }
+    dist.push('}');
     format!(
         "{{\"totalEvents\":{},\"totalStreams\":{},\"eventTypeDistribution\":{dist},\"headPosition\":{},\"headHash\":\"{}\"}}",
         s.total_events, s.total_streams, s.head_position, s.head_hash

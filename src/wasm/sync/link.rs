@@ -72,7 +72,7 @@ impl JsSyncLink {
     #[wasm_bindgen(js_name = receive)]
     pub fn receive(&self, events: JsValue) -> Promise {
         let got = self.get();
-        promise(async move {
+        promise(Box::pin(async move {
             let (inner, side) = got?;
             let decoded = convert::stored_events(&events, inner.engine.head_position());
             let result = match decoded {
@@ -89,7 +89,7 @@ impl JsSyncLink {
                 "{{\"applied\":{},\"gap\":{}}}",
                 r.applied, r.gap
             )))
-        })
+        }))
     }
 
     /// The next commands to push (an array in the wire form).
@@ -105,7 +105,7 @@ impl JsSyncLink {
     #[wasm_bindgen(js_name = applyResults)]
     pub fn apply_results(&self, body: JsValue) -> Promise {
         let got = self.get();
-        promise(async move {
+        promise(Box::pin(async move {
             let (inner, side) = got?;
             let parsed = convert::to_value(&body, "the server's answer")
                 .ok()
@@ -121,7 +121,7 @@ impl JsSyncLink {
             after(&side, &inner.engine, effects.unwrap_or_default());
             inner.engine.pump_subscriptions();
             Ok(convert::parse(&format!("{{\"retry\":{retry}}}")))
-        })
+        }))
     }
 
     /// A whole request failed with HTTP `status` and the body's `{ name, code, message }`
@@ -169,14 +169,14 @@ impl JsSyncLink {
     #[wasm_bindgen(js_name = refresh)]
     pub fn refresh(&self) -> Promise {
         let got = self.get();
-        promise(async move {
+        promise(Box::pin(async move {
             let (inner, side) = got?;
             let effects = side.client.refresh(&inner.engine).await;
             after(&side, &inner.engine, effects.clone().unwrap_or_default());
             wake(&side);
             effects?;
             Ok(JsValue::UNDEFINED)
-        })
+        }))
     }
 
     /// The subjects whose keys the sealed personal data of `events` (the server's, in
@@ -194,25 +194,25 @@ impl JsSyncLink {
     #[wasm_bindgen(js_name = storeKeys)]
     pub fn store_keys(&self, answer: JsValue) -> Promise {
         let got = self.get();
-        promise(async move {
+        promise(Box::pin(async move {
             let (inner, side) = got?;
             let answer = convert::to_value(&answer, "the server's keys")?;
             let n = side.client.store_keys(&inner.engine, &answer).await?;
             Ok(JsValue::from_f64(n as f64))
-        })
+        }))
     }
 
     /// The server forgot `subject` (SSE `event: forget`): this engine forgets it too.
     #[wasm_bindgen(js_name = forget)]
     pub fn forget(&self, subject: JsValue) -> Promise {
         let got = self.get().and_then(|g| Ok((g, convert::string(&subject, "subject")?)));
-        promise(async move {
+        promise(Box::pin(async move {
             let ((inner, side), subject) = got?;
             let r = side.client.forget(&inner.engine, &subject).await;
             after_op(&side, &inner);
             r?;
             Ok(JsValue::UNDEFINED)
-        })
+        }))
     }
 
     /// The ids of the other live engine instances on this storage.
