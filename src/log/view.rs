@@ -93,7 +93,8 @@ impl<'a> EventView<'a> {
     where
         'a: 'b,
     {
-        let renamed = event_type != self.event_type;
+        // The same text (most often the very same slice) is no rename.
+        let renamed = !std::ptr::eq(event_type, self.event_type) && event_type != self.event_type;
         EventView {
             event_type,
             data,
