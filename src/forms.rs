@@ -140,8 +140,17 @@ impl<'a> ReadEvent<'a> {
 /// What sealing changed in a decided event (`None`: that part is stored as decided).
 #[derive(Debug, Default)]
 pub struct Sealed {
-    pub data: Option<CanonicalJson>,
+    pub data: Option<SealedData>,
     pub metadata: Option<CanonicalJson>,
+}
+
+/// Data with personal data sealed.
+#[derive(Debug)]
+pub struct SealedData {
+    pub data: CanonicalJson,
+    /// The subject and key generation its envelopes are sealed under (what
+    /// [`Forms::note_sealed`] notes once the event is committed).
+    pub under: (String, u32),
 }
 
 /// The definitions and keys that turn events from one form into the other.
@@ -151,6 +160,8 @@ pub struct Forms {
     pub personal: Declarations,
     pub ring: KeyRing,
     nonces: Nonces,
+    /// Where sealed data is written (kept: spares an allocation per sealed event).
+    scratch: String,
     /// By the log's event-type symbol: does some event of that type hold an envelope?
     sealed_types: Vec<bool>,
     /// Has the engine a key store?
@@ -348,15 +359,29 @@ impl Forms {
         let Known::Present(key) = known else {
             return Err(FormError::MissingKey { subject, gen });
         };
-        let id = plain.id();
+        let id = plain.id_text();
         let with = SealWith {
             subject: &subject,
             gen,
             key,
             event_id: &id,
         };
-        sealed.data = seal_fields(plain.data, declaration.fields(), &with, &mut self.nonces)
-            .map_err(|e| FormError::Internal(e.message))?;
+        let data = seal_fields(
+            plain.data,
+            declaration.fields(),
+            &with,
+            &mut self.nonces,
+            &mut self.scratch,
+        )
+        .map_err(|e| FormError::Internal(e.message))?;
+        if self.scratch.capacity() > 64 * 1024 {
+            // Not kept for a rare large event.
+            self.scratch = String::new();
+        }
+        sealed.data = data.map(|data| SealedData {
+            data,
+            under: (subject, gen),
+        });
         Ok(sealed)
     }
 
@@ -375,6 +400,18 @@ impl Forms {
                     self.ring.note_in_log(&envelope.subject, envelope.gen);
                 }
             }
+        }
+    }
+
+    /// [`Forms::note_committed`] for events this engine sealed (their envelopes are all of
+    /// the subject and generation `to_stored_form` said): what parsing them back would note,
+    /// without parsing. `sealed`: each event's position and what it was sealed under.
+    pub fn note_sealed<'s>(&mut self, log: &Log, sealed: impl Iterator<Item = (u64, &'s (String, u32))>) {
+        for (position, (subject, gen)) in sealed {
+            if let Some(s) = log.get(position).and_then(|e| e.syms()) {
+                self.mark_sealed(s.event_type);
+            }
+            self.ring.note_in_log(subject, *gen);
         }
     }
 

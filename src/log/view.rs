@@ -136,6 +136,14 @@ impl<'a> EventView<'a> {
         }
     }
 
+    /// The event id, borrowed when the view holds it as text (a pending event's).
+    pub fn id_text(&self) -> Cow<'a, str> {
+        match self.id {
+            IdRef::Bytes(b) => Cow::Owned(format_event_id(b)),
+            IdRef::Text(s) => Cow::Borrowed(s),
+        }
+    }
+
     /// The hash as 64 hex characters.
     pub fn hash_hex(&self) -> String {
         match self.hash {
