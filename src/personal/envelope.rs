@@ -23,6 +23,10 @@ pub const MARK_KEY: &str = "\"$encrypted\":";
 /// The envelope format version.
 pub const ENVELOPE_VERSION: u64 = 1;
 
+/// How an envelope's text ends: its version ([`ENVELOPE_VERSION`], checked by a test), then
+/// both objects closed.
+const ENVELOPE_TAIL: &str = ",\"v\":1}}";
+
 /// An envelope as read from stored data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope<'a> {
@@ -103,9 +107,7 @@ impl<'a> Envelope<'a> {
         encode_base64(&self.nonce, out);
         out.push_str("\",\"subject\":");
         write_string(out, &self.subject);
-        out.push_str(",\"v\":");
-        write_u64(out, ENVELOPE_VERSION);
-        out.push_str("}}");
+        out.push_str(ENVELOPE_TAIL);
     }
 }
 
@@ -221,6 +223,14 @@ mod tests {
         for bad in ["Zg", "Zg=", "Z===", "Zh==", "Zm9v\n", "Zg==Zg==", "Zm9-"] {
             assert_eq!(decode_base64(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn envelopes_end_with_their_version() {
+        let mut tail = String::from(",\"v\":");
+        write_u64(&mut tail, ENVELOPE_VERSION);
+        tail.push_str("}}");
+        assert_eq!(ENVELOPE_TAIL, tail);
     }
 
     #[test]
