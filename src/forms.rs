@@ -26,7 +26,9 @@ use crate::personal::{
     envelopes_of, key_name, open_fields, seal_fields, Declarations, KeyRing, Known, Nonces, OpenError, SealWith,
     MARK_KEY,
 };
-use crate::upcast::{stored_version, write_schema_version, UpcastError, Upcasters};
+use crate::upcast::{
+    has_schema_version, stored_version, write_schema_version, ChainId, UpcastError, Upcasters, VersionedMetadata,
+};
 
 /// Why an event could not be turned into the other form.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,35 +79,55 @@ impl From<OpenError> for FormError {
     }
 }
 
-/// An event in its read form: the stored event lent as it is, or what changed.
+/// An event in its read form: the stored event lent as it is, or what changed (held
+/// inline: reading an upcast event allocates only what its upcasters return).
 pub struct ReadEvent<'a> {
     view: EventView<'a>,
-    changed: Option<Box<Changed>>,
+    changed: Option<Changed>,
 }
 
 struct Changed {
-    event_type: Option<String>,
     data: CanonicalJson,
-    metadata: Option<String>,
+    metadata: VersionedMetadata,
+    /// What only some events have (boxed: keeps a read event small).
+    more: Option<Box<More>>,
+}
+
+struct More {
+    /// The type after renames.
+    event_type: Option<String>,
     erased: Vec<String>,
+}
+
+impl Changed {
+    fn new(data: CanonicalJson, metadata: VersionedMetadata, event_type: Option<String>, erased: Vec<String>) -> Self {
+        let more = (event_type.is_some() || !erased.is_empty()).then(|| Box::new(More { event_type, erased }));
+        Changed { data, metadata, more }
+    }
 }
 
 impl<'a> ReadEvent<'a> {
     /// The stored event, as it is (also what `{ raw: true }` reads).
+    #[inline]
     pub fn raw(view: EventView<'a>) -> Self {
         ReadEvent { view, changed: None }
     }
 
     /// The view folds and reads use.
+    #[inline]
     pub fn view(&self) -> EventView<'_> {
         match &self.changed {
             None => self.view,
-            Some(c) => self.view.with_form(
-                c.event_type.as_deref().unwrap_or(self.view.event_type),
-                c.data.as_str(),
-                c.metadata.as_deref().unwrap_or(self.view.metadata),
-                &c.erased,
-            ),
+            Some(c) => {
+                let more = c.more.as_deref();
+                self.view.with_form(
+                    more.and_then(|m| m.event_type.as_deref())
+                        .unwrap_or(self.view.event_type),
+                    c.data.as_str(),
+                    c.metadata.as_str(self.view.metadata),
+                    more.map_or(&[], |m| &m.erased),
+                )
+            }
         }
     }
 
@@ -118,8 +140,17 @@ impl<'a> ReadEvent<'a> {
 /// What sealing changed in a decided event (`None`: that part is stored as decided).
 #[derive(Debug, Default)]
 pub struct Sealed {
-    pub data: Option<CanonicalJson>,
+    pub data: Option<SealedData>,
     pub metadata: Option<CanonicalJson>,
+}
+
+/// Data with personal data sealed.
+#[derive(Debug)]
+pub struct SealedData {
+    pub data: CanonicalJson,
+    /// The subject and key generation its envelopes are sealed under (what
+    /// [`Forms::note_sealed`] notes once the event is committed).
+    pub under: (String, u32),
 }
 
 /// The definitions and keys that turn events from one form into the other.
@@ -129,6 +160,8 @@ pub struct Forms {
     pub personal: Declarations,
     pub ring: KeyRing,
     nonces: Nonces,
+    /// Where sealed data is written (kept: spares an allocation per sealed event).
+    scratch: String,
     /// By the log's event-type symbol: does some event of that type hold an envelope?
     sealed_types: Vec<bool>,
     /// Has the engine a key store?
@@ -138,13 +171,10 @@ pub struct Forms {
     pub snapshot_key: Option<(u32, crate::personal::Key)>,
     /// The highest generation of the snapshot key seen on a stored snapshot.
     pub snapshot_gen_seen: u32,
-    /// By the log's event-type symbol, whether the type has upcasters (0: not looked up yet,
-    /// 1: no, 2: yes): spares a hash of the type's name per event read.
-    upcast_types: std::cell::RefCell<Vec<u8>>,
-}
-
-fn has_schema_version(metadata: &str) -> bool {
-    metadata.len() > 2 && metadata.contains("\"schemaVersion\"")
+    /// By the log's event-type symbol, the type's chain of upcasters (0: not looked up yet,
+    /// 1: none, `2 + i`: the chain of index `i`): spares a hash of the type's name per event
+    /// read.
+    upcast_types: std::cell::RefCell<Vec<u32>>,
 }
 
 /// The error of personal data on an engine without a key store.
@@ -199,25 +229,33 @@ impl Forms {
     }
 
     /// Has the (stored) type of this event upcasters?
+    #[inline]
     pub fn has_upcasters(&self, view: &EventView<'_>) -> bool {
+        self.chain_of(view).is_some()
+    }
+
+    /// The chain of upcasters of the (stored) type of this event, looked up by name once
+    /// per type of the log.
+    #[inline]
+    fn chain_of(&self, view: &EventView<'_>) -> Option<ChainId> {
         if self.upcasters.is_empty() {
-            return false;
+            return None;
         }
         let Some(sym) = view.syms().map(|s| s.event_type).filter(|s| *s != crate::log::RENAMED) else {
-            return self.upcasters.has(view.event_type);
+            return self.upcasters.chain_id(view.event_type);
         };
         let sym = sym as usize;
         let mut known = self.upcast_types.borrow_mut();
-        match known.get(sym) {
-            Some(1) => false,
-            Some(2) => true,
+        match known.get(sym).copied() {
+            Some(1) => None,
+            Some(i) if i >= 2 => Some(ChainId::from_index(i - 2)),
             _ => {
-                let has = self.upcasters.has(view.event_type);
+                let chain = self.upcasters.chain_id(view.event_type);
                 if known.len() <= sym {
                     known.resize(sym + 1, 0);
                 }
-                known[sym] = if has { 2 } else { 1 };
-                has
+                known[sym] = chain.map_or(1, |c| c.index() + 2);
+                chain
             }
         }
     }
@@ -233,53 +271,61 @@ impl Forms {
 
     /// The read form of a stored event: personal data opened (or erased), then upcast to
     /// the latest version. Lends the event as it is when neither applies.
+    #[inline]
     pub fn to_read_form<'a>(&self, view: EventView<'a>) -> Result<ReadEvent<'a>, FormError> {
         let sealed = self.may_be_sealed(&view);
-        let versioned = self.has_upcasters(&view) || has_schema_version(view.metadata);
-        if !sealed && !versioned {
+        let chain = self.chain_of(&view);
+        if !sealed && chain.is_none() && !has_schema_version(view.metadata) {
             return Ok(ReadEvent::raw(view));
         }
+        self.changed_form(view, sealed, chain)
+    }
+
+    /// [`Forms::to_read_form`] of an event that may read otherwise than it is stored.
+    fn changed_form<'a>(
+        &self,
+        view: EventView<'a>,
+        sealed: bool,
+        chain: Option<ChainId>,
+    ) -> Result<ReadEvent<'a>, FormError> {
         let opened = if sealed {
             open_fields(view.data, &self.ring, &view.id(), view.position)?
         } else {
             None
         };
-        let (data, erased) = match opened {
-            Some((data, erased)) => (Some(data), erased),
-            None => (None, Vec::new()),
-        };
         let version =
             stored_version(view.metadata).map_err(|m| FormError::Integrity(IntegrityError::at(view.position, m)))?;
-        let plain = view.with_form(
-            view.event_type,
-            data.as_ref().map_or(view.data, CanonicalJson::as_str),
-            view.metadata,
-            &erased,
-        );
-        let upcasted = self.upcasters.upcast(&plain, version).map_err(FormError::Upcast)?;
-        let changed = match (upcasted, data) {
-            (None, None) => None,
-            (None, Some(data)) => Some(Changed {
-                event_type: None,
-                data,
-                metadata: None,
-                erased,
-            }),
-            (Some(u), _) => {
-                let mut metadata = String::new();
-                write_schema_version(&mut metadata, view.metadata, u.version);
-                Some(Changed {
-                    event_type: u.event_type,
+        let changed = match opened {
+            // Nothing sealed: the stored event is upcast as it is.
+            None => match self.upcasters.upcast_chain(chain, &view, version) {
+                Ok(None) => None,
+                Ok(Some(u)) => Some(Changed {
+                    metadata: VersionedMetadata::new(view.metadata, u.version),
                     data: u.data,
-                    metadata: Some(metadata),
-                    erased,
+                    more: u.event_type.map(|t| {
+                        Box::new(More {
+                            event_type: Some(t),
+                            erased: Vec::new(),
+                        })
+                    }),
+                }),
+                Err(e) => return Err(FormError::Upcast(e)),
+            },
+            Some((data, erased)) => {
+                let plain = view.with_form(view.event_type, data.as_str(), view.metadata, &erased);
+                let upcast = self.upcasters.upcast_chain(chain, &plain, version);
+                Some(match upcast.map_err(FormError::Upcast)? {
+                    None => Changed::new(data, VersionedMetadata::Stored, None, erased),
+                    Some(u) => Changed::new(
+                        u.data,
+                        VersionedMetadata::new(view.metadata, u.version),
+                        u.event_type,
+                        erased,
+                    ),
                 })
             }
         };
-        Ok(ReadEvent {
-            view,
-            changed: changed.map(Box::new),
-        })
+        Ok(ReadEvent { view, changed })
     }
 
     /// The stored form of a decided event (`plain`: stamped with its id, version and
@@ -314,15 +360,29 @@ impl Forms {
         let Known::Present(key) = known else {
             return Err(FormError::MissingKey { subject, gen });
         };
-        let id = plain.id();
+        let id = plain.id_text();
         let with = SealWith {
             subject: &subject,
             gen,
             key,
             event_id: &id,
         };
-        sealed.data = seal_fields(plain.data, declaration.fields(), &with, &mut self.nonces)
-            .map_err(|e| FormError::Internal(e.message))?;
+        let data = seal_fields(
+            plain.data,
+            declaration.fields(),
+            &with,
+            &mut self.nonces,
+            &mut self.scratch,
+        )
+        .map_err(|e| FormError::Internal(e.message))?;
+        if self.scratch.capacity() > 64 * 1024 {
+            // Not kept for a rare large event.
+            self.scratch = String::new();
+        }
+        sealed.data = data.map(|data| SealedData {
+            data,
+            under: (subject, gen),
+        });
         Ok(sealed)
     }
 
@@ -341,6 +401,18 @@ impl Forms {
                     self.ring.note_in_log(&envelope.subject, envelope.gen);
                 }
             }
+        }
+    }
+
+    /// [`Forms::note_committed`] for events this engine sealed (their envelopes are all of
+    /// the subject and generation `to_stored_form` said): what parsing them back would note,
+    /// without parsing. `sealed`: each event's position and what it was sealed under.
+    pub fn note_sealed<'s>(&mut self, log: &Log, sealed: impl Iterator<Item = (u64, &'s (String, u32))>) {
+        for (position, (subject, gen)) in sealed {
+            if let Some(s) = log.get(position).and_then(|e| e.syms()) {
+                self.mark_sealed(s.event_type);
+            }
+            self.ring.note_in_log(subject, *gen);
         }
     }
 

@@ -81,8 +81,8 @@ pub(super) struct Stamper {
     /// Each event's id and hash as bytes (what the log keeps).
     pub(super) raw: Vec<([u8; 16], [u8; 32])>,
     /// Each event's data as decided, when its stored form differs (sealed personal data):
-    /// what the batch's folds read.
-    plain: Vec<Option<CanonicalJson>>,
+    /// what the batch's folds read, with the subject and key generation it was sealed under.
+    plain: Vec<Option<(CanonicalJson, (String, u32))>>,
     prev_hash: Hash,
     scratch: String,
     /// Personal data is sealed (false for a synced engine's pending events: the server
@@ -142,7 +142,9 @@ impl Stamper {
         if let Some(metadata) = sealed.metadata {
             event.metadata = metadata;
         }
-        let plain = sealed.data.map(|stored| std::mem::replace(&mut event.data, stored));
+        let plain = sealed
+            .data
+            .map(|stored| (std::mem::replace(&mut event.data, stored.data), stored.under));
         let hash = event_hash(&self.prev_hash, &event.fields(), &mut self.scratch);
         event.hash = hash.to_hex();
         self.prev_hash = hash;
@@ -157,9 +159,18 @@ impl Stamper {
     pub(super) fn read_view(&self, i: usize) -> Option<EventView<'_>> {
         let e = EventView::of(self.events.get(i)?);
         Some(match self.plain.get(i) {
-            Some(Some(plain)) => e.with_form(e.event_type, plain.as_str(), e.metadata, &[]),
+            Some(Some((plain, _))) => e.with_form(e.event_type, plain.as_str(), e.metadata, &[]),
             _ => e,
         })
+    }
+
+    /// The events of the batch whose personal data was sealed: each one's position and the
+    /// subject and key generation it was sealed under.
+    pub(super) fn sealed_under(&self) -> impl Iterator<Item = (u64, &(String, u32))> + '_ {
+        self.plain
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|(_, under)| (self.base + i as u64 + 1, under)))
     }
 
     /// The current end of the batch.

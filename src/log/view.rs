@@ -93,7 +93,8 @@ impl<'a> EventView<'a> {
     where
         'a: 'b,
     {
-        let renamed = event_type != self.event_type;
+        // The same text (most often the very same slice) is no rename.
+        let renamed = !std::ptr::eq(event_type, self.event_type) && event_type != self.event_type;
         EventView {
             event_type,
             data,
@@ -139,6 +140,14 @@ impl<'a> EventView<'a> {
         match self.id {
             IdRef::Bytes(b) => format_event_id(b),
             IdRef::Text(s) => s.to_owned(),
+        }
+    }
+
+    /// The event id, borrowed when the view holds it as text (a pending event's).
+    pub fn id_text(&self) -> Cow<'a, str> {
+        match self.id {
+            IdRef::Bytes(b) => Cow::Owned(format_event_id(b)),
+            IdRef::Text(s) => Cow::Borrowed(s),
         }
     }
 

@@ -55,39 +55,41 @@ impl Nonces {
     }
 }
 
-/// The associated data of a value: the event id, then the field name (ids have a fixed
-/// length, so the pair is unambiguous).
-fn aad(event_id: &str, field: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(event_id.len() + field.len());
+/// Runs `f` on the associated data of a value: the event id, then the field name (ids have
+/// a fixed length, so the pair is unambiguous). On the stack when short (always, for an
+/// event id and a field name of up to 92 bytes).
+fn with_aad<T>(event_id: &str, field: &str, f: impl FnOnce(&[u8]) -> T) -> T {
+    let len = event_id.len() + field.len();
+    let mut short = [0u8; 128];
+    if len <= short.len() {
+        short[..event_id.len()].copy_from_slice(event_id.as_bytes());
+        short[event_id.len()..len].copy_from_slice(field.as_bytes());
+        return f(&short[..len]);
+    }
+    let mut aad = Vec::with_capacity(len);
     aad.extend_from_slice(event_id.as_bytes());
     aad.extend_from_slice(field.as_bytes());
-    aad
+    f(&aad)
 }
 
 /// Encrypts `plaintext` (a field's canonical JSON text): ciphertext followed by the tag.
 pub fn seal(key: &Key, nonce: &[u8; 12], event_id: &str, field: &str, plaintext: &[u8]) -> Vec<u8> {
     let cipher = Aes256Gcm::new(key.into());
-    let aad = aad(event_id, field);
     // Encryption only fails for inputs of more than 64 GiB; an event is at most 1 MiB.
-    cipher
-        .encrypt(
-            &Nonce::from(*nonce),
-            Payload {
-                msg: plaintext,
-                aad: &aad,
-            },
-        )
-        .unwrap_or_default()
+    with_aad(event_id, field, |aad| {
+        cipher
+            .encrypt(&Nonce::from(*nonce), Payload { msg: plaintext, aad })
+            .unwrap_or_default()
+    })
 }
 
 /// Decrypts and authenticates; `None` when the key, the nonce, the id, the field or the
 /// ciphertext is not the one it was sealed with.
 pub fn open(key: &Key, nonce: &[u8; 12], event_id: &str, field: &str, sealed: &[u8]) -> Option<Vec<u8>> {
     let cipher = Aes256Gcm::new(key.into());
-    let aad = aad(event_id, field);
-    cipher
-        .decrypt(&Nonce::from(*nonce), Payload { msg: sealed, aad: &aad })
-        .ok()
+    with_aad(event_id, field, |aad| {
+        cipher.decrypt(&Nonce::from(*nonce), Payload { msg: sealed, aad }).ok()
+    })
 }
 
 #[cfg(test)]
@@ -107,6 +109,12 @@ mod tests {
         assert_ne!(key, other_key);
         assert!(open(&other_key, &nonce, ID, "accountHolder", &sealed).is_none());
         assert!(open(&key, &nonce, ID, "shippingAddress", &sealed).is_none());
+        // Associated data longer than the stack buffer: the same rule.
+        let long = "f".repeat(200);
+        let sealed_long = seal(&key, &nonce, ID, &long, b"1");
+        assert_eq!(open(&key, &nonce, ID, &long, &sealed_long).unwrap(), b"1");
+        assert!(open(&key, &nonce, ID, &long[1..], &sealed_long).is_none());
+        assert!(open(&key, &nonce, ID, "accountHolder", &sealed_long).is_none());
         let other_id = ID.replace('f', "e");
         assert!(open(&key, &nonce, &other_id, "accountHolder", &sealed).is_none());
         let mut tampered = sealed.clone();

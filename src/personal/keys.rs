@@ -148,6 +148,15 @@ impl Subject {
         self.keys.iter().find(|(g, _)| *g == gen).map(|(_, k)| k)
     }
 
+    /// See [`KeyRing::write_gen`].
+    fn write_gen(&self) -> u32 {
+        match self.get(self.log_gen) {
+            _ if self.log_gen == 0 => 1,
+            Some(None) => self.log_gen + 1,
+            _ => self.log_gen,
+        }
+    }
+
     fn set(&mut self, gen: u32, key: Option<Key>) {
         match self.keys.iter().position(|(g, _)| *g >= gen) {
             Some(i) if self.keys[i].0 == gen => self.keys[i].1 = key,
@@ -173,14 +182,20 @@ pub enum Known<'a> {
     Present(&'a Key),
 }
 
-impl KeyRing {
-    /// What the ring knows of a subject's key of generation `gen`.
-    pub fn key(&self, subject: &str, gen: u32) -> Known<'_> {
-        match self.subjects.get(subject).and_then(|s| s.get(gen)) {
+impl<'a> Known<'a> {
+    fn of(entry: Option<&'a Option<Key>>) -> Self {
+        match entry {
             None => Known::Unknown,
             Some(None) => Known::Absent,
             Some(Some(k)) => Known::Present(k),
         }
+    }
+}
+
+impl KeyRing {
+    /// What the ring knows of a subject's key of generation `gen`.
+    pub fn key(&self, subject: &str, gen: u32) -> Known<'_> {
+        Known::of(self.subjects.get(subject).and_then(|s| s.get(gen)))
     }
 
     /// Records what the store said about a key.
@@ -207,12 +222,7 @@ impl KeyRing {
     /// The generation new values of `subject` are sealed under: the one the log uses, or the
     /// next one once that one is forgotten.
     pub fn write_gen(&self, subject: &str) -> u32 {
-        match self.subjects.get(subject) {
-            None => 1,
-            Some(s) if s.log_gen == 0 => 1,
-            Some(s) if matches!(s.get(s.log_gen), Some(None)) => s.log_gen + 1,
-            Some(s) => s.log_gen,
-        }
+        self.subjects.get(subject).map_or(1, Subject::write_gen)
     }
 
     /// May a key of `gen` be created for `subject`? Never for a generation that sealed values
@@ -266,10 +276,16 @@ impl KeyRing {
             .unwrap_or_default()
     }
 
-    /// The present key of the generation new values of `subject` use, with its generation.
+    /// The present key of the generation new values of `subject` use, with its generation
+    /// (one lookup of the subject).
     pub fn write_key(&self, subject: &str) -> (u32, Known<'_>) {
-        let gen = self.write_gen(subject);
-        (gen, self.key(subject, gen))
+        match self.subjects.get(subject) {
+            None => (1, Known::Unknown),
+            Some(s) => {
+                let gen = s.write_gen();
+                (gen, Known::of(s.get(gen)))
+            }
+        }
     }
 }
 

@@ -127,14 +127,16 @@ impl Declarations {
 }
 
 /// Replaces each declared field present in `data` (and not `null`) by its envelope, sealed
-/// with `key` (generation `gen` of `subject`). `None` when no field is present.
+/// with `key` (generation `gen` of `subject`). `None` when no field is present. `scratch`:
+/// a buffer the caller keeps (the stored data is written there, then copied once).
 pub fn seal_fields(
     data: &str,
     fields: &[String],
     seal: &SealWith<'_>,
     nonces: &mut Nonces,
+    scratch: &mut String,
 ) -> Result<Option<CanonicalJson>, crate::error::StorageError> {
-    let out = map_members(data, |key, raw, out| {
+    let changed = map_members(data, scratch, |key, raw, out| {
         if raw == "null" || !fields.iter().any(|f| f == key) {
             out.push_str(raw);
             return Ok(false);
@@ -151,29 +153,31 @@ pub fn seal_fields(
         Ok(true)
     })?;
     // Members of canonical text, values canonical: the result is canonical.
-    Ok(out.map(|o| CanonicalJson::from_trusted(&o)))
+    Ok(changed.then(|| CanonicalJson::from_trusted(scratch)))
 }
 
-/// Rewrites a canonical JSON object member by member: `value(key, raw, out)` writes the
-/// member's value into `out` and says whether it changed it. `None` when nothing changed.
+/// Rewrites a canonical JSON object member by member into `out` (cleared first):
+/// `value(key, raw, out)` writes the member's value into `out` and says whether it changed
+/// it. `false` when nothing changed (`out` is then not the whole object).
 fn map_members<E>(
     data: &str,
+    out: &mut String,
     mut value: impl FnMut(&str, &str, &mut String) -> Result<bool, E>,
-) -> Result<Option<String>, E> {
-    let mut out = String::with_capacity(data.len());
+) -> Result<bool, E> {
+    out.clear();
+    out.reserve(data.len());
     let mut changed = false;
     for (i, (key, range)) in members(data).enumerate() {
         out.push(if i == 0 { '{' } else { ',' });
         out.push('"');
         out.push_str(key);
         out.push_str("\":");
-        changed |= value(key, &data[range], &mut out)?;
+        changed |= value(key, &data[range], out)?;
     }
-    if !changed {
-        return Ok(None);
+    if changed {
+        out.push('}');
     }
-    out.push('}');
-    Ok(Some(out))
+    Ok(changed)
 }
 
 /// Whose key, for [`seal_fields`].
@@ -205,7 +209,8 @@ pub fn open_fields(
 ) -> Result<Option<(CanonicalJson, Vec<String>)>, OpenError> {
     let bad = |m: String| OpenError::Integrity(IntegrityError::at(position, m));
     let mut erased = Vec::new();
-    let out = map_members(data, |key, raw, out| {
+    let mut out = String::new();
+    let changed = map_members(data, &mut out, |key, raw, out| {
         if !is_envelope(raw) {
             out.push_str(raw);
             return Ok(false);
@@ -233,7 +238,7 @@ pub fn open_fields(
         }
         Ok(true)
     })?;
-    Ok(out.map(|o| (CanonicalJson::from_trusted(&o), erased)))
+    Ok(changed.then(|| (CanonicalJson::from_trusted(&out), erased)))
 }
 
 /// The key-store subject of the key that seals stored projection snapshots (U+001F cannot
@@ -313,9 +318,15 @@ mod tests {
             key,
             event_id: ID,
         };
-        seal_fields(data, &["holder".into(), "x".into()], &with, &mut Nonces::default())
-            .unwrap()
-            .unwrap()
+        seal_fields(
+            data,
+            &["holder".into(), "x".into()],
+            &with,
+            &mut Nonces::default(),
+            &mut String::new(),
+        )
+        .unwrap()
+        .unwrap()
     }
 
     #[test]

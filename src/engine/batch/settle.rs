@@ -25,7 +25,9 @@ impl Core {
             self.log.append_raw(event, *id, *hash);
         }
         let head = self.log.head_position();
-        self.forms.note_committed(&self.log, base + 1, head);
+        // Only this batch's sealed events hold envelopes (decided data cannot), sealed as
+        // stamping said: noted without parsing them back.
+        self.forms.note_sealed(&self.log, stamped.sealed_under());
         self.return_states(overlays, true);
         self.projections.apply(&self.log, &self.forms, base + 1, head);
         // Each command's events move into its answer (their ranges follow each other).

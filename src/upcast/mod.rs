@@ -38,6 +38,9 @@ use crate::error::{StateError, ValidationError};
 use crate::event::{validate_name, EventData};
 use crate::log::EventView;
 
+mod schema_version;
+pub use schema_version::{has_schema_version, stored_version, write_schema_version, VersionedMetadata};
+
 /// Highest schema version of an event type.
 pub const MAX_SCHEMA_VERSION: u32 = 1 << 20;
 
@@ -105,10 +108,29 @@ impl UpcastError {
 /// Every upcaster of an engine, by event type.
 #[derive(Clone, Default)]
 pub struct Upcasters {
-    /// `chains[t][i]` upcasts version `i + 1` of `t` to `i + 2`.
-    chains: HashMap<String, Vec<Rc<dyn Upcaster>>>,
+    /// The chain of each type with upcasters.
+    by_type: HashMap<String, ChainId>,
+    /// `chains[c][i]` upcasts version `i + 1` of chain `c`'s type to `i + 2`.
+    chains: Vec<Vec<Rc<dyn Upcaster>>>,
     /// Steps in all chains (bounds a run of renames).
     steps: usize,
+}
+
+/// Which chain of [`Upcasters`] a type has: looked up once per type (by name), then held by
+/// the caller (e.g. by the log's event-type symbol), so upcasting an event hashes no name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainId(u32);
+
+impl ChainId {
+    /// A small integer, for tables indexed by something else (e.g. `id + 2`).
+    pub fn index(self) -> u32 {
+        self.0
+    }
+
+    /// The chain of [`ChainId::index`] `i`.
+    pub fn from_index(i: u32) -> Self {
+        ChainId(i)
+    }
 }
 
 /// An event read at its latest version.
@@ -132,8 +154,7 @@ impl Upcasters {
                 MAX_SCHEMA_VERSION - 1
             )));
         }
-        let chain = self.chains.entry(event_type.to_owned()).or_default();
-        let latest = chain.len() as u32 + 1;
+        let latest = self.latest(event_type);
         if from < latest {
             return Err(ValidationError::new(format!(
                 "'{event_type}' already has an upcaster from version {from}"
@@ -144,17 +165,32 @@ impl Upcasters {
                 "'{event_type}' would have a gap: its upcasters reach version {latest}, so the next one is from {latest}, not {from}"
             )));
         }
-        chain.push(up);
+        let next = ChainId(self.chains.len() as u32);
+        let id = *self.by_type.entry(event_type.to_owned()).or_insert(next);
+        if id == next {
+            self.chains.push(Vec::new());
+        }
+        self.chains[id.0 as usize].push(up);
         self.steps += 1;
         Ok(())
     }
 
+    /// The chain of a type, if it has upcasters.
+    pub fn chain_id(&self, event_type: &str) -> Option<ChainId> {
+        if self.chains.is_empty() {
+            return None;
+        }
+        self.by_type.get(event_type).copied()
+    }
+
+    fn chain(&self, id: Option<ChainId>) -> &[Rc<dyn Upcaster>] {
+        id.and_then(|c| self.chains.get(c.0 as usize))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// The latest version of a type (1 without upcasters).
     pub fn latest(&self, event_type: &str) -> u32 {
-        if self.chains.is_empty() {
-            return 1;
-        }
-        self.chains.get(event_type).map_or(1, |c| c.len() as u32 + 1)
+        self.chain(self.chain_id(event_type)).len() as u32 + 1
     }
 
     /// True when no type has an upcaster.
@@ -164,16 +200,16 @@ impl Upcasters {
 
     /// Does this type have upcasters?
     pub fn has(&self, event_type: &str) -> bool {
-        !self.chains.is_empty() && self.chains.contains_key(event_type)
+        self.chain_id(event_type).is_some()
     }
 
     /// The latest version of every type with upcasters, e.g. `account_created:2,order_placed:3`
     /// (what a stored snapshot records).
     pub fn fingerprint(&self) -> String {
         let mut parts: Vec<String> = self
-            .chains
+            .by_type
             .iter()
-            .map(|(t, c)| format!("{t}:{}", c.len() + 1))
+            .map(|(t, c)| format!("{t}:{}", self.chain(Some(*c)).len() + 1))
             .collect();
         parts.sort_unstable();
         parts.join(",")
@@ -182,16 +218,27 @@ impl Upcasters {
     /// Upcasts `data` of `event` (stored at schema version `version`) to the latest version
     /// of its final type. `None` when it is already there.
     pub fn upcast(&self, event: &EventView<'_>, version: u32) -> Result<Option<Upcasted>, UpcastError> {
-        let mut latest = self.latest(event.event_type);
-        if version == latest {
+        self.upcast_chain(self.chain_id(event.event_type), event, version)
+    }
+
+    /// [`Upcasters::upcast`], with the chain of the event's type already looked up.
+    pub fn upcast_chain(
+        &self,
+        chain: Option<ChainId>,
+        event: &EventView<'_>,
+        version: u32,
+    ) -> Result<Option<Upcasted>, UpcastError> {
+        if version == self.chain(chain).len() as u32 + 1 {
             return Ok(None);
         }
         let mut at = At {
             event_type: Cow::Borrowed(event.event_type),
+            chain,
             version,
             data: None,
         };
         for _ in 0..=self.steps {
+            let latest = self.chain(at.chain).len() as u32 + 1;
             if at.version > latest {
                 let cause = format!(
                     "this engine knows '{}' up to version {latest} (define its upcasters)",
@@ -200,15 +247,14 @@ impl Upcasters {
                 return Err(UpcastError::new(&at.event_type, at.version, event.position, cause));
             }
             if at.version == latest {
-                let renamed = at.event_type != event.event_type;
+                let renamed = matches!(at.event_type, Cow::Owned(_)) && at.event_type != event.event_type;
                 return Ok(Some(Upcasted {
                     event_type: renamed.then(|| at.event_type.into_owned()),
                     version: at.version,
                     data: at.data.unwrap_or_else(|| CanonicalJson::from_trusted(event.data)),
                 }));
             }
-            at = self.step(event, at)?;
-            latest = self.latest(&at.event_type);
+            self.step(event, &mut at)?;
         }
         Err(UpcastError::new(
             &at.event_type,
@@ -218,104 +264,59 @@ impl Upcasters {
         ))
     }
 
-    /// Runs the one step of `at`'s chain from its version.
-    fn step<'e>(&self, event: &EventView<'e>, at: At<'e>) -> Result<At<'e>, UpcastError> {
-        let fail = |cause: String| UpcastError::new(&at.event_type, at.version, event.position, cause);
-        let step = self
-            .chains
-            .get(at.event_type.as_ref())
-            .and_then(|chain| chain.get(at.version as usize - 1))
-            .ok_or_else(|| fail(format!("no upcaster from version {}", at.version)))?;
-        // The event as read so far: its metadata says the version its data is at.
-        let mut metadata = String::new();
-        let meta = if at.version == 1 && !event.metadata.contains("\"schemaVersion\"") {
-            event.metadata
-        } else {
-            write_schema_version(&mut metadata, event.metadata, at.version);
-            &metadata
+    /// Runs the one step of `at`'s chain from its version, and moves `at` on.
+    fn step<'e>(&self, event: &EventView<'e>, at: &mut At<'e>) -> Result<(), UpcastError> {
+        let fail = |at: &At<'_>, cause: String| UpcastError::new(&at.event_type, at.version, event.position, cause);
+        let Some(step) = self.chain(at.chain).get(at.version as usize - 1) else {
+            return Err(fail(at, format!("no upcaster from version {}", at.version)));
         };
+        // The event as read so far: its metadata says the version its data is at.
+        let metadata = VersionedMetadata::new(event.metadata, at.version);
         let current = at.data.as_ref().map_or(event.data, CanonicalJson::as_str);
-        let view = event.with_form(&at.event_type, current, meta, event.erased);
-        let next = step
-            .up(CanonicalJson::from_trusted(current), &view)
-            .map_err(|e| fail(format!("its upcaster from {} failed: {e}", at.version)))?;
-        let (next_type, next_data) = match next {
+        let first = at.data.is_none() && matches!(at.event_type, Cow::Borrowed(_));
+        let read_so_far;
+        let view = match metadata {
+            // The first step of a stored event at its stored version: the event as it is.
+            VersionedMetadata::Stored if first => event,
+            _ => {
+                read_so_far = event.with_form(&at.event_type, current, metadata.as_str(event.metadata), event.erased);
+                &read_so_far
+            }
+        };
+        let next = match step.up(CanonicalJson::from_trusted(current), view) {
+            Ok(next) => next,
+            Err(e) => return Err(fail(at, format!("its upcaster from {} failed: {e}", at.version))),
+        };
+        let (renamed, data) = match next {
             Upcast::Data(d) => (None, d),
             Upcast::Renamed { event_type: t, data: d } if t != at.event_type => (Some(t), d),
             Upcast::Renamed { data: d, .. } => (None, d),
         };
-        let data = match next_data {
-            EventData::Json(v) => CanonicalJson::from_value(&v, "the upcast data").map_err(|e| fail(e.message))?,
+        let data = match data {
             EventData::Canonical(c) => c,
+            EventData::Json(v) => CanonicalJson::from_value(&v, "the upcast data").map_err(|e| fail(at, e.message))?,
         };
-        Ok(match next_type {
+        match renamed {
+            None => at.version += 1,
             Some(t) => {
-                validate_name("renamed type", &t).map_err(|e| fail(e.message))?;
-                At {
-                    event_type: Cow::Owned(t),
-                    version: 1,
-                    data: Some(data),
-                }
+                validate_name("renamed type", &t).map_err(|e| fail(at, e.message))?;
+                at.chain = self.chain_id(&t);
+                at.event_type = Cow::Owned(t);
+                at.version = 1;
             }
-            None => At {
-                version: at.version + 1,
-                data: Some(data),
-                ..at
-            },
-        })
+        }
+        at.data = Some(data);
+        Ok(())
     }
 }
 
-/// Where an upcast is: the type and version the data is at, and the data once a step ran
-/// (`None`: the event's own).
+/// Where an upcast is: the type (and its chain) and version the data is at, and the data
+/// once a step ran (`None`: the event's own).
 struct At<'e> {
     event_type: Cow<'e, str>,
+    chain: Option<ChainId>,
     version: u32,
     data: Option<CanonicalJson>,
-}
-
-/// `metadata` (canonical text) with `schemaVersion` set to `version` (removed when 1).
-pub fn write_schema_version(out: &mut String, metadata: &str, version: u32) {
-    // The common case, without parsing: metadata that is `{}`, or has no schemaVersion to drop.
-    if metadata == "{}" {
-        if version > 1 {
-            out.push_str("{\"schemaVersion\":");
-            crate::canonical::write_u64(out, u64::from(version));
-            out.push('}');
-        } else {
-            out.push_str("{}");
-        }
-        return;
-    }
-    if version <= 1 && !metadata.contains("\"schemaVersion\"") {
-        out.push_str(metadata);
-        return;
-    }
-    let mut map = CanonicalJson::from_trusted(metadata).to_map();
-    if version > 1 {
-        map.insert("schemaVersion".to_owned(), serde_json::Value::from(version));
-    } else {
-        map.remove("schemaVersion");
-    }
-    // A map of canonical values cannot be too deep (it was canonical text already).
-    let _ = crate::canonical::write_value(out, &serde_json::Value::Object(map), 0);
-}
-
-/// The schema version an event was stored in: `metadata.schemaVersion`, 1 when absent.
-/// `Err` when it is there but not an integer from 1 to [`MAX_SCHEMA_VERSION`].
-pub fn stored_version(metadata: &str) -> Result<u32, String> {
-    if !metadata.contains("\"schemaVersion\"") {
-        return Ok(1);
-    }
-    match crate::canonical::field(metadata, "schemaVersion") {
-        None => Ok(1),
-        Some(raw) => crate::canonical::as_u64(raw)
-            .filter(|v| (1..=u64::from(MAX_SCHEMA_VERSION)).contains(v))
-            .map(|v| v as u32)
-            .ok_or_else(|| {
-                format!("metadata.schemaVersion must be an integer from 1 to {MAX_SCHEMA_VERSION}, got {raw}")
-            }),
-    }
 }
 
 #[cfg(test)]
@@ -417,25 +418,5 @@ mod tests {
         assert!(u.define("t", 3, add("a", 1)).is_err());
         u.define("t", 2, add("a", 1)).unwrap();
         assert_eq!(u.latest("t"), 3);
-    }
-
-    #[test]
-    fn stored_versions_come_from_metadata() {
-        assert_eq!(stored_version("{}"), Ok(1));
-        assert_eq!(stored_version(r#"{"schemaVersion":3}"#), Ok(3));
-        assert!(stored_version(r#"{"schemaVersion":0}"#).is_err());
-        assert!(stored_version(r#"{"schemaVersion":"2"}"#).is_err());
-        for (metadata, version, expected) in [
-            (r#"{"a":1,"schemaVersion":2}"#, 1, r#"{"a":1}"#),
-            (r#"{"a":1,"schemaVersion":2}"#, 3, r#"{"a":1,"schemaVersion":3}"#),
-            (r#"{"z":1}"#, 2, r#"{"schemaVersion":2,"z":1}"#),
-            (r#"{"z":1}"#, 1, r#"{"z":1}"#),
-            ("{}", 2, r#"{"schemaVersion":2}"#),
-            ("{}", 1, "{}"),
-        ] {
-            let mut out = String::new();
-            write_schema_version(&mut out, metadata, version);
-            assert_eq!(out, expected, "{metadata} at {version}");
-        }
     }
 }
