@@ -11,14 +11,14 @@
 //     PostgreSQL (and on SQLite for reference), driven by loadgen.mjs in another process:
 //     100 clients on loopback; a closed loop (batches of 10), then commands/s and latency at
 //     10,000, 5,000 and 2,000 commands/s offered (open loop).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../../../tests/js/support/postgres.mjs';
 import { printProfile } from './profile.mjs';
+import { runJson, startServer } from './children.mjs';
 import { median } from './stats.mjs';
 import { fmtTime, fmtRate, fmtX, int, spread, ratioCell, met, table } from './format.mjs';
 
@@ -105,42 +105,9 @@ ${table(['mode', 'contender', 'median', 'min – max', 'commands/s', 'second hal
 }
 
 // ------------------------------------------------------------------------------------ 12
-/** Starts the package's CLI (`eventjournal-server`) with `args`; resolves `{ url, stop() }`. */
-async function startServer(args, extraFlags = []) {
-  const pkgDir = dirname(require.resolve('eventjournal/package.json'));
-  const bin = join(pkgDir, JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).bin['eventjournal-server']);
-  const child = spawn(process.execPath, [...extraFlags, bin, ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stderr.setEncoding('utf8').on('data', (d) => { out += d; });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const url = await new Promise((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      out += d;
-      const m = /http:\/\/[^\s/]+/.exec(out);
-      if (m) resolve(m[0]);
-    });
-    exited.then((code) => reject(new Error(`eventjournal-server exited (${code}) before listening: ${out}`)));
-  });
-  return { url, async stop() { child.kill('SIGTERM'); await exited; } };
-}
-
 /** Runs loadgen.mjs against `url`; resolves its JSON result (rejects when it failed). */
 function loadgen(task) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, '..', 'loadgen.mjs'), JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('close', () => {
-      try {
-        const r = JSON.parse(out.trim().split('\n').pop());
-        if (r.ok) resolve(r); else reject(new Error(`loadgen: ${r.error}`));
-      } catch {
-        reject(new Error(`loadgen died: ${err || out}`));
-      }
-    });
-  });
+  return runJson(join(here, '..', 'loadgen.mjs'), [JSON.stringify(task)], 'loadgen');
 }
 
 /** One load run on a fresh server (and database): `storage` 'postgres' or 'sqlite'. */

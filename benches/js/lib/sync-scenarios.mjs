@@ -11,56 +11,26 @@
 //      every client's headHash is the server's with nothing pending.
 // 13d: 13a in Chromium on IndexedDB (../sync-browser.mjs, the package's server on loopback):
 //      synced vs unsynced engine on the same kind of storage, rounds alternating. Target ≤ 1.3×.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from './stats.mjs';
+import { runJson, startServer } from './children.mjs';
 import { fmtTime, fmtX, fmtRate, int, spread, ratioCell, met, table } from './format.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
 const fmtMs = (ms) => `${ms.toFixed(ms < 10 ? 2 : 0)} ms`;
 const fmtUsMs = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
 
 /** Starts the package's CLI on the SQLite `file`; resolves `{ url, stop() }`. */
-export async function startCli(file) {
-  const pkgDir = dirname(require.resolve('eventjournal/package.json'));
-  const bin = join(pkgDir, JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).bin['eventjournal-server']);
-  const child = spawn(process.execPath, [bin, '--db', file, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stderr.setEncoding('utf8').on('data', (d) => { out += d; });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const url = await new Promise((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      out += d;
-      const m = /http:\/\/[^\s/]+/.exec(out);
-      if (m) resolve(m[0]);
-    });
-    exited.then((code) => reject(new Error(`eventjournal-server exited (${code}) before listening: ${out}`)));
-  });
-  return { url, async stop() { child.kill('SIGTERM'); await exited; } };
+export function startCli(file) {
+  return startServer(['--db', file]);
 }
 
 /** Runs one sync-worker.mjs task in a fresh process; resolves its JSON result. */
 function work(task) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, '..', 'sync-worker.mjs'), JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('close', () => {
-      try {
-        const r = JSON.parse(out.trim().split('\n').pop());
-        if (r.ok) resolve(r); else reject(new Error(`sync-worker ${task.kind}: ${r.error}`));
-      } catch {
-        reject(new Error(`sync-worker ${task.kind} died: ${err || out}`));
-      }
-    });
-  });
+  return runJson(join(here, '..', 'sync-worker.mjs'), [JSON.stringify(task)], `sync-worker ${task.kind}`);
 }
 
 /** A fresh folder for one measurement, removed by `done()`. */
@@ -177,15 +147,7 @@ ${table(['what', 'median', 'min – max', 'commands/s to convergence'], [
 async function browserLatency(ctx, sizes) {
   const { log, summary } = ctx;
   const args = [join(here, '..', 'sync-browser.mjs'), '--commands', String(sizes.browserCommands), '--rounds', String(Math.max(3, ctx.runs)), '--json'];
-  const out = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    let err = '';
-    child.stdout.on('data', (d) => { text += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`sync-browser.mjs exited ${code}: ${err || text}`))));
-  });
-  const { rounds } = JSON.parse(out.trim().split('\n').pop());
+  const { rounds } = await runJson(args[0], args.slice(1), 'sync-browser.mjs');
   const ratios = rounds.map((r) => r.ratio);
   rounds.forEach((r, i) => log(`s13d round ${i + 1}/${rounds.length}: synced ${fmtUsMs(r.synced)}, unsynced ${fmtUsMs(r.unsynced)}, ${fmtX(r.ratio)}`));
   summary.push({ s: 13, id: '13d', what: 'optimistic execute on a synced engine vs an unsynced one (IndexedDB, Chromium)', target: '≤ 1.3×', value: fmtX(median(ratios)), ok: median(ratios) <= 1.3 });
