@@ -6,12 +6,20 @@
 // browsers and in Node with the fake-indexeddb package loaded.
 //
 // Layout (schema version SCHEMA_VERSION):
-//   events     keyPath 'position'; unique index 'id' on id; unique index 'stream' on
-//              ['streamId', 'version']. Records are the engine's events exactly as given.
+//   events     keyPath 'position', no index. Records are the engine's events exactly as
+//              given. (Schemas 1-3 also kept unique indexes on id and on [streamId, version];
+//              schema 4 drops them, see below.)
 //   snapshots  keyPath 'key'. Records are the engine's snapshots exactly as given.
 //   meta       keyPath 'key'; { key: 'schema', version } (added by schema 2).
 //   outbox     keyPath 'commandId'; index 'seq'. A synced engine's pending commands, the
 //              entries exactly as given (added by schema 3).
+//
+// Why no indexes. Every read is by position, and nothing the indexes refused can get past
+// the append itself: the head check and add() (never put) make a batch land only right after
+// the head, and the engine checks every record it reads (id, stream version, chain) and
+// refuses a log that breaks them, indexes or not. Each unique index was one more write per
+// event, and the two made appends about 1.6 times slower (BENCHMARKS.md, scenario 6).
+// Releases that kept them open a schema-4 database as it is (they never read the indexes).
 //
 // Durability. appendEvents resolves only when its readwrite transaction has completed, and
 // the engine acknowledges a command (resolves execute) only after that. The default is
@@ -39,12 +47,12 @@ import { shareTabs } from './sync-tabs.js';
 import { ClosedError, StorageError, ValidationError } from './errors.js';
 
 /** The current schema version of the database. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const DURABILITIES = ['strict', 'relaxed', 'default'];
 
 // One entry per schema version: upgrades[v - 1] takes a database from version v - 1 to v.
-/** @type {((db: IDBDatabase) => void)[]} */
+/** @type {((db: IDBDatabase, tx: IDBTransaction) => void)[]} */
 const upgrades = [
   // 1: events and snapshots.
   (db) => {
@@ -60,6 +68,11 @@ const upgrades = [
   // 3: the outbox of a synced engine.
   (db) => {
     db.createObjectStore('outbox', { keyPath: 'commandId' }).createIndex('seq', 'seq');
+  },
+  // 4: no indexes on events (see "Why no indexes" above).
+  (db, tx) => {
+    const events = tx.objectStore('events');
+    for (const index of ['id', 'stream']) if (events.indexNames.contains(index)) events.deleteIndex(index);
   },
 ];
 
@@ -84,7 +97,7 @@ function openAt(factory, name, version) {
       const from = event.oldVersion || 0;
       const to = event.newVersion || version || 1;
       const tx = /** @type {IDBTransaction} */ (request.transaction);
-      for (let v = from + 1; v <= Math.min(to, upgrades.length); v += 1) upgrades[v - 1](db);
+      for (let v = from + 1; v <= Math.min(to, upgrades.length); v += 1) upgrades[v - 1](db, tx);
       if (db.objectStoreNames.contains('meta')) {
         tx.objectStore('meta').put({ key: 'schema', version: to });
       }

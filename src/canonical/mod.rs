@@ -24,7 +24,8 @@
 //!
 //! (`Array.prototype.sort` compares UTF-16 code units, as JCS requires.)
 //!
-//! Reading a field back out of canonical text, without parsing it, is `field.rs`.
+//! Reading a field back out of canonical text, without parsing it, is `field.rs`; recognising
+//! text that is already canonical, without parsing it, is `scan.rs`.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -34,8 +35,10 @@ use serde_json::{Map, Value};
 use crate::error::ValidationError;
 
 mod field;
+mod scan;
 
 pub use field::{as_str, as_u64, field, members, Members};
+pub use scan::Scanner;
 
 /// Deepest nesting of arrays and objects accepted in data, metadata, commands and states.
 pub const MAX_DEPTH: usize = 128;

@@ -31,14 +31,26 @@ impl<S: Storage> Engine<S> {
     /// their read form. Works after `close` too: a command accepted before it still gets its
     /// answer (the definitions and keys stay in memory).
     pub fn read_form(&self, events: &[Event]) -> Result<Vec<Event>, Error> {
+        self.into_read_form(events.to_vec())
+    }
+
+    /// [`Engine::read_form`] of events the caller gives away: only those whose read form
+    /// differs are replaced (a command's answer usually has none, and is not copied).
+    pub fn into_read_form(&self, mut events: Vec<Event>) -> Result<Vec<Event>, Error> {
         if events.is_empty() {
-            return Ok(Vec::new());
+            return Ok(events);
         }
         let core = self.core.try_borrow().map_err(|_| reentrant())?;
-        events
-            .iter()
-            .map(|e| core.forms.read(EventView::of(e)).map(|r| r.view().to_event()))
-            .collect()
+        for e in events.iter_mut() {
+            let changed = {
+                let read = core.forms.read(EventView::of(e))?;
+                read.is_changed().then(|| read.view().to_event())
+            };
+            if let Some(changed) = changed {
+                *e = changed;
+            }
+        }
+        Ok(events)
     }
 
     /// Reads the log in its stored form (what is hashed and persisted).

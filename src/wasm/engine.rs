@@ -166,7 +166,8 @@ impl JsEngine {
             async move {
                 let mut result = inner.engine.outcome(ticket).await?;
                 if !raw {
-                    result.events = when_free(&inner.engine, || inner.engine.read_form(&result.events)).await?;
+                    let events = std::mem::take(&mut result.events);
+                    result.events = when_free(&inner.engine, || inner.engine.into_read_form(events)).await?;
                 }
                 Ok(convert::parse(&convert::result_json(&result)))
             }

@@ -6,6 +6,7 @@
 //! with `reason: 'timeout'` (its late settlement is ignored; the engine re-reads the head
 //! before its next append). Records that are not events are `IntegrityError`s.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
@@ -42,6 +43,15 @@ pub struct JsAdapter {
     /// The outbox of a synced engine (`readOutbox`, `writeOutbox`, `deleteOutbox`).
     outbox: Option<[Function; 3]>,
     timeout_ms: Option<f64>,
+    /// The next page, asked for before it is needed (see [`JsAdapter::read_page`]).
+    read_ahead: RefCell<Option<ReadAhead>>,
+}
+
+/// A `readEvents(after, limit)` call under way, not awaited yet.
+struct ReadAhead {
+    after: u64,
+    limit: u32,
+    promise: Promise,
 }
 
 pub(super) fn method(object: &JsValue, name: &str) -> Result<Option<Function>, StorageError> {
@@ -101,6 +111,7 @@ impl JsAdapter {
             },
             object,
             timeout_ms,
+            read_ahead: RefCell::new(None),
         })
     }
 
@@ -114,6 +125,63 @@ impl JsAdapter {
     async fn call(&self, name: &str, f: &Function, args: &Array) -> Result<JsValue, StorageError> {
         call_with_timeout(&format!("storage.{name}"), &self.object, f, args, self.timeout_ms).await
     }
+
+    /// `readEvents(after, limit)`. When the page is full, the page after it is asked for at
+    /// once, before this one is decoded, checked and applied: the host reads it (IndexedDB
+    /// in its own thread) while the engine works, and the engine's next call takes it. An
+    /// append drops it. A page that was not full is the last: the call after it always asks
+    /// the host again.
+    async fn read_page(&self, after: u64, limit: u32) -> Result<JsValue, StorageError> {
+        let what = "storage.readEvents";
+        let ahead = self.read_ahead.borrow_mut().take();
+        let promise = match ahead {
+            Some(a) if a.after == after && a.limit == limit => a.promise,
+            _ => self.start_read(after, limit).map_err(|e| failed(what, e))?,
+        };
+        let value = settle(what, promise, self.timeout_ms).await?;
+        if let Some(last) = last_position_of_full_page(&value, limit) {
+            if let Ok(promise) = self.start_read(last, limit) {
+                *self.read_ahead.borrow_mut() = Some(ReadAhead {
+                    after: last,
+                    limit,
+                    promise,
+                });
+            }
+        }
+        Ok(value)
+    }
+
+    /// Calls `readEvents(after, limit)`; its promise, with a rejection handler attached (a
+    /// read ahead that is dropped and fails is nobody's unhandled rejection).
+    fn start_read(&self, after: u64, limit: u32) -> Result<Promise, JsValue> {
+        let args = Array::of2(&JsValue::from_f64(after as f64), &JsValue::from_f64(limit as f64));
+        let promise = Promise::resolve(&self.read_events.apply(&self.object, &args)?);
+        IGNORE.with(|ignore| {
+            let _ = promise.catch(ignore);
+        });
+        Ok(promise)
+    }
+
+    /// Forgets the page read ahead (the log is about to change).
+    fn drop_read_ahead(&self) {
+        self.read_ahead.borrow_mut().take();
+    }
+}
+
+thread_local! {
+    /// A rejection handler that does nothing.
+    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
+}
+
+/// The position of the last record of `page` if it holds `limit` records, as the record
+/// says (wrong values only make the read ahead useless: every record is checked anyway).
+fn last_position_of_full_page(page: &JsValue, limit: u32) -> Option<u64> {
+    let page = page.dyn_ref::<Array>()?;
+    if page.length() != limit || limit == 0 {
+        return None;
+    }
+    let last = Reflect::get(&page.get(limit - 1), &JsValue::from_str("position")).ok()?;
+    convert::safe_u64(&last, "position").ok()
 }
 
 /// Calls `object.f(...args)` and awaits its result for at most `timeout_ms` (`what` names it
@@ -126,7 +194,11 @@ pub(super) async fn call_with_timeout(
     timeout_ms: Option<f64>,
 ) -> Result<JsValue, StorageError> {
     let returned = f.apply(object, args).map_err(|e| failed(what, e))?;
-    let promise = Promise::resolve(&returned);
+    settle(what, Promise::resolve(&returned), timeout_ms).await
+}
+
+/// Awaits what a storage method returned, for at most `timeout_ms`.
+async fn settle(what: &str, promise: Promise, timeout_ms: Option<f64>) -> Result<JsValue, StorageError> {
     match timeout_ms {
         Some(ms) if ms > 0.0 => race_timeout(what, promise, ms).await,
         _ => JsFuture::from(promise).await.map_err(|e| failed(what, e)),
@@ -180,8 +252,7 @@ impl Storage for HostStorage {
         match self {
             HostStorage::Ephemeral(m) => m.read_events(after, limit).await,
             HostStorage::Js(js) => {
-                let args = Array::of2(&JsValue::from_f64(after as f64), &JsValue::from_f64(limit as f64));
-                let value = js.call("readEvents", &js.read_events, &args).await?;
+                let value = js.read_page(after, limit).await?;
                 convert::stored_events(&value, after)
             }
         }
@@ -191,6 +262,7 @@ impl Storage for HostStorage {
         match self {
             HostStorage::Ephemeral(m) => m.append_events(events, expected).await,
             HostStorage::Js(js) => {
+                js.drop_read_ahead();
                 let batch = convert::parse(&convert::events_json(events));
                 let args = Array::of2(&batch, &JsValue::from_f64(expected as f64));
                 match js.call("appendEvents", &js.append_events, &args).await {
@@ -239,6 +311,7 @@ impl Storage for HostStorage {
         match self {
             HostStorage::Ephemeral(m) => m.close().await,
             HostStorage::Js(js) => {
+                js.drop_read_ahead();
                 let Some(f) = &js.close else { return Ok(()) };
                 js.call("close", f, &Array::new()).await.map(|_| ())
             }

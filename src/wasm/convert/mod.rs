@@ -46,6 +46,59 @@ pub fn stringify(value: &JsValue, what: &str) -> Result<String, Error> {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    type TextEncoder;
+    #[wasm_bindgen(constructor, catch)]
+    fn new() -> Result<TextEncoder, JsValue>;
+    #[wasm_bindgen(method)]
+    fn encode(this: &TextEncoder, text: &js_sys::JsString) -> js_sys::Uint8Array;
+    #[wasm_bindgen(method, js_name = encodeInto)]
+    fn encode_into(this: &TextEncoder, text: &js_sys::JsString, into: &js_sys::Uint8Array) -> Encoded;
+    type Encoded;
+    #[wasm_bindgen(method, getter)]
+    fn read(this: &Encoded) -> f64;
+    #[wasm_bindgen(method, getter)]
+    fn written(this: &Encoded) -> f64;
+}
+
+thread_local! {
+    static ENCODER: Option<TextEncoder> = TextEncoder::new().ok();
+}
+
+/// `JSON.stringify(value)` for megabytes (a page of stored records), moved into the module
+/// as UTF-8 by `TextEncoder.encodeInto`, written in place into a buffer of the module's
+/// memory: several times faster than passing the string, which wasm-bindgen copies
+/// character by character (BENCHMARKS.md, scenario 7). `None` if it is not JSON.
+fn stringify_large(value: &JsValue) -> Option<String> {
+    let text = JSON::stringify(value).ok()?;
+    if !JsValue::from(&text).is_string() {
+        return None;
+    }
+    ENCODER.with(|encoder| {
+        let Some(encoder) = encoder else {
+            return text.as_string();
+        };
+        // JSON.stringify escapes lone surrogates, so the bytes are the text's exact UTF-8.
+        // Most pages are ASCII, one byte per UTF-16 unit: tried first, in place.
+        let units = text.length();
+        let mut bytes = vec![0u8; units as usize];
+        let start = bytes.as_mut_ptr() as u32;
+        let memory = js_sys::Uint8Array::new(
+            &wasm_bindgen::memory()
+                .unchecked_into::<js_sys::WebAssembly::Memory>()
+                .buffer(),
+        );
+        let done = encoder.encode_into(&text, &memory.subarray(start, start + units));
+        if done.read() as u32 == units {
+            bytes.truncate(done.written() as usize);
+            String::from_utf8(bytes).ok()
+        } else {
+            String::from_utf8(encoder.encode(&text).to_vec()).ok()
+        }
+    })
+}
+
 /// A JSON value from a JavaScript value (within [`MAX_INPUT_BYTES`]).
 pub fn to_value(value: &JsValue, what: &str) -> Result<Value, Error> {
     let text = stringify(value, what)?;
@@ -277,7 +330,7 @@ pub fn stored_events(value: &JsValue, after: u64) -> Result<Vec<Event>, Error> {
         )
         .into());
     }
-    let text = JSON::stringify(value).ok().and_then(|s| s.as_string()).ok_or_else(|| {
+    let text = stringify_large(value).ok_or_else(|| {
         StorageError::new(
             StorageFailure::Malformed,
             "readEvents returned records that are not JSON",

@@ -38,7 +38,6 @@ use wasm_bindgen::JsCast;
 
 use crate::error::Error;
 use crate::sync::{Effects, Failure, SyncClient, SyncStatus};
-use crate::ExecuteResult;
 
 mod link;
 mod reads;
@@ -249,10 +248,9 @@ impl JsEngine {
                     .committed_result(&id)?
                     .ok_or_else(|| Error::from(crate::error::NotFoundError::command(&id)))?,
             };
-            let result = ExecuteResult {
-                events: when_free(&inner.engine, || inner.engine.read_form(&result.events)).await?,
-                ..result
-            };
+            let mut result = result;
+            let events = std::mem::take(&mut result.events);
+            result.events = when_free(&inner.engine, || inner.engine.into_read_form(events)).await?;
             Ok(convert::parse(&convert::result_json(&result)))
         })
     }

@@ -92,13 +92,15 @@ pub fn execute(engine: &JsEngine, t: &JsValue, id: &JsValue, command: &JsValue, 
             let mut result = result?;
             if !wait {
                 if !raw {
-                    result.events = when_free(&inner.engine, || inner.engine.read_form(&result.events)).await?;
+                    let events = std::mem::take(&mut result.events);
+                    result.events = when_free(&inner.engine, || inner.engine.into_read_form(events)).await?;
                 }
                 return Ok(convert::parse(&result_json(&result)));
             }
             let mut confirmed = side.client.settled(&inner.engine, &result.command_id).wait().await?;
             if !raw {
-                confirmed.events = when_free(&inner.engine, || inner.engine.read_form(&confirmed.events)).await?;
+                let events = std::mem::take(&mut confirmed.events);
+                confirmed.events = when_free(&inner.engine, || inner.engine.into_read_form(events)).await?;
             }
             Ok(convert::parse(&convert::result_json(&confirmed)))
         }

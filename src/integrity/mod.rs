@@ -17,13 +17,16 @@
 //! id, and a hash that matches). The first failed check is an [`IntegrityError`] naming the
 //! position.
 
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::canonical::{kind_of, write_i64, write_string, write_u64, CanonicalJson, MAX_SAFE_INTEGER};
-use crate::error::{Error, IntegrityError, StorageError, StorageFailure};
-use crate::event::{validate_name, Event, EventFields, EVENT_FIELDS, MAX_EVENT_BYTES};
+use crate::canonical::{write_i64, write_string, write_u64};
+use crate::error::IntegrityError;
+use crate::event::{validate_name, Event, EventFields};
 use crate::log::Log;
+
+mod records;
+
+pub use records::{decode_record, decode_records};
 
 /// A SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -258,127 +261,6 @@ pub fn check_next(log: &dyn ChainTip, e: &Event, scratch: &mut String) -> Result
     Ok(Checked { id, hash })
 }
 
-/// Decodes what a storage returned (JSON text of an array of records) into events. Text that
-/// is not a JSON array is a `StorageError` (malformed); a record that is not an event is an
-/// `IntegrityError` naming the position it should have had (`after + index + 1`).
-pub fn decode_records(text: &str, after: u64) -> Result<Vec<Event>, Error> {
-    // Parsed as a `Value` (the one serde_json target in the module, see BENCHMARKS.md
-    // target 10), then taken as an array.
-    let malformed = |why: &dyn std::fmt::Display| {
-        StorageError::new(
-            StorageFailure::Malformed,
-            format!("readEvents returned something that is not a JSON array of records: {why}"),
-        )
-    };
-    let records = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(records)) => records,
-        Ok(other) => return Err(malformed(&format_args!("got {}", crate::canonical::kind_of(&other))).into()),
-        Err(e) => return Err(malformed(&e).into()),
-    };
-    records
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| decode_record(r, after.saturating_add(i as u64 + 1)).map_err(Error::from))
-        .collect()
-}
-
-/// Decodes one stored record: an object with exactly the ten fields of the right types.
-/// Content (ids, hashes, versions, the chain) is checked by [`check_next`].
-pub fn decode_record(value: Value, expected_position: u64) -> Result<Event, IntegrityError> {
-    let bad = |m: String| IntegrityError::at(expected_position, m);
-    let Value::Object(fields) = value else {
-        return Err(bad(format!(
-            "stored record is {}, not an event object",
-            kind_of(&value)
-        )));
-    };
-    if let Some(extra) = fields.keys().find(|k| !EVENT_FIELDS.contains(&k.as_str())) {
-        return Err(bad(format!(
-            "stored record has an unexpected field '{}'",
-            truncated(extra)
-        )));
-    }
-    let mut r = Record {
-        fields,
-        position: expected_position,
-    };
-    let event = Event {
-        id: r.text("id")?,
-        stream_id: r.text("streamId")?,
-        stream_type: r.text("streamType")?,
-        event_type: r.text("type")?,
-        data: r.object("data")?,
-        metadata: r.object("metadata")?,
-        timestamp: r.int("timestamp", 0)?,
-        version: r.int("version", 1)? as u64,
-        position: r.int("position", 1)? as u64,
-        hash: r.text("hash")?,
-        erased: Vec::new(),
-    };
-    if event.data.len() + event.metadata.len() > MAX_EVENT_BYTES {
-        return Err(bad(format!(
-            "stored record's data and metadata exceed {MAX_EVENT_BYTES} bytes"
-        )));
-    }
-    Ok(event)
-}
-
-/// The fields of a stored record, taken one by one with their type checked.
-struct Record {
-    fields: Map<String, Value>,
-    position: u64,
-}
-
-impl Record {
-    fn take(&mut self, k: &str) -> Result<Value, IntegrityError> {
-        self.fields
-            .remove(k)
-            .ok_or_else(|| IntegrityError::at(self.position, format!("stored record lacks the field '{k}'")))
-    }
-
-    fn text(&mut self, k: &str) -> Result<String, IntegrityError> {
-        match self.take(k)? {
-            Value::String(s) => Ok(s),
-            other => Err(IntegrityError::at(
-                self.position,
-                format!("field '{k}' must be a string, got {}", kind_of(&other)),
-            )),
-        }
-    }
-
-    /// A safe integer of at least `min`.
-    fn int(&mut self, k: &str, min: i64) -> Result<i64, IntegrityError> {
-        let v = self.take(k)?;
-        let n = v
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_SAFE_INTEGER as f64);
-        match n {
-            Some(f) if f as i64 >= min => Ok(f as i64),
-            _ => Err(IntegrityError::at(
-                self.position,
-                format!(
-                    "field '{k}' must be an integer ≥ {min}, got {}",
-                    truncated(&crate::canonical::to_text(&v).unwrap_or_default())
-                ),
-            )),
-        }
-    }
-
-    fn object(&mut self, k: &str) -> Result<CanonicalJson, IntegrityError> {
-        CanonicalJson::from_value(&self.take(k)?, &format!("field '{k}'"))
-            .map_err(|e| IntegrityError::at(self.position, e.message))
-    }
-}
-
-/// At most 80 characters of `s`, for messages about hostile input.
-fn truncated(s: &str) -> String {
-    if s.chars().count() <= 80 {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(80).collect::<String>())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,7 +307,7 @@ mod tests {
         };
         let mut s = String::new();
         write_canonical_event(&mut s, &f);
-        let v: Value = serde_json::from_str(&s).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         let mut again = String::new();
         crate::canonical::write_value(&mut again, &v, 0).unwrap();
         assert_eq!(s, again);
@@ -442,18 +324,5 @@ mod tests {
         let expected = Sha256::digest(text.as_bytes());
         let mut scratch = String::new();
         assert_eq!(event_hash(&GENESIS, &fields(), &mut scratch).0[..], expected[..]);
-    }
-
-    #[test]
-    fn records_that_are_not_a_json_array_are_malformed() {
-        for (text, why) in [("{}", "got an object"), ("null", "got null"), ("[1,", "EOF")] {
-            let Err(Error::Storage(e)) = decode_records(text, 0) else {
-                panic!("{text} was accepted");
-            };
-            assert_eq!(e.reason, StorageFailure::Malformed, "{text}");
-            assert!(e.message.contains("not a JSON array of records"), "{}", e.message);
-            assert!(e.message.contains(why), "{}", e.message);
-        }
-        assert!(decode_records("[]", 0).unwrap().is_empty());
     }
 }
