@@ -147,22 +147,32 @@ const bench = {
     return { ms, events: stats.totalEvents };
   },
 
-  /** 8, eventjournal: one deposit at a time on an idle engine, each awaited. */
-  async engineSingle({ dbName, samples, warmup, durability }) {
-    await deleteDb(dbName);
-    const engine = await Engine.open({ storage: await indexedDbStorage(dbName, { durability }) });
+  /**
+   * 8, both at once: the raw one-record transaction and one eventjournal command, alternated
+   * sample by sample (which goes first alternates too), so that both see the same machine.
+   */
+  async pairedSingle({ rawDb, engineDb, samples, warmup, durability }) {
+    await deleteDb(rawDb);
+    await deleteDb(engineDb);
+    const db = await openDb(rawDb);
+    const engine = await Engine.open({ storage: await indexedDbStorage(engineDb, { durability }) });
     await engine.execute('BankAccount', 'account_0001', { type: 'create_account', accountHolder: 'Holder 1', initialDeposit: 10_000 });
-    const times = [];
+    const raw = [];
+    const ej = [];
+    const timeRaw = async (i) => { const r = record(i + 1, i); const t = now(); await putBatch(db, [r], durability); return now() - t; };
+    const timeEngine = async (i) => { const t = now(); await engine.execute('BankAccount', 'account_0001', { type: 'deposit', amount: 100 + (i % 50) }); return now() - t; };
     for (let i = 0; i < warmup + samples; i++) {
-      const t = now();
-      await engine.execute('BankAccount', 'account_0001', { type: 'deposit', amount: 100 + (i % 50) });
-      const dt = now() - t;
-      if (i >= warmup) times.push(dt);
+      let r;
+      let e;
+      if (i % 2 === 0) { r = await timeRaw(i); e = await timeEngine(i); } else { e = await timeEngine(i); r = await timeRaw(i); }
+      if (i >= warmup) { raw.push(r); ej.push(e); }
     }
+    db.close();
     await engine.close();
     engine.free();
-    await deleteDb(dbName);
-    return { times };
+    await deleteDb(rawDb);
+    await deleteDb(engineDb);
+    return { raw, engine: ej };
   },
 
   /** The OPFS peer: SQLite's version, its VFS, and whether the page is cross-origin isolated. */
