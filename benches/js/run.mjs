@@ -98,7 +98,11 @@ function pkgId() {
   try {
     const h = createHash('sha256');
     for (const f of ['node/eventjournal_bg.wasm', 'web/eventjournal_bg.wasm', 'index.cjs', 'index.js']) h.update(readFileSync(join(pkgRoot(), f)));
-    for (const f of readdirSync(join(pkgRoot(), 'lib')).sort()) h.update(readFileSync(join(pkgRoot(), 'lib', f)));
+    // every file under lib/, its subfolders (keys/, server/) included
+    for (const f of readdirSync(join(pkgRoot(), 'lib'), { recursive: true }).sort()) {
+      const file = join(pkgRoot(), 'lib', f);
+      if (statSync(file).isFile()) h.update(readFileSync(file));
+    }
     return h.digest('hex').slice(0, 12);
   } catch { return null; }
 }
