@@ -288,6 +288,8 @@ mod tests {
         assert!(e.message.contains("unexpected field 'extra'"), "{}", e.message);
     }
 
+    // proptest is a dev-dependency of the host build only
+    #[cfg(not(target_arch = "wasm32"))]
     mod differential {
         use super::*;
         use proptest::prelude::*;

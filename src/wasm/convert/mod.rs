@@ -67,9 +67,9 @@ thread_local! {
 }
 
 /// `JSON.stringify(value)` for megabytes (a page of stored records), moved into the module
-/// as UTF-8 by `TextEncoder.encodeInto`, written in place into a buffer of the module's
-/// memory: several times faster than passing the string, which wasm-bindgen copies
-/// character by character (BENCHMARKS.md, scenario 7). `None` if it is not JSON.
+/// as UTF-8 by `TextEncoder.encodeInto` and one copy: several times faster than passing the
+/// string, which wasm-bindgen copies character by character (BENCHMARKS.md, scenario 7).
+/// `None` if it is not JSON.
 fn stringify_large(value: &JsValue) -> Option<String> {
     let text = JSON::stringify(value).ok()?;
     if !JsValue::from(&text).is_string() {
@@ -80,18 +80,15 @@ fn stringify_large(value: &JsValue) -> Option<String> {
             return text.as_string();
         };
         // JSON.stringify escapes lone surrogates, so the bytes are the text's exact UTF-8.
-        // Most pages are ASCII, one byte per UTF-16 unit: tried first, in place.
+        // Most pages are ASCII, one byte per UTF-16 unit: tried first, into a buffer of
+        // that size, then copied into the module in one go.
         let units = text.length();
-        let mut bytes = vec![0u8; units as usize];
-        let start = bytes.as_mut_ptr() as u32;
-        let memory = js_sys::Uint8Array::new(
-            &wasm_bindgen::memory()
-                .unchecked_into::<js_sys::WebAssembly::Memory>()
-                .buffer(),
-        );
-        let done = encoder.encode_into(&text, &memory.subarray(start, start + units));
+        let buffer = js_sys::Uint8Array::new_with_length(units);
+        let done = encoder.encode_into(&text, &buffer);
         if done.read() as u32 == units {
-            bytes.truncate(done.written() as usize);
+            let written = buffer.subarray(0, done.written() as u32);
+            let mut bytes = vec![0u8; written.length() as usize];
+            written.copy_to(&mut bytes);
             String::from_utf8(bytes).ok()
         } else {
             String::from_utf8(encoder.encode(&text).to_vec()).ok()
