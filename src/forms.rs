@@ -299,16 +299,12 @@ impl Forms {
             // Nothing sealed: the stored event is upcast as it is.
             None => match self.upcasters.upcast_chain(chain, &view, version) {
                 Ok(None) => None,
-                Ok(Some(u)) => Some(Changed {
-                    metadata: VersionedMetadata::new(view.metadata, u.version),
-                    data: u.data,
-                    more: u.event_type.map(|t| {
-                        Box::new(More {
-                            event_type: Some(t),
-                            erased: Vec::new(),
-                        })
-                    }),
-                }),
+                Ok(Some(u)) => Some(Changed::new(
+                    u.data,
+                    VersionedMetadata::new(view.metadata, u.version),
+                    u.event_type,
+                    Vec::new(),
+                )),
                 Err(e) => return Err(FormError::Upcast(e)),
             },
             Some((data, erased)) => {

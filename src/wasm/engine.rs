@@ -20,6 +20,7 @@ use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 use crate::domains;
 use crate::engine::Engine as CoreEngine;
 use crate::error::Error;
+use crate::ExecuteResult;
 
 use super::convert::{self, OpenOptions};
 use super::errors::{check_alive, to_js};
@@ -62,6 +63,16 @@ pub(super) async fn when_free<R>(engine: &Core, f: impl FnOnce() -> Result<R, Er
         yield_now().await;
     }
     f()
+}
+
+/// A command's answer with its events in read form once the engine is free (only those
+/// whose read form differs are replaced), or as stored with `raw`.
+pub(super) async fn in_read_form(engine: &Core, mut result: ExecuteResult, raw: bool) -> Result<ExecuteResult, Error> {
+    if !raw {
+        let events = std::mem::take(&mut result.events);
+        result.events = when_free(engine, || engine.into_read_form(events)).await?;
+    }
+    Ok(result)
 }
 
 /// A Promise of `f`'s answer; an `Error` becomes the rejection's typed JavaScript error.
@@ -164,11 +175,8 @@ impl JsEngine {
         self.spawn(request, |inner, (request, raw)| {
             let ticket = inner.engine.submit(request);
             async move {
-                let mut result = inner.engine.outcome(ticket).await?;
-                if !raw {
-                    let events = std::mem::take(&mut result.events);
-                    result.events = when_free(&inner.engine, || inner.engine.into_read_form(events)).await?;
-                }
+                let result = inner.engine.outcome(ticket).await?;
+                let result = in_read_form(&inner.engine, result, raw).await?;
                 Ok(convert::parse(&convert::result_json(&result)))
             }
         })

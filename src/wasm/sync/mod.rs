@@ -46,7 +46,7 @@ pub use link::JsSyncLink;
 pub use reads::{execute, load, projection, query, read_all, read_stream, stream_version};
 
 use super::convert::{self, get, is_absent, opt_function};
-use super::engine::{sync, when_free, Core, Inner, JsEngine};
+use super::engine::{in_read_form, sync, Core, Inner, JsEngine};
 use super::errors::{console_error, remote_to_js, to_js};
 
 thread_local! {
@@ -248,9 +248,7 @@ impl JsEngine {
                     .committed_result(&id)?
                     .ok_or_else(|| Error::from(crate::error::NotFoundError::command(&id)))?,
             };
-            let mut result = result;
-            let events = std::mem::take(&mut result.events);
-            result.events = when_free(&inner.engine, || inner.engine.into_read_form(events)).await?;
+            let result = in_read_form(&inner.engine, result, false).await?;
             Ok(convert::parse(&convert::result_json(&result)))
         })
     }

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::sync::{result_json, Effects, SyncClient};
 
 use super::super::convert::{self, get, is_absent};
-use super::super::engine::{when_free, Core, JsEngine};
+use super::super::engine::{in_read_form, when_free, Core, JsEngine};
 use super::{after, wake, SyncSide};
 
 /// `{ waitFor }` of `execute`: `'server'` or absent.
@@ -97,11 +97,8 @@ pub fn execute(engine: &JsEngine, t: &JsValue, id: &JsValue, command: &JsValue, 
                 }
                 return Ok(convert::parse(&result_json(&result)));
             }
-            let mut confirmed = side.client.settled(&inner.engine, &result.command_id).wait().await?;
-            if !raw {
-                let events = std::mem::take(&mut confirmed.events);
-                confirmed.events = when_free(&inner.engine, || inner.engine.into_read_form(events)).await?;
-            }
+            let confirmed = side.client.settled(&inner.engine, &result.command_id).wait().await?;
+            let confirmed = in_read_form(&inner.engine, confirmed, raw).await?;
             Ok(convert::parse(&convert::result_json(&confirmed)))
         }
     }))
