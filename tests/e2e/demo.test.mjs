@@ -6,7 +6,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   openContext, gotoDemo, storageKind, createAccount, moveMoney, placeOrder, orderAction,
-  shownBalance, waitForBalance, logRows, travelTo, settle, screenshot, waitFor,
+  shownBalance, waitForBalance, waitForText, logRows, travelTo, settle, screenshot, waitFor,
   assertNoProblems, typeChart, balancePoints, options,
 } from './helpers.mjs';
 
@@ -103,7 +103,8 @@ test('the seed demo: account_001 ends at 1,600.00; the order is shipped; the log
   await page.selectOption('#log-type', 'money_deposited');
   await page.click('#log-clear');
   await page.selectOption('#log-type', 'money_deposited');
-  await page.waitForFunction(() => [...document.querySelectorAll('#log-table tbody tr[data-position]')].every((r) => r.dataset.type === 'money_deposited'));
+  // (the first selectOption, still on stream order_001, may have rendered no row at all)
+  await page.waitForFunction(() => { const r = [...document.querySelectorAll('#log-table tbody tr[data-position]')]; return r.length > 0 && r.every((x) => x.dataset.type === 'money_deposited'); });
   assert.deepEqual((await logRows(page)).map(([p, , v]) => [p, v]), [[5, 5], [3, 3], [2, 2]]);
   await page.click('#log-clear');
   await page.waitForFunction(() => document.querySelectorAll('#log-table tbody tr[data-position]').length === 8);
@@ -203,8 +204,8 @@ test('time travel: before the deposits the balance was 1,000.00; back to now res
   await waitFor(page, () => document.querySelector('#log-table tr[data-position="3"]').classList.contains('future'));
   const rows = await logRows(page);
   assert.deepEqual(rows.map(([p, , , , future]) => [p, future]), [[10, true], [9, true], [8, true], [7, true], [6, true], [5, true], [4, true], [3, true], [2, false], [1, false]]);
-  // the order did not exist yet
-  assert.equal(await page.locator('#orders-table tbody tr[data-order-id]').count(), 0);
+  // the order did not exist yet (the orders table is its own section: wait for it too)
+  await waitFor(page, () => document.querySelectorAll('#orders-table tbody tr[data-order-id]').length === 0);
   await screenshot(page, '03-time-travel');
 
   // the slider (mouse/keyboard path)
@@ -230,7 +231,7 @@ test('time travel: before the deposits the balance was 1,000.00; back to now res
 });
 
 test('late answers are dropped: after a fast burst of time-travel moves, only the last point is ever shown', async () => {
-  assert.equal(await page.textContent('[data-testid=inspector-version]'), '5'); // account_001, now
+  await waitForText(page, '[data-testid=inspector-version]', '5'); // account_001, now (the last test waited for other sections)
   // 40 moves a few milliseconds apart (a slider dragged to and fro), then one more and, while
   // its reads are on their way, the last one. Every write to the sections after the last move
   // is recorded: a late answer would show another position.
@@ -268,6 +269,8 @@ test('late answers are dropped: after a fast burst of time-travel moves, only th
   await settle(page, 200);
   assert.equal(await shownBalance(page, 'account_001'), '1,500.00');
   assert.equal(await page.textContent('[data-testid=inspector-version]'), '3');
+  // the log was not watched above: wait for its render at position 3
+  await waitFor(page, () => [...document.querySelectorAll('#log-table tbody tr[data-position]:not(.future)')].map((r) => r.dataset.position).join() === '3,2,1');
   assert.deepEqual((await logRows(page)).filter(([, , , , future]) => !future).map(([p]) => p), [3, 2, 1]);
   assert.deepEqual(await page.$$eval('.timed', (els) => els.map((el) => el.dataset.asof)), ['3', '3', '3']);
   assert.equal(await page.locator('#balance-chart line.travel-line').count(), 1);

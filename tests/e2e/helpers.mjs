@@ -13,9 +13,12 @@ export const ARTIFACTS = process.env.E2E_ARTIFACTS || join(ROOT, 'target', 'e2e-
 export const DOCS_SCREENSHOT = join(ROOT, 'docs', 'screenshot.png');
 mkdirSync(ARTIFACTS, { recursive: true });
 
-/** A browser context with its own profile directory (its own IndexedDB), removed by close(). */
-export async function openContext({ viewport = { width: 1320, height: 1000 } } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'eventjournal-e2e-'));
+/**
+ * A browser context with its own profile directory (its own IndexedDB), removed by close();
+ * or on `profile`, which close() keeps (to relaunch the browser on it).
+ */
+export async function openContext({ viewport = { width: 1320, height: 1000 }, profile } = {}) {
+  const dir = profile || mkdtempSync(join(tmpdir(), 'eventjournal-e2e-'));
   const context = await launchPersistent(dir, { viewport, deviceScaleFactor: 1 });
   const problems = [];
   context.on('page', (page) => watch(page, problems));
@@ -29,7 +32,7 @@ export async function openContext({ viewport = { width: 1320, height: 1000 } } =
     },
     async close() {
       await context.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!profile) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -129,6 +132,11 @@ export async function waitForBalance(page, id, text, timeout = 15_000) {
     const cell = document.querySelector(`#accounts-table tr[data-account-id="${accountId}"] [data-testid=balance]`);
     return cell && cell.textContent.trim() === expected;
   }, [id, text], { timeout, polling: 50 });
+}
+
+/** Waits until the text of the element `sel` is exactly `text`. */
+export async function waitForText(page, sel, text, timeout = 15_000) {
+  await page.waitForFunction(([s, expected]) => document.querySelector(s)?.textContent === expected, [sel, text], { timeout, polling: 50 });
 }
 
 /** Log rows as [position, streamId, version, type, future]. */

@@ -31,6 +31,7 @@ test('a reload keeps the data', async () => {
   assert.equal((await moveMoney(a, 'withdraw', 'account_001', '200.00')).kind, 'ok');
   assert.equal((await moveMoney(a, 'deposit', 'account_001', '300.00')).kind, 'ok');
   await waitForBalance(a, 'account_001', '1,600.00');
+  await waitFor(a, () => document.querySelector('#log-table tbody tr')?.dataset.position === '5');
   const before = await logRows(a);
 
   await a.reload();
@@ -74,7 +75,8 @@ test('a second tab sees the first tab\'s new events without a reload, and the ot
   ]);
   await waitForBalance(a, 'account_001', '2,003.00');
   await waitForBalance(b, 'account_001', '2,003.00');
-  await a.waitForTimeout(300);
+  // the log renders in its own section, after the accounts table may have: wait for it in both tabs
+  for (const tab of [a, b]) await waitFor(tab, () => document.querySelector('#log-table tbody tr')?.dataset.position === '10');
   const [ra, rb] = [await logRows(a), await logRows(b)];
   assert.deepEqual(ra, rb);
   assert.deepEqual(ra.map(([p]) => p), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
