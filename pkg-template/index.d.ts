@@ -239,14 +239,36 @@ export function memoryStorage(name?: string): Promise<StorageAdapter>;
 export interface IndexedDbStorageOptions {
   /**
    * `'strict'` (default): an append resolves once the data is on disk, so an acknowledged
-   * event survives a power loss. `'relaxed'`: once the OS has it (survives a tab or browser
-   * crash, may lose the last acknowledged events on power loss). `'default'`: the browser's.
+   * event survives a power loss. `'relaxed'`: once the OS has it (survives a tab crash; may
+   * lose the last acknowledged events on power loss; and Chromium 156 was seen to find its
+   * database corrupt after a kill of the whole browser and delete it, see `acceptLoss`).
+   * `'default'`: the browser's.
    */
   durability?: 'strict' | 'relaxed' | 'default';
   /** Open (and upgrade to) this schema version; for migrations and tests. */
-  schemaVersion?: 1 | 2 | 3;
+  schemaVersion?: 1 | 2 | 3 | 4;
   /** The IndexedDB factory to use (default `globalThis.indexedDB`), e.g. fake-indexeddb's. */
   indexedDB?: IDBFactory;
+  /**
+   * When the browser finds the database corrupt, it deletes it and recreates it empty
+   * (Chromium says so once, on the next open). The adapter records that, and every open
+   * rejects with a `StorageError` whose `reason` is `'lost'` until one passes
+   * `acceptLoss: true`: that one starts from the empty log. A synced engine then fetches the
+   * server's log again; its pending commands are gone. Chromium tells only the first database
+   * opened in the origin after the loss: open this storage before any other IndexedDB database
+   * of your app, or the loss reads as a new, empty database.
+   *
+   * @example
+   * let storage;
+   * try {
+   *   storage = await indexedDbStorage('bank-app');
+   * } catch (e) {
+   *   if (!(e instanceof StorageError && e.reason === 'lost')) throw e;
+   *   showNotice('This browser lost the saved data.');
+   *   storage = await indexedDbStorage('bank-app', { acceptLoss: true });
+   * }
+   */
+  acceptLoss?: boolean;
 }
 
 /**
@@ -806,8 +828,10 @@ export declare class StorageError extends EventJournalError {
    * `appendTimeoutMs`; the outcome is unknown, retry with the same `commandId`. `'malformed'`:
    * it returned something that is not what the contract says (e.g. `readEvents` → not an array).
    * `'unsupported'`: the storage lacks a required method. `'abandoned'`: the append was dropped.
+   * `'lost'`: the browser found the IndexedDB database corrupt and deleted it; its events are
+   * gone (see `IndexedDbStorageOptions.acceptLoss`).
    */
-  reason: 'failed' | 'timeout' | 'malformed' | 'unsupported' | 'abandoned';
+  reason: 'failed' | 'timeout' | 'malformed' | 'unsupported' | 'abandoned' | 'lost';
   /** The storage's own error. */
   cause?: unknown;
 }

@@ -43,6 +43,16 @@ async function chooseStorage() {
   try {
     return { storage: await indexedDbStorage(DB_NAME), keys: await indexedDbKeyStore(KEYS_DB_NAME), kind: 'indexeddb', note: '' };
   } catch (err) {
+    if (err && err.reason === 'lost') {
+      // The browser deleted the database it found corrupt (a StorageError, reason 'lost'): say so, and
+      // start from the empty log (a synced page gets the server's log again).
+      return {
+        storage: await indexedDbStorage(DB_NAME, { acceptLoss: true }),
+        keys: await indexedDbKeyStore(KEYS_DB_NAME),
+        kind: 'indexeddb',
+        note: 'This browser found the page\'s IndexedDB database corrupt and deleted it: the events it held are gone. The page starts from an empty log.',
+      };
+    }
     return {
       storage: await memoryStorage(),
       keys: memoryKeyStore(),

@@ -29,7 +29,23 @@
 // close of the tab or the browser, but the last acknowledged events may be lost on a power
 // loss or an OS crash. (Browsers' own default, 'default', varies: Chromium treats it as
 // relaxed since version 121, Firefox has always been relaxed.) Snapshots are caches the
-// engine checks against the log and rebuilds, so they are always written 'relaxed'.
+// engine checks against the log and rebuilds, so they are always written 'relaxed'. Either
+// way, a kill of the whole browser can, rarely, cost the whole database (next paragraph).
+//
+// A database the browser lost. Chromium deletes a database whose LevelDB files it finds corrupt
+// and recreates it empty; the first open after that reports it, once (IDBVersionChangeEvent
+// .dataLoss 'total', a Chromium extension). The adapter never goes on silently over such a
+// loss. That open records it in the new database (meta key 'lost', with the browser's message),
+// and every open that finds the record rejects with a StorageError, reason 'lost', until one
+// is made with { acceptLoss: true }: that one removes the record and starts from the empty log
+// (a synced engine fetches the server's log again; its pending commands are gone). The record
+// makes the report survive a page that dies right after the browser's one-time signal. An
+// adapter in use whose database is lost (the browser closes the connection, the lazy reopen
+// finds the loss) rejects every later call with that error, whatever acceptLoss says. Chromium
+// tells only the first database opened in the origin after the loss: an app must open this
+// storage before its other IndexedDB databases. We have seen the loss after a SIGKILL of the
+// whole browser, with either durability (LevelDB's reuse_logs after a cut-off log record,
+// RELIABILITY.md §3).
 //
 // Connections. A 'versionchange' from another connection (a newer schema opening the
 // database in another tab, or deleteDatabase) closes this connection at once, so the other
@@ -50,6 +66,9 @@ import { ClosedError, StorageError, ValidationError } from './errors.js';
 const SCHEMA_VERSION = 4;
 
 const DURABILITIES = ['strict', 'relaxed', 'default'];
+
+/** The meta key of the record of a loss the browser reported (see "A database the browser lost"). */
+const LOST = 'lost';
 
 // One entry per schema version: upgrades[v - 1] takes a database from version v - 1 to v.
 /** @type {((db: IDBDatabase, tx: IDBTransaction) => void)[]} */
@@ -99,7 +118,10 @@ function openAt(factory, name, version) {
       const tx = /** @type {IDBTransaction} */ (request.transaction);
       for (let v = from + 1; v <= Math.min(to, upgrades.length); v += 1) upgrades[v - 1](db, tx);
       if (db.objectStoreNames.contains('meta')) {
-        tx.objectStore('meta').put({ key: 'schema', version: to });
+        const meta = tx.objectStore('meta');
+        meta.put({ key: 'schema', version: to });
+        const { dataLoss, dataLossMessage } = /** @type {{ dataLoss?: string, dataLossMessage?: string }} */ (event);
+        if (dataLoss === 'total') meta.put({ key: LOST, message: dataLossMessage || '(no message)', at: Date.now() });
       }
     };
     request.onsuccess = () => resolve(request.result);
@@ -117,6 +139,8 @@ function openAt(factory, name, version) {
  * @property {'strict' | 'relaxed' | 'default'} [durability] of event appends, default 'strict' (see above)
  * @property {number} [schemaVersion] open (and create) the database at an older schema version; for tests and migrations
  * @property {IDBFactory} [indexedDB] the IDBFactory to use (default globalThis.indexedDB)
+ * @property {boolean} [acceptLoss] open a database the browser reported lost (its events are gone),
+ *   starting from its empty log; without it such an open rejects with a StorageError, reason 'lost'
  */
 
 /**
@@ -144,13 +168,16 @@ async function indexedDbStorage(name, options) {
   if (!Number.isInteger(schemaVersion) || schemaVersion < 1 || schemaVersion > SCHEMA_VERSION) {
     throw new ValidationError(`indexedDbStorage: schemaVersion must be an integer from 1 to ${SCHEMA_VERSION}`);
   }
+  if (opts.acceptLoss !== undefined && typeof opts.acceptLoss !== 'boolean') {
+    throw new ValidationError(`indexedDbStorage: acceptLoss must be a boolean, got ${typeOf(opts.acceptLoss)}`);
+  }
   const factory = opts.indexedDB || globalThis.indexedDB;
   const KeyRange = globalThis.IDBKeyRange;
   if (!factory || typeof factory.open !== 'function' || !KeyRange) {
     throw new StorageError('indexedDbStorage() needs IndexedDB (globalThis.indexedDB or IDBKeyRange is missing; in Node, load the fake-indexeddb package first)', { reason: 'unsupported' });
   }
   const label = `indexedDbStorage(${name})`;
-  const connections = connectionKeeper(factory, name, schemaVersion, label);
+  const connections = connectionKeeper(factory, name, schemaVersion, label, opts.acceptLoss === true);
   try {
     await connections.get();
   } catch (e) {
@@ -162,19 +189,56 @@ async function indexedDbStorage(name, options) {
 }
 
 /**
+ * Rejects (closing `conn`) if the database holds the record of a loss the browser reported,
+ * unless `accept`: then the record is removed and the empty database is used.
+ * @param {IDBDatabase} conn
+ * @param {string} label
+ * @param {boolean} accept
+ */
+async function checkLoss(conn, label, accept) {
+  if (!conn.objectStoreNames.contains('meta')) return;
+  const request = (/** @type {IDBTransactionMode} */ mode, /** @type {(s: IDBObjectStore) => IDBRequest} */ f) => new Promise((resolve, reject) => {
+    const tx = conn.transaction('meta', mode);
+    const r = f(tx.objectStore('meta'));
+    tx.oncomplete = () => resolve(r.result);
+    tx.onabort = () => reject(tx.error || r.error);
+  });
+  let record;
+  try {
+    record = await request('readonly', (meta) => meta.get(LOST));
+    if (!record) return;
+    if (accept) {
+      await request('readwrite', (meta) => meta.delete(LOST));
+      return;
+    }
+  } catch (e) {
+    conn.close();
+    throw e;
+  }
+  conn.close();
+  throw new StorageError(`${label}: the browser found this database corrupt and deleted it (it said: ${record.message}); `
+    + 'every event stored in it is gone. Open it with { acceptLoss: true } to start from its empty log (a synced '
+    + 'engine then fetches the server\'s log again; its pending commands are lost).', { reason: 'lost' });
+}
+
+/**
  * The one open connection of an adapter, opened lazily and reopened when something else
  * closed it (a 'versionchange', the browser); never after `close()`.
  * @param {IDBFactory} factory
  * @param {string} name
  * @param {number} schemaVersion
  * @param {string} label
+ * @param {boolean} acceptLoss the first open may clear a recorded loss (never a reopen)
  */
-function connectionKeeper(factory, name, schemaVersion, label) {
+function connectionKeeper(factory, name, schemaVersion, label, acceptLoss) {
   /** @type {IDBDatabase | null} */
   let db = null;
   /** @type {Promise<IDBDatabase> | null} */
   let opening = null;
   let closed = false;
+  /** @type {unknown} the loss an open in use found: every later call rejects with it */
+  let lostWhileOpen = null;
+  let everOpened = false;
 
   async function open() {
     let conn;
@@ -190,6 +254,7 @@ function connectionKeeper(factory, name, schemaVersion, label) {
         throw e;
       }
     }
+    await checkLoss(conn, label, acceptLoss && !everOpened);
     const opened = conn;
     opened.onversionchange = () => {
       opened.close();
@@ -206,6 +271,7 @@ function connectionKeeper(factory, name, schemaVersion, label) {
     /** The open connection, opened (again) if needed. @returns {Promise<IDBDatabase>} */
     get() {
       if (closed) return Promise.reject(new ClosedError(`${label}: used after close()`));
+      if (lostWhileOpen) return Promise.reject(lostWhileOpen);
       if (db) return Promise.resolve(db);
       if (!opening) {
         opening = open().then(
@@ -213,9 +279,14 @@ function connectionKeeper(factory, name, schemaVersion, label) {
             opening = null;
             if (closed) { conn.close(); throw new ClosedError(`${label}: used after close()`); }
             db = conn;
+            everOpened = true;
             return conn;
           },
-          (e) => { opening = null; throw e; },
+          (e) => {
+            opening = null;
+            if (everOpened && e instanceof StorageError && /** @type {{ reason?: unknown }} */ (e).reason === 'lost') lostWhileOpen = e;
+            throw e;
+          },
         );
       }
       return opening;

@@ -391,3 +391,81 @@ test('with the engine: a failing transaction is a StorageError with the original
   assert.equal((await reopened.verify()).ok, true);
   await reopened.close();
 });
+
+/**
+ * globalThis.indexedDB, except that while `lose.on` the upgradeneeded of an open reports a total
+ * data loss, as Chromium does on the first open after it deleted a corrupt database (fake-indexeddb
+ * has no such event; tests/js/indexeddb.browser.mjs makes Chromium do it for real).
+ */
+function lossyFactory(lose) {
+  return {
+    open(name, version) {
+      const request = indexedDB.open(name, version);
+      return new Proxy(request, {
+        set(target, key, value) {
+          if (key !== 'onupgradeneeded') return Reflect.set(target, key, value);
+          target.onupgradeneeded = (event) => value(lose.on
+            ? new Proxy(event, { get: (e, k) => (k === 'dataLoss' ? 'total' : k === 'dataLossMessage' ? 'IndexedDB (database was corrupt): checksum mismatch' : Reflect.get(e, k)) })
+            : event);
+          return true;
+        },
+        get: (target, key) => { const v = Reflect.get(target, key); return typeof v === 'function' ? v.bind(target) : v; },
+      });
+    },
+    deleteDatabase: (name) => indexedDB.deleteDatabase(name),
+    databases: () => indexedDB.databases(),
+    cmp: (a, b) => indexedDB.cmp(a, b),
+  };
+}
+
+const isLost = (e) => {
+  assert.equal(e.name, 'StorageError');
+  assert.equal(e.code, 'STORAGE');
+  assert.equal(e.reason, 'lost');
+  assert.match(e.message, /: the browser found this database corrupt and deleted it \(it said: IndexedDB \(database was corrupt\): checksum mismatch\); every event stored in it is gone\. Open it with \{ acceptLoss: true \}/);
+  return true;
+};
+
+test('a database the browser reports lost: every open says so (StorageError, reason lost) until one accepts the loss and starts empty', { timeout: 10_000 }, async () => {
+  const name = freshName('lost');
+  const lose = { on: true };
+  const factory = lossyFactory(lose);
+  await assert.rejects(indexedDbStorage(name, { indexedDB: factory }), isLost);
+  // the browser reports it once; the adapter's record keeps saying it
+  lose.on = false;
+  await assert.rejects(indexedDbStorage(name, { indexedDB: factory }), isLost);
+  await assert.rejects(indexedDbStorage(name, { indexedDB: factory, acceptLoss: 'yes' }), (e) => e.name === 'ValidationError' && /acceptLoss must be a boolean, got string/.test(e.message));
+  const engine = await Engine.open({ storage: await indexedDbStorage(name, { indexedDB: factory, acceptLoss: true }) });
+  assert.equal((await engine.stats()).totalEvents, 0);
+  await engine.execute('BankAccount', 'acc', { type: 'create_account', accountHolder: 'A', initialDeposit: 10 });
+  await engine.close();
+  // accepted once: later opens are ordinary ones
+  const again = await Engine.open({ storage: await indexedDbStorage(name, { indexedDB: factory }) });
+  assert.equal((await again.stats()).totalEvents, 2);
+  await again.close();
+});
+
+test('a database lost while an adapter uses it: every later call of that adapter is the loss, never an empty log', { timeout: 10_000 }, async () => {
+  const name = freshName('lost-in-use');
+  const lose = { on: false };
+  const s = await indexedDbStorage(name, { indexedDB: lossyFactory(lose), acceptLoss: true });
+  await s.appendEvents(evs(1, 3), 0);
+  // the browser deletes it (our connection is closed by the versionchange) and reports the loss
+  // on the next open, which the adapter makes lazily
+  await new Promise((resolve, reject) => {
+    const r = indexedDB.deleteDatabase(name);
+    r.onsuccess = resolve;
+    r.onerror = () => reject(r.error);
+  });
+  lose.on = true;
+  await assert.rejects(s.readEvents(0, 10), isLost); // acceptLoss is for the first open only
+  lose.on = false;
+  await assert.rejects(s.readEvents(0, 10), isLost);
+  await assert.rejects(s.appendEvents(evs(4, 4), 3), isLost);
+  await s.close();
+  await assert.rejects(s.readEvents(0, 10), (e) => e.name === 'ClosedError');
+  await assert.rejects(indexedDbStorage(name, { indexedDB: lossyFactory(lose) }), isLost);
+  const fresh = await indexedDbStorage(name, { indexedDB: lossyFactory(lose), acceptLoss: true });
+  assert.deepEqual(await fresh.readEvents(0, 10), []);
+  await fresh.close();
+});

@@ -136,7 +136,22 @@ async function main(): Promise<void> {
   await engine.close();
 }
 
+/** A database the browser lost: reason 'lost', then an open that accepts it (typings only). */
+async function openAfterLoss(): Promise<Engine> {
+  let storage;
+  try {
+    storage = await indexedDbStorage('bank-app', { durability: 'strict' });
+  } catch (e) {
+    if (!(e instanceof StorageError && e.reason === 'lost')) throw e;
+    storage = await indexedDbStorage('bank-app', { acceptLoss: true });
+  }
+  // @ts-expect-error: acceptLoss is a boolean
+  void indexedDbStorage('bank-app', { acceptLoss: 'yes' });
+  return Engine.open({ storage });
+}
+
 void main;
+void openAfterLoss;
 
 // A synced engine: pending results, settled, waitFor, confirmed reads, syncState, the outbox.
 async function synced(): Promise<void> {

