@@ -41,18 +41,19 @@ async function chooseStorage() {
     return { storage: await memoryStorage(), keys: memoryKeyStore(), kind: 'memory', note: 'Memory storage (?storage=memory): events are lost on reload.' };
   }
   try {
-    return { storage: await indexedDbStorage(DB_NAME), keys: await indexedDbKeyStore(KEYS_DB_NAME), kind: 'indexeddb', note: '' };
-  } catch (err) {
-    if (err && err.reason === 'lost') {
-      // The browser deleted the database it found corrupt (a StorageError, reason 'lost'): say so, and
-      // start from the empty log (a synced page gets the server's log again).
-      return {
-        storage: await indexedDbStorage(DB_NAME, { acceptLoss: true }),
-        keys: await indexedDbKeyStore(KEYS_DB_NAME),
-        kind: 'indexeddb',
-        note: 'This browser found the page\'s IndexedDB database corrupt and deleted it: the events it held are gone. The page starts from an empty log.',
-      };
+    let storage;
+    let note = '';
+    try {
+      storage = await indexedDbStorage(DB_NAME);
+    } catch (err) {
+      // The browser deleted the database it found corrupt (a StorageError, reason 'lost'): say
+      // so, and start from the empty log (a synced page gets the server's log again).
+      if (!(err && err.reason === 'lost')) throw err;
+      storage = await indexedDbStorage(DB_NAME, { acceptLoss: true });
+      note = 'This browser found the page\'s IndexedDB database corrupt and deleted it: the events it held are gone. The page starts from an empty log.';
     }
+    return { storage, keys: await indexedDbKeyStore(KEYS_DB_NAME), kind: 'indexeddb', note };
+  } catch (err) {
     return {
       storage: await memoryStorage(),
       keys: memoryKeyStore(),

@@ -189,6 +189,34 @@ async function indexedDbStorage(name, options) {
 }
 
 /**
+ * @typedef {object} Out what a transaction's body leaves: its result, or why it aborted
+ * @property {any} value
+ * @property {unknown} failure
+ */
+
+/**
+ * Runs `body` in the transaction `tx`; resolves to what it left in `out.value` once `tx` has
+ * completed, rejects with why it aborted (a throw in `body` aborts it).
+ * @param {IDBTransaction} tx
+ * @param {(tx: IDBTransaction, out: Out) => void} body
+ * @returns {Promise<any>}
+ */
+function settle(tx, body) {
+  return new Promise((resolve, reject) => {
+    /** @type {Out} */
+    const out = { value: undefined, failure: null };
+    tx.oncomplete = () => resolve(out.value);
+    tx.onabort = () => reject(out.failure || tx.error || new Error('IndexedDB transaction aborted'));
+    try {
+      body(tx, out);
+    } catch (e) {
+      out.failure = e;
+      try { tx.abort(); } catch { /* already finished */ }
+    }
+  });
+}
+
+/**
  * Rejects (closing `conn`) if the database holds the record of a loss the browser reported,
  * unless `accept`: then the record is removed and the empty database is used.
  * @param {IDBDatabase} conn
@@ -197,18 +225,15 @@ async function indexedDbStorage(name, options) {
  */
 async function checkLoss(conn, label, accept) {
   if (!conn.objectStoreNames.contains('meta')) return;
-  const request = (/** @type {IDBTransactionMode} */ mode, /** @type {(s: IDBObjectStore) => IDBRequest} */ f) => new Promise((resolve, reject) => {
-    const tx = conn.transaction('meta', mode);
-    const r = f(tx.objectStore('meta'));
-    tx.oncomplete = () => resolve(r.result);
-    tx.onabort = () => reject(tx.error || r.error);
-  });
   let record;
   try {
-    record = await request('readonly', (meta) => meta.get(LOST));
+    record = await settle(conn.transaction('meta', 'readonly'), (tx, out) => {
+      const r = tx.objectStore('meta').get(LOST);
+      r.onsuccess = () => { out.value = r.result; };
+    });
     if (!record) return;
     if (accept) {
-      await request('readwrite', (meta) => meta.delete(LOST));
+      await settle(conn.transaction('meta', 'readwrite'), (tx) => { tx.objectStore('meta').delete(LOST); });
       return;
     }
   } catch (e) {
@@ -305,12 +330,6 @@ function connectionKeeper(factory, name, schemaVersion, label, acceptLoss) {
 }
 
 /**
- * @typedef {object} Out what a transaction's body leaves: its result, or why it aborted
- * @property {any} value
- * @property {unknown} failure
- */
-
-/**
  * The adapter on one database.
  * @param {ReturnType<typeof connectionKeeper>} connections
  * @param {{ name: string, label: string, durability: IDBTransactionDurability, KeyRange: typeof IDBKeyRange }} settings
@@ -342,19 +361,7 @@ function idbAdapter(connections, { name, label, durability, KeyRange }) {
         }
         throw e;
       }
-      const started = tx;
-      return new Promise((resolve, reject) => {
-        /** @type {Out} */
-        const out = { value: undefined, failure: null };
-        started.oncomplete = () => resolve(out.value);
-        started.onabort = () => reject(out.failure || started.error || new Error('IndexedDB transaction aborted'));
-        try {
-          body(started, out);
-        } catch (e) {
-          out.failure = e;
-          try { started.abort(); } catch { /* already finished */ }
-        }
-      });
+      return settle(tx, body);
     }
   }
 

@@ -37,11 +37,10 @@
 // unflushed writes).
 import { test, after } from 'node:test';
 import { mkdtemp, rm, cp, readFile, readdir } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveTests } from './support/server.mjs';
-import { launchPersistent, waitFor, browserPid, processGroup, sleep } from './support/browser.mjs';
+import { launchPersistent, waitFor, browserPid, processGroup, processesOn, sleep } from './support/browser.mjs';
 import { prng, seedFrom } from './support/prng.mjs';
 import { writeReport, table } from './soak/report.mjs';
 
@@ -56,21 +55,6 @@ class CheckFailed extends Error {}
 
 /** Chromium on `profile`, logging to chrome.log in the profile (read when a check fails). */
 const launch = (profile) => launchPersistent(profile, { args: ['--enable-logging', '--v=0', `--log-file=${join(profile, 'chrome.log')}`] });
-
-/** The live processes (not zombies, not this one) in process group `group` or naming `profile`. */
-async function processesOn(profile, group) {
-  const pids = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, , pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (state === 'Z') continue;
-      if (Number(pgid) === group || readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(profile)) pids.push(Number(entry));
-    } catch { /* gone */ }
-  }
-  return pids;
-}
 
 /**
  * What a failed check leaves for a person to look at: the profile copied to a kept folder, the

@@ -37,31 +37,56 @@ export async function waitFor(page, flag, timeout = 30_000) {
 }
 
 /**
+ * The fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, ...] (Linux);
+ * null when the process is gone.
+ */
+function procStat(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** The command line of `pid` ('' when it is gone). */
+function cmdline(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The pids in /proc, this process excluded. */
+async function pids() {
+  return (await readdir('/proc')).filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid).map(Number);
+}
+
+/**
  * The pid of the Chromium browser process this Node process started on `profile` (Linux: a
  * direct child whose command line names the profile), or null.
  */
 export async function browserPid(profile) {
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== process.pid) continue;
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes(profile)) return Number(entry);
-    } catch { /* gone */ }
+  for (const pid of await pids()) {
+    const stat = procStat(pid);
+    if (stat && Number(stat[1]) === process.pid && cmdline(pid).includes(profile)) return pid;
   }
   return null;
 }
 
 /** The process group of `pid` (Playwright starts the browser in its own group). */
 export function processGroup(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  } catch {
-    return null;
-  }
+  const stat = procStat(pid);
+  return stat ? Number(stat[2]) : null;
+}
+
+/** The live processes (not zombies) in process group `group` or whose command line names `profile`. */
+export async function processesOn(profile, group) {
+  return (await pids()).filter((pid) => {
+    const stat = procStat(pid);
+    return stat !== null && stat[0] !== 'Z' && (Number(stat[2]) === group || cmdline(pid).includes(profile));
+  });
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
